@@ -1,1 +1,6 @@
-Console.WriteLine("cli");
+namespace Molyneux.Cli;
+
+public static class Program
+{
+    public static int Main(string[] args) => MolyneuxCli.Run(args, Console.Out, Console.Error);
+}

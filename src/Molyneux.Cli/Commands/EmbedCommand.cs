@@ -1,0 +1,73 @@
+using System.CommandLine;
+using System.Text.Json;
+using Molyneux.Checkpoints;
+using Spectre.Console;
+using static TorchSharp.torch;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts.</summary>
+public static class EmbedCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var model = new ModelOptions();
+        var images = new Option<string[]>("--image") { Description = "Image files", AllowMultipleArgumentsPerToken = true };
+        var pixels = new Option<string?>("--pixels") { Description = "A .safetensors file holding pixel_values [N,3,H,W], already preprocessed" };
+        var texts = new Option<string[]>("--text") { Description = "Texts", AllowMultipleArgumentsPerToken = true };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"texts\":[{text,embedding}],\"images\":[{source,embedding}]}" };
+        var command = new Command("embed", "Print the CLIP embeddings (unnormalized) of images and texts");
+        model.AddTo(command);
+        foreach (var option in new Option[] { images, pixels, texts, json }) command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var imageFiles = parse.GetValue(images) ?? [];
+            var textInputs = parse.GetValue(texts) ?? [];
+            var pixelFile = parse.GetValue(pixels);
+            if (imageFiles.Length == 0 && textInputs.Length == 0 && pixelFile is null)
+                throw new OptionException("nothing to embed: give --image, --pixels or --text");
+            using var clip = model.Load(parse);
+            var results = new List<(string Kind, string Source, float[] Embedding)>();
+            foreach (var (text, row) in textInputs.Zip(Rows(clip.EncodeTexts(textInputs))))
+                results.Add(("text", text, row));
+            foreach (var (file, row) in imageFiles.Zip(Rows(clip.EncodeImages(imageFiles))))
+                results.Add(("image", file, row));
+            if (pixelFile is not null)
+            {
+                using var stored = SafetensorsFile.Open(pixelFile);
+                if (!stored.Entries.ContainsKey("pixel_values"))
+                    throw new CheckpointException($"{pixelFile}: no tensor named 'pixel_values' (found: {string.Join(", ", stored.Entries.Keys)})");
+                using var values = stored.Read("pixel_values");
+                if (values.dim() != 4 || values.shape[1] != 3)
+                    throw new CheckpointException($"{pixelFile}: pixel_values must be [N, 3, H, W], found [{string.Join(", ", values.shape)}]");
+                var index = 0;
+                foreach (var row in Rows(clip.EncodePixels(values.to(ScalarType.Float32))))
+                    results.Add(("image", $"{pixelFile}#{index++}", row));
+            }
+            if (parse.GetValue(json))
+            {
+                var document = new
+                {
+                    texts = results.Where(r => r.Kind == "text").Select(r => new { text = r.Source, embedding = r.Embedding }),
+                    images = results.Where(r => r.Kind == "image").Select(r => new { source = r.Source, embedding = r.Embedding }),
+                };
+                context.Output.WriteLine(JsonSerializer.Serialize(document));
+                return 0;
+            }
+            var table = new Table().AddColumns("input", "norm", "first values");
+            foreach (var (kind, source, embedding) in results)
+                table.AddRow(Markup.Escape($"{kind}: {source}"), $"{Math.Sqrt(embedding.Sum(v => (double)v * v)):F4}",
+                    string.Join(" ", embedding.Take(6).Select(v => v.ToString("F4"))) + (embedding.Length > 6 ? " …" : ""));
+            context.Console.Write(table);
+            return 0;
+        });
+        return command;
+    }
+
+    private static IEnumerable<float[]> Rows(Tensor features)
+    {
+        using (features)
+            for (var i = 0; i < features.shape[0]; i++)
+                yield return features[i].data<float>().ToArray();
+    }
+}

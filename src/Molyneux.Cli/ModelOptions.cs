@@ -1,0 +1,52 @@
+using System.CommandLine;
+using Molyneux.Checkpoints;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
+
+namespace Molyneux.Cli;
+
+/// <summary>The options every command that loads a model shares.</summary>
+public sealed class ModelOptions
+{
+    public Option<string> Model { get; } = new("--model", "-m")
+    {
+        Description = "A HF CLIPModel folder, an open_clip folder, or a .safetensors(.gz) file in HF or OpenAI naming",
+        Required = true,
+    };
+
+    public Option<string?> Config { get; } = new("--config") { Description = "config.json (HF) or open_clip model config, for weight files without one" };
+
+    public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Folder with vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz" };
+
+    public Option<int?> TextHeads { get; } = new("--text-heads") { Description = "Text attention heads, for weight files without a config" };
+
+    public Option<int?> VisionHeads { get; } = new("--vision-heads") { Description = "Vision attention heads, for weight files without a config" };
+
+    public Option<int?> ImageSize { get; } = new("--image-size") { Description = "Interpolate position embeddings to take images of this size" };
+
+    public Option<string> Device { get; } = new("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+
+    public Option<string> DType { get; } = new("--dtype") { Description = "fp32, or bf16 for faster inference", DefaultValueFactory = _ => "fp32" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { Model, Config, Tokenizer, TextHeads, VisionHeads, ImageSize, Device, DType })
+            command.Options.Add(option);
+    }
+
+    public ClipPipeline Load(ParseResult parse)
+    {
+        var heads = new[] { (parse.GetValue(TextHeads), "--text-heads"), (parse.GetValue(VisionHeads), "--vision-heads"), (parse.GetValue(ImageSize), "--image-size") };
+        foreach (var (value, name) in heads)
+            if (value is <= 0) throw new OptionException($"{name}: must be a positive integer, got {value}");
+        return ClipCheckpoint.Load(parse.GetValue(Model)!, new ClipLoadOptions
+        {
+            ConfigPath = parse.GetValue(Config),
+            TokenizerPath = parse.GetValue(Tokenizer),
+            TextHeads = parse.GetValue(TextHeads),
+            VisionHeads = parse.GetValue(VisionHeads),
+            ImageSize = parse.GetValue(ImageSize),
+            Device = ComputeDevice.Parse(parse.GetValue(Device)!, parse.GetValue(DType)!),
+        });
+    }
+}

@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Molyneux.Cli.Commands;
+using Spectre.Console;
+
+namespace Molyneux.Cli;
+
+/// <summary>The <c>molyneux</c> command tree. Every command is a thin shell over the library; errors the library
+/// reports about the user's input print as one line (with the stack under --verbose) and exit with 1.</summary>
+public static class MolyneuxCli
+{
+    public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors", Recursive = true };
+
+    public static int Run(string[] args, TextWriter output, TextWriter error)
+    {
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            Out = new AnsiConsoleOutput(output),
+            Ansi = ReferenceEquals(output, Console.Out) ? AnsiSupport.Detect : AnsiSupport.No,
+            ColorSystem = ReferenceEquals(output, Console.Out) ? ColorSystemSupport.Detect : ColorSystemSupport.NoColors,
+            Interactive = ReferenceEquals(output, Console.Out) ? InteractionSupport.Detect : InteractionSupport.No,
+        });
+        var context = new CliContext(console, output, error);
+        var root = new RootCommand("Molyneux: teach CLIP-like models new visual concepts from text alone.")
+        {
+            Verbose,
+            InfoCommand.Create(context),
+            EmbedCommand.Create(context),
+            SimilarityCommand.Create(context),
+            ConvertCommand.Create(context),
+        };
+        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+    }
+}
+
+/// <summary>Where commands write, and the error policy they share.</summary>
+public sealed class CliContext(IAnsiConsole console, TextWriter output, TextWriter error)
+{
+    public IAnsiConsole Console { get; } = console;
+
+    /// <summary>Raw output for machine-readable results (JSON), bypassing Spectre's markup and wrapping.</summary>
+    public TextWriter Output { get; } = output;
+
+    public TextWriter Error { get; } = error;
+
+    /// <summary>Runs a command body: input errors become one line on stderr and exit code 1; anything else is a
+    /// bug, reported with its stack and exit code 2.</summary>
+    public void SetAction(Command command, Func<ParseResult, int> body) => command.SetAction(parse =>
+    {
+        var verbose = parse.GetValue(MolyneuxCli.Verbose);
+        try
+        {
+            return body(parse);
+        }
+        catch (MolyneuxException e)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            if (verbose) Error.WriteLine(e);
+            return 1;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Error.WriteLine($"error: {e.Message}");
+            if (verbose) Error.WriteLine(e);
+            return 1;
+        }
+        catch (Exception e)
+        {
+            Error.WriteLine($"internal error (please report): {e.GetType().Name}: {e.Message}");
+            Error.WriteLine(e);
+            return 2;
+        }
+    });
+}

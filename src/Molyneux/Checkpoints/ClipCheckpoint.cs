@@ -1,0 +1,257 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Molyneux.Imaging;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
+using Molyneux.Tokenization;
+using static TorchSharp.torch;
+
+namespace Molyneux.Checkpoints;
+
+/// <summary>What to do where a checkpoint leaves something open.</summary>
+public sealed record ClipLoadOptions
+{
+    /// <summary>A HF config.json or an open_clip model config, for weight files that come without one.</summary>
+    public string? ConfigPath { get; init; }
+
+    /// <summary>Head counts for weight files without any config: they cannot be read from tensor shapes, and
+    /// OpenAI's own guess (width / 64) is wrong for models whose heads are not 64 wide.</summary>
+    public int? TextHeads { get; init; }
+
+    public int? VisionHeads { get; init; }
+
+    /// <summary>A folder with vocab.json + merges.txt, or a bpe_simple_vocab_16e6.txt.gz, when the checkpoint has none.</summary>
+    public string? TokenizerPath { get; init; }
+
+    public ComputeDevice Device { get; init; } = ComputeDevice.Cpu;
+
+    /// <summary>Interpolates the position embeddings so the model takes images of this size.</summary>
+    public int? ImageSize { get; init; }
+}
+
+/// <summary>Where a loaded model came from, for <c>molyneux info</c> and for reports.</summary>
+public sealed record CheckpointSource(string Path, string WeightsPath, string Layout, string Naming, IReadOnlyList<string> Notes);
+
+/// <summary>Reads and writes CLIP checkpoints: a Hugging Face <c>CLIPModel</c> directory, an open_clip hub
+/// directory (open_clip_config.json + open_clip_model.safetensors), or a single safetensors file (optionally
+/// gzip-compressed) in HF or OpenAI naming. Loading is strict: every missing, unexpected or mis-shaped tensor is
+/// reported by name.</summary>
+public static class ClipCheckpoint
+{
+    private static readonly string[] HfWeightNames = ["model.safetensors", "model.safetensors.gz"];
+    private const string OpenClipWeights = "open_clip_model.safetensors";
+    private const string OpenClipConfig = "open_clip_config.json";
+
+    public static ClipPipeline Load(string path, ClipLoadOptions? options = null)
+    {
+        options ??= new ClipLoadOptions();
+        var notes = new List<string>();
+        var (weightsPath, configPath, layout) = LocateFiles(path, options);
+        using var file = SafetensorsFile.Open(weightsPath);
+        var openAiNaming = OpenAiClipNaming.LooksLikeOpenAiNaming(file.Entries.Keys);
+        var config = configPath is not null
+            ? ReadConfig(configPath)
+            : InferConfig(file, openAiNaming, weightsPath, options, notes);
+        var model = new ClipModel(config);
+        LoadWeights(model, file, openAiNaming, weightsPath);
+        if (options.ImageSize is { } imageSize && imageSize != config.Vision.ImageSize)
+        {
+            notes.Add($"position embeddings interpolated from {config.Vision.ImageSize} to {imageSize} px");
+            model.ResizeImageInput(imageSize);
+        }
+        var tokenizer = LoadTokenizer(path, options, config, notes);
+        var folder = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var preprocessorPath = Path.Combine(folder, "preprocessor_config.json");
+        var processor = Directory.Exists(path) && File.Exists(preprocessorPath)
+            ? ClipImageProcessor.FromFile(preprocessorPath)
+            : ClipImageProcessor.Default(model.Config.Vision.ImageSize);
+        if (options.ImageSize is { } size) processor = processor.WithImageSize(size);
+        var source = new CheckpointSource(Path.GetFullPath(path), Path.GetFullPath(weightsPath), layout,
+            openAiNaming ? "openai" : "huggingface", notes);
+        return new ClipPipeline(model, tokenizer, processor, options.Device, source);
+    }
+
+    /// <summary>Saves a HF <c>CLIPModel</c> directory (config.json, model.safetensors, vocab.json, merges.txt,
+    /// preprocessor_config.json), complete or not at all.</summary>
+    public static void SaveHuggingFace(ClipPipeline clip, string directory, bool overwrite = false) =>
+        AtomicFile.WriteDirectory(directory, overwrite, folder =>
+        {
+            clip.Model.Config.Save(Path.Combine(folder, "config.json"));
+            SafetensorsFile.Write(Path.Combine(folder, "model.safetensors"), StateDict(clip.Model),
+                new Dictionary<string, string> { ["format"] = "pt" });
+            clip.Tokenizer.SaveHuggingFaceFiles(folder);
+            clip.ImageProcessor.Save(Path.Combine(folder, "preprocessor_config.json"));
+        });
+
+    /// <summary>Saves the weights alone in OpenAI/open_clip naming, for OpenAI's <c>CLIP</c> class or open_clip.</summary>
+    public static void SaveOpenAi(ClipModel model, string path)
+    {
+        var hfTensors = StateDict(model).ToDictionary();
+        SafetensorsFile.Write(path, OpenAiClipNaming.FromHuggingFace(hfTensors), new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    private static IEnumerable<KeyValuePair<string, Tensor>> StateDict(ClipModel model) =>
+        model.state_dict().Select(entry => new KeyValuePair<string, Tensor>(entry.Key, entry.Value.detach().cpu()));
+
+    private static (string Weights, string? Config, string Layout) LocateFiles(string path, ClipLoadOptions options)
+    {
+        if (Directory.Exists(path))
+        {
+            if (File.Exists(Path.Combine(path, OpenClipWeights)))
+                return (Path.Combine(path, OpenClipWeights), options.ConfigPath ?? Path.Combine(path, OpenClipConfig), "open_clip directory");
+            var weights = HfWeightNames.Select(name => Path.Combine(path, name)).FirstOrDefault(File.Exists);
+            if (weights is null)
+            {
+                var found = Directory.EnumerateFiles(path).Select(Path.GetFileName).ToArray();
+                var hint = found.Any(name => name is "pytorch_model.bin" or "open_clip_pytorch_model.bin")
+                    ? " Only pickle weights (.bin) are there; Molyneux never unpickles (it can execute code): convert them to safetensors first."
+                    : found.Contains("model.safetensors.index.json") ? " Sharded checkpoints are not supported yet." : "";
+                throw new CheckpointException($"{path}: no model.safetensors in this folder.{hint}");
+            }
+            var config = options.ConfigPath ?? Path.Combine(path, "config.json");
+            if (!File.Exists(config)) throw new CheckpointException($"{path}: no config.json in this HF model folder");
+            return (weights, config, "huggingface directory");
+        }
+        if (File.Exists(path)) return (path, options.ConfigPath, "safetensors file");
+        throw new CheckpointException($"{path}: no such file or folder");
+    }
+
+    private static ClipConfig ReadConfig(string configPath)
+    {
+        if (Path.GetFileName(configPath) != OpenClipConfig) return ClipConfig.FromFile(configPath);
+        // open_clip's hub config wraps the model config in "model_cfg".
+        var root = JsonNode.Parse(File.ReadAllText(configPath));
+        var modelConfig = root?["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
+        return ClipConfig.Parse(modelConfig, configPath);
+    }
+
+    /// <summary>Where the HF tensor <paramref name="hfName"/> is in the file, and how to turn it into the HF tensor;
+    /// null when the file lacks it.</summary>
+    private static OpenAiClipNaming.Source? Locate(SafetensorsFile file, string hfName, bool openAiNaming)
+    {
+        var source = openAiNaming ? OpenAiClipNaming.SourceOf(hfName) : new OpenAiClipNaming.Source(hfName, OpenAiClipNaming.Transform.Copy);
+        return source is not null && file.Entries.ContainsKey(source.OpenAiName) ? source : null;
+    }
+
+    private static long[]? ShapeOf(SafetensorsFile file, string hfName, bool openAiNaming) =>
+        Locate(file, hfName, openAiNaming) is { } source ? TransformedShape(file.Entries[source.OpenAiName].Shape, source.Transform) : null;
+
+    private static long[] TransformedShape(long[] shape, OpenAiClipNaming.Transform transform) => transform switch
+    {
+        OpenAiClipNaming.Transform.Transpose when shape.Length == 2 => [shape[1], shape[0]],
+        OpenAiClipNaming.Transform.FirstThird or OpenAiClipNaming.Transform.SecondThird or OpenAiClipNaming.Transform.LastThird
+            when shape.Length >= 1 => [shape[0] / 3, .. shape[1..]],
+        _ => shape,
+    };
+
+    /// <summary>Reads a config off the tensor shapes, as OpenAI's build_model does. Head counts are the one thing
+    /// shapes cannot tell: they come from the options, else OpenAI's width / 64, which the notes flag.</summary>
+    private static ClipConfig InferConfig(SafetensorsFile file, bool openAiNaming, string weightsPath, ClipLoadOptions options, List<string> notes)
+    {
+        long[] Shape(string hfName) => ShapeOf(file, hfName, openAiNaming)
+            ?? throw new CheckpointException($"{weightsPath}: cannot infer the model's shape: tensor for '{hfName}' is missing " +
+                                             "(pass a config.json or open_clip config with --config)");
+        int CountLayers(string tower)
+        {
+            var count = 0;
+            while (ShapeOf(file, $"{tower}.encoder.layers.{count}.layer_norm1.weight", openAiNaming) is not null) count++;
+            return count;
+        }
+        int Heads(int? given, int width, string tower)
+        {
+            if (given is { } heads) return heads;
+            notes.Add($"{tower} heads guessed as width/64 = {Math.Max(1, width / 64)} (no config; pass --config or --{tower}-heads if that is wrong)");
+            return Math.Max(1, width / 64);
+        }
+        var tokenEmbedding = Shape("text_model.embeddings.token_embedding.weight");
+        var textWidth = (int)tokenEmbedding[1];
+        var visionWidth = (int)Shape("vision_model.embeddings.class_embedding")[0];
+        var patch = Shape("vision_model.embeddings.patch_embedding.weight");
+        var grid = (int)Math.Round(Math.Sqrt(Shape("vision_model.embeddings.position_embedding.weight")[0] - 1));
+        notes.Add("config inferred from tensor shapes");
+        return new ClipConfig(
+            new ClipTextConfig(
+                VocabSize: (int)tokenEmbedding[0],
+                HiddenSize: textWidth,
+                IntermediateSize: (int)Shape("text_model.encoder.layers.0.mlp.fc1.weight")[0],
+                NumAttentionHeads: Heads(options.TextHeads, textWidth, "text"),
+                NumHiddenLayers: CountLayers("text_model"),
+                MaxPositionEmbeddings: (int)Shape("text_model.embeddings.position_embedding.weight")[0]),
+            new ClipVisionConfig(
+                HiddenSize: visionWidth,
+                IntermediateSize: (int)Shape("vision_model.encoder.layers.0.mlp.fc1.weight")[0],
+                NumAttentionHeads: Heads(options.VisionHeads, visionWidth, "vision"),
+                NumHiddenLayers: CountLayers("vision_model"),
+                ImageSize: (int)patch[^1] * grid,
+                PatchSize: (int)patch[^1]),
+            ProjectionDim: (int)Shape("visual_projection.weight")[0]);
+    }
+
+    /// <summary>Copies every parameter from the file, after checking that the file has exactly the model's tensors
+    /// with the model's shapes; all problems are reported together, by name.</summary>
+    private static void LoadWeights(ClipModel model, SafetensorsFile file, bool openAiNaming, string weightsPath)
+    {
+        var parameters = model.named_parameters().ToList();
+        var missing = new List<string>();
+        var misShaped = new List<string>();
+        var used = new HashSet<string>();
+        foreach (var (name, parameter) in parameters)
+        {
+            if (Locate(file, name, openAiNaming) is not { } source)
+            {
+                missing.Add(openAiNaming && OpenAiClipNaming.SourceOf(name) is { } wanted ? $"{name} (from {wanted.OpenAiName})" : name);
+                continue;
+            }
+            used.Add(source.OpenAiName);
+            var shape = TransformedShape(file.Entries[source.OpenAiName].Shape, source.Transform);
+            if (!shape.SequenceEqual(parameter.shape))
+                misShaped.Add($"{source.OpenAiName}: file [{string.Join(", ", shape)}], model [{string.Join(", ", parameter.shape)}]");
+        }
+        var unexpected = file.Entries.Keys
+            .Where(name => !used.Contains(name) && !IsIgnorable(name, openAiNaming))
+            .Order(StringComparer.Ordinal).ToList();
+        if (missing.Count + misShaped.Count + unexpected.Count > 0)
+            throw new CheckpointException($"{weightsPath}: does not fit the model: " + string.Join("; ", new[]
+            {
+                Describe("missing", missing), Describe("unexpected", unexpected), Describe("with the wrong shape", misShaped),
+            }.Where(part => part.Length > 0)));
+        using var _ = no_grad();
+        foreach (var (name, parameter) in parameters)
+        {
+            using var scope = NewDisposeScope();
+            var source = Locate(file, name, openAiNaming)!;
+            var stored = file.Read(source.OpenAiName);
+            parameter.copy_(OpenAiClipNaming.ToHuggingFace(stored, source.Transform).to(parameter.dtype));
+        }
+    }
+
+    /// <summary>Older HF exports store position_ids buffers; OpenAI files may carry the model's sizes as ints.</summary>
+    private static bool IsIgnorable(string name, bool openAiNaming) =>
+        name.EndsWith("position_ids", StringComparison.Ordinal) || (openAiNaming && OpenAiClipNaming.NonParameterEntries.Contains(name));
+
+    private static string Describe(string problem, List<string> names)
+    {
+        const int shown = 20;
+        if (names.Count == 0) return "";
+        var listed = string.Join(", ", names.Take(shown)) + (names.Count > shown ? $", … and {names.Count - shown} more" : "");
+        return $"{names.Count} tensor{(names.Count == 1 ? "" : "s")} {problem}: {listed}";
+    }
+
+    private static ClipTokenizer LoadTokenizer(string path, ClipLoadOptions options, ClipConfig config, List<string> notes)
+    {
+        ClipTokenizer tokenizer;
+        if (options.TokenizerPath is { } given)
+            tokenizer = File.Exists(given) ? ClipTokenizer.FromOpenAiBpe(given) : ClipTokenizer.FromFolder(given);
+        else if (Directory.Exists(path) && File.Exists(Path.Combine(path, "vocab.json")))
+            tokenizer = ClipTokenizer.FromFolder(path);
+        else
+        {
+            tokenizer = ClipTokenizer.OpenAiDefault();
+            notes.Add("tokenizer: OpenAI's CLIP BPE vocabulary (none beside the weights)");
+        }
+        if (tokenizer.VocabularySize != config.Text.VocabSize)
+            throw new TokenizerException($"{path}: the tokenizer has {tokenizer.VocabularySize} tokens but the model's vocab_size is " +
+                                         $"{config.Text.VocabSize}; pass the model's own vocabulary with --tokenizer");
+        return tokenizer;
+    }
+}
