@@ -68,6 +68,10 @@ public sealed class ClipImageProcessor
     public static ClipImageProcessor Default(int imageSize) =>
         new(shortestEdge: imageSize, cropHeight: imageSize, cropWidth: imageSize);
 
+    /// <summary>The same preprocessing for a model whose position embeddings were interpolated to another size.</summary>
+    public ClipImageProcessor WithImageSize(int imageSize) =>
+        new(imageSize, imageSize, imageSize, DoResize, DoCenterCrop, DoRescale, RescaleFactor, DoNormalize, Mean, Std, Resample);
+
     /// <summary>Reads a preprocessor_config.json. Both HF layouts are accepted: the old <c>"size": 224,
     /// "crop_size": 224</c> and the newer <c>{"shortest_edge": 224}</c> / <c>{"height": 224, "width": 224}</c>.
     /// Missing fields take HF's defaults; fields this class does not use are ignored.</summary>
