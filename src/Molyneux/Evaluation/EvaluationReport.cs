@@ -1,0 +1,122 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Molyneux.Runtime;
+
+namespace Molyneux.Evaluation;
+
+/// <summary>The JSON result of an evaluation, documented field by field in docs/evaluation-report.md. Names are
+/// snake_case; every field is always written (null where it does not apply), so readers can rely on the shape of a
+/// given <see cref="SchemaVersion"/>. Bump <see cref="CurrentSchemaVersion"/> on any change other than an added
+/// field.</summary>
+public abstract record EvaluationReport
+{
+    public const int CurrentSchemaVersion = 1;
+
+    private static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        WriteIndented = true,
+        RespectNullableAnnotations = true,
+        RespectRequiredConstructorParameters = true,
+    };
+
+    [JsonPropertyOrder(-4)]
+    public int SchemaVersion { get; init; } = CurrentSchemaVersion;
+
+    /// <summary>"classification" or "retrieval"; tells <see cref="Load"/> which record to read.</summary>
+    [JsonPropertyOrder(-3)]
+    public abstract string Kind { get; }
+
+    [JsonPropertyOrder(-2)]
+    public required DateTime CreatedUtc { get; init; }
+
+    [JsonPropertyOrder(-1)]
+    public required ModelInfo Model { get; init; }
+
+    public string ToJson() => JsonSerializer.Serialize(this, GetType(), JsonOptions);
+
+    /// <summary>Writes the report atomically, so a reader never sees half of it.</summary>
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
+
+    /// <summary>Reads a report written by <see cref="Save"/>, as a <see cref="ClassificationReport"/> or a
+    /// <see cref="RetrievalReport"/> according to its kind.</summary>
+    public static EvaluationReport Load(string path)
+    {
+        var fullPath = Path.GetFullPath(path);
+        if (!File.Exists(fullPath))
+            throw new DatasetException($"{fullPath}: report not found");
+        try
+        {
+            var text = File.ReadAllText(fullPath);
+            using var document = JsonDocument.Parse(text);
+            var root = document.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new DatasetException($"{fullPath}: not an evaluation report (expected a JSON object)");
+            if (!root.TryGetProperty("schema_version", out var version) || version.ValueKind != JsonValueKind.Number || version.GetInt32() != CurrentSchemaVersion)
+                throw new DatasetException($"{fullPath}: unsupported schema_version (this version reads {CurrentSchemaVersion})");
+            var kind = root.TryGetProperty("kind", out var kindElement) && kindElement.ValueKind == JsonValueKind.String ? kindElement.GetString() : null;
+            Type type = kind switch
+            {
+                ClassificationReport.KindName => typeof(ClassificationReport),
+                RetrievalReport.KindName => typeof(RetrievalReport),
+                _ => throw new DatasetException($"{fullPath}: unknown report kind '{kind}', expected '{ClassificationReport.KindName}' or '{RetrievalReport.KindName}'"),
+            };
+            return (EvaluationReport)(JsonSerializer.Deserialize(text, type, JsonOptions)
+                ?? throw new DatasetException($"{fullPath}: empty report"));
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{fullPath}: invalid report at line {e.LineNumber + 1}: {e.Message}", e);
+        }
+    }
+}
+
+/// <summary>What was evaluated. The identities are the encoders' content hashes; for CLIP both are the same.</summary>
+public sealed record ModelInfo(string? Path, string ImageIdentity, string TextIdentity);
+
+public sealed record ClassificationDatasetInfo(string Path, int NumImages, int NumClasses);
+
+public sealed record ClassificationOptionsInfo(
+    string? Templates,
+    int? NumTemplates,
+    TemplateEnsemble Ensemble,
+    string? DescriptionsFile,
+    string? DescriptorTemplate,
+    IReadOnlyList<string>? Classes,
+    float? LogitScale,
+    int MostConfusedLimit);
+
+public sealed record ClassificationMetricsInfo(double Top1, double Top5, double MeanPerClassRecall);
+
+public sealed record ClassificationReport : EvaluationReport
+{
+    public const string KindName = "classification";
+
+    [JsonPropertyOrder(-3)]
+    public override string Kind => KindName;
+
+    public required ClassificationDatasetInfo Dataset { get; init; }
+
+    public required ClassificationOptionsInfo Options { get; init; }
+
+    public required ClassificationMetricsInfo Metrics { get; init; }
+
+    public required IReadOnlyList<ClassAccuracy> PerClass { get; init; }
+
+    public required IReadOnlyList<ConfusedPair> MostConfused { get; init; }
+}
+
+public sealed record RetrievalDatasetInfo(string Path, int NumImages, int NumCaptions);
+
+public sealed record RetrievalReport : EvaluationReport
+{
+    public const string KindName = "retrieval";
+
+    [JsonPropertyOrder(-3)]
+    public override string Kind => KindName;
+
+    public required RetrievalDatasetInfo Dataset { get; init; }
+
+    public required RetrievalMetrics Metrics { get; init; }
+}

@@ -1,0 +1,74 @@
+using Molyneux.Modeling;
+
+namespace Molyneux.Evaluation;
+
+/// <summary>Zero-shot evaluations end to end: encode (batched, cached), score, measure, report. The CLI's
+/// <c>eval classify</c> and <c>eval retrieve</c> load the model and the dataset, fill the options, call these and save
+/// the report.</summary>
+public static class Evaluator
+{
+    public static ClassificationReport EvaluateClassification(
+        IImageEncoder imageEncoder,
+        ITextEncoder textEncoder,
+        ILabeledImageDataset dataset,
+        ClassificationOptions options,
+        IProgress<EvaluationProgress>? progress = null)
+    {
+        var selected = options.Classes?.Apply(dataset) ?? dataset;
+        if (selected.Images.Count == 0)
+            throw new DatasetException($"{selected.Location}: no images to classify");
+        var classNames = selected.ClassNames;
+
+        var prompts = options.Descriptions is { } descriptions
+            ? descriptions.PromptsFor(classNames, options.DescriptorTemplate)
+            : options.Templates.PromptsFor(classNames);
+        using var classifier = ZeroShotClassifier.Build(
+            textEncoder, classNames, prompts, options.Ensemble, options.LogitScale, options.Cache, options.BatchSize, progress);
+        using var imageEmbeddings = BatchedEncoding.EncodeImages(
+            imageEncoder, selected.Images.Select(image => image.Path).ToList(), options.BatchSize, options.Cache, progress);
+        using var scores = classifier.Predict(imageEmbeddings);
+        var metrics = ClassificationMetrics.Compute(scores, selected.Images.Select(image => image.ClassIndex).ToList(), classNames);
+
+        var byDescription = options.Descriptions is not null;
+        return new ClassificationReport
+        {
+            CreatedUtc = DateTime.UtcNow,
+            Model = new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
+            Dataset = new ClassificationDatasetInfo(selected.Location, selected.Images.Count, classNames.Count),
+            Options = new ClassificationOptionsInfo(
+                byDescription ? null : options.Templates.Name,
+                byDescription ? null : options.Templates.Templates.Count,
+                options.Ensemble,
+                options.Descriptions?.Location,
+                byDescription ? options.DescriptorTemplate : null,
+                options.Classes?.Entries,
+                options.LogitScale,
+                options.MostConfusedLimit),
+            Metrics = new ClassificationMetricsInfo(metrics.Top1, metrics.Top5, metrics.MeanPerClassRecall),
+            PerClass = metrics.PerClass,
+            MostConfused = metrics.MostConfused.Take(options.MostConfusedLimit).ToList(),
+        };
+    }
+
+    public static RetrievalReport EvaluateRetrieval(
+        IImageEncoder imageEncoder,
+        ITextEncoder textEncoder,
+        CaptionsDataset dataset,
+        RetrievalOptions options,
+        IProgress<EvaluationProgress>? progress = null)
+    {
+        using var textEmbeddings = BatchedEncoding.EncodeTexts(textEncoder, dataset.Captions, options.BatchSize, options.Cache, progress);
+        using var imageEmbeddings = BatchedEncoding.EncodeImages(
+            imageEncoder, dataset.Images.Select(image => image.ImagePath).ToList(), options.BatchSize, options.Cache, progress);
+        using var similarity = Cosine.Similarity(imageEmbeddings, textEmbeddings);
+        var metrics = RetrievalMetrics.Compute(similarity, dataset.CaptionImageIndices);
+
+        return new RetrievalReport
+        {
+            CreatedUtc = DateTime.UtcNow,
+            Model = new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
+            Dataset = new RetrievalDatasetInfo(dataset.Location, dataset.Images.Count, dataset.Captions.Count),
+            Metrics = metrics,
+        };
+    }
+}
