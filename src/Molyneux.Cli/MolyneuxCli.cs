@@ -27,6 +27,7 @@ public static class MolyneuxCli
             EmbedCommand.Create(context),
             SimilarityCommand.Create(context),
             ConvertCommand.Create(context),
+            EvalCommands.Create(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }

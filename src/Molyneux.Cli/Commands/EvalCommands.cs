@@ -1,0 +1,113 @@
+using System.CommandLine;
+using Molyneux.Evaluation;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux eval classify|retrieve</c>: zero-shot classification of an image folder and image–text
+/// retrieval on a captions file, with a console summary and a JSON report (schema: docs/evaluation-report.md).</summary>
+public static class EvalCommands
+{
+    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval")
+    {
+        Classify(context),
+        Retrieve(context),
+    };
+
+    private static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
+
+    private static Option<bool> NoCache() => new("--no-cache") { Description = "Do not read or write the embedding cache" };
+
+    private static Option<string?> CacheFolder() => new("--cache") { Description = $"Embedding cache folder (default {EmbeddingCache.DefaultFolder})" };
+
+    private static Option<int> BatchSize() => new("--batch-size") { Description = "Images or texts per encoder call", DefaultValueFactory = _ => 64 };
+
+    private static EmbeddingCache? Cache(ParseResult parse, Option<bool> noCache, Option<string?> folder) =>
+        parse.GetValue(noCache) ? null : new EmbeddingCache(parse.GetValue(folder) ?? EmbeddingCache.DefaultFolder);
+
+    private static Command Classify(CliContext context)
+    {
+        var model = new ModelOptions();
+        var data = new Option<string>("--data") { Description = "Image folder: DIR/<class>/<image>, optional DIR/classes.json", Required = true };
+        var templates = new Option<string>("--templates")
+        {
+            Description = $"Prompt templates: {string.Join(", ", PromptTemplates.BuiltInNames)}, or a file with one template per line ({{}} = class)",
+            DefaultValueFactory = _ => "openai_imagenet",
+        };
+        var ensemble = new Option<string>("--ensemble") { Description = "mean: average normalized prompt embeddings (open_clip); max: best template per class (ASIF)", DefaultValueFactory = _ => "mean" };
+        ensemble.AcceptOnlyFromAmong("mean", "max");
+        var descriptions = new Option<string?>("--descriptions") { Description = "JSON {class: [descriptor, ...]}: classify by description instead of templates" };
+        var descriptorTemplate = new Option<string>("--descriptor-template") { Description = "Prompt for each descriptor", DefaultValueFactory = _ => ClassDescriptions.DefaultTemplate };
+        var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to keep, each 'name' or 'name=display name'" };
+        var (json, noCache, cacheFolder, batchSize) = (JsonOut(), NoCache(), CacheFolder(), BatchSize());
+        var command = new Command("classify", "Zero-shot classification accuracy on an image folder");
+        model.AddTo(command);
+        foreach (var option in new Option[] { data, templates, ensemble, descriptions, descriptorTemplate, classes, json, noCache, cacheFolder, batchSize })
+            command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var dataset = ImageFolderDataset.Load(parse.GetValue(data)!);
+            var options = new ClassificationOptions
+            {
+                ModelPath = parse.GetValue(model.Model),
+                Templates = PromptTemplates.Load(parse.GetValue(templates)!),
+                Ensemble = parse.GetValue(ensemble) == "max" ? TemplateEnsemble.Max : TemplateEnsemble.Mean,
+                Descriptions = parse.GetValue(descriptions) is { } file ? ClassDescriptions.Load(file) : null,
+                DescriptorTemplate = parse.GetValue(descriptorTemplate)!,
+                Classes = parse.GetValue(classes) is { } list ? ClassSelection.Parse(list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)) : null,
+                BatchSize = parse.GetValue(batchSize),
+                Cache = Cache(parse, noCache, cacheFolder),
+            };
+            using var clip = model.Load(parse);
+            var report = CliProgress.Run(context, progress => Evaluator.EvaluateClassification(clip, clip, dataset, options, progress));
+            if (parse.GetValue(json) is { } output) report.Save(output);
+
+            var metrics = new Table().AddColumns("metric", "value");
+            metrics.AddRow("images / classes", $"{report.Dataset.NumImages} / {report.Dataset.NumClasses}");
+            metrics.AddRow("top-1", $"{100 * report.Metrics.Top1:F2}%");
+            metrics.AddRow("top-5", $"{100 * report.Metrics.Top5:F2}%");
+            metrics.AddRow("mean per-class recall", $"{100 * report.Metrics.MeanPerClassRecall:F2}%");
+            context.Console.Write(metrics);
+            var perClass = new Table().AddColumns("class", "images", "correct", "accuracy");
+            foreach (var row in report.PerClass)
+                perClass.AddRow(Markup.Escape(row.ClassName), $"{row.Count}", $"{row.Correct}", row.Accuracy is { } accuracy ? $"{100 * accuracy:F1}%" : "–");
+            context.Console.Write(perClass);
+            foreach (var pair in report.MostConfused.Take(5))
+                context.Console.WriteLine($"confused: {pair.TrueClass} → {pair.PredictedClass} ({pair.Count}×)");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Retrieve(CliContext context)
+    {
+        var model = new ModelOptions();
+        var captions = new Option<string>("--captions") { Description = "JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line", Required = true };
+        var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
+        var (json, noCache, cacheFolder, batchSize) = (JsonOut(), NoCache(), CacheFolder(), BatchSize());
+        var command = new Command("retrieve", "Image→text and text→image recall at 1, 5 and 10");
+        model.AddTo(command);
+        foreach (var option in new Option[] { captions, allowOutside, json, noCache, cacheFolder, batchSize }) command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var dataset = CaptionsDataset.Load(parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            var options = new RetrievalOptions
+            {
+                ModelPath = parse.GetValue(model.Model),
+                BatchSize = parse.GetValue(batchSize),
+                Cache = Cache(parse, noCache, cacheFolder),
+            };
+            using var clip = model.Load(parse);
+            var report = CliProgress.Run(context, progress => Evaluator.EvaluateRetrieval(clip, clip, dataset, options, progress));
+            if (parse.GetValue(json) is { } output) report.Save(output);
+            var metrics = report.Metrics;
+            var table = new Table().AddColumns("direction", "R@1", "R@5", "R@10");
+            table.AddRow("image → text", $"{100 * metrics.ImageToTextR1:F2}%", $"{100 * metrics.ImageToTextR5:F2}%", $"{100 * metrics.ImageToTextR10:F2}%");
+            table.AddRow("text → image", $"{100 * metrics.TextToImageR1:F2}%", $"{100 * metrics.TextToImageR5:F2}%", $"{100 * metrics.TextToImageR10:F2}%");
+            context.Console.Write(table);
+            context.Console.WriteLine($"{report.Dataset.NumImages} images, {report.Dataset.NumCaptions} captions");
+            return 0;
+        });
+        return command;
+    }
+}
