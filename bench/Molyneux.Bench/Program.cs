@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Molyneux.Modeling;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Molyneux.Bench;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.Checkpoints;
+using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 

@@ -170,7 +170,7 @@ public sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
 {
     public readonly Parameter class_embedding;
     public readonly Conv2d patch_embedding;
-    public Embedding position_embedding;
+    public readonly Embedding position_embedding;
 
     public ClipVisionEmbeddings(ClipVisionConfig config) : base(nameof(ClipVisionEmbeddings))
     {
@@ -203,10 +203,7 @@ public sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
         var grid = weight[1..].reshape(1, oldGrid, oldGrid, width).permute(0, 3, 1, 2).to(ScalarType.Float32);
         var resized = functional.interpolate(grid, [newGrid, newGrid], mode: InterpolationMode.Bicubic, align_corners: false)
             .permute(0, 2, 3, 1).reshape(newGrid * newGrid, width).to(weight.dtype);
-        var table = Embedding(newGrid * newGrid + 1, width, device: weight.device, dtype: weight.dtype);
-        table.weight!.copy_(cat([weight[..1], resized], 0));
-        position_embedding = table;
-        register_module(nameof(position_embedding), table);
+        position_embedding.weight = Parameter(cat([weight[..1], resized], 0).MoveToOuterDisposeScope());
     }
 }
 

@@ -3,6 +3,7 @@ using Molyneux.Checkpoints;
 using Molyneux.Imaging;
 using Molyneux.Runtime;
 using Molyneux.Tokenization;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Molyneux.Modeling;

@@ -27,8 +27,8 @@ public sealed class ClipCheckpointTests
         using var reloaded = ClipCheckpoint.Load(target);
         var (image, text) = GoldenFeatures(original);
         var (image2, text2) = GoldenFeatures(reloaded);
-        Assert.True(image.equal(image2));
-        Assert.True(text.equal(text2));
+        Assert.True(TensorAssert.Identical(image, image2));
+        Assert.True(TensorAssert.Identical(text, text2));
         Assert.Equal(original.Model.Config, reloaded.Model.Config);
         Assert.Equal("huggingface", reloaded.Source!.Naming);
     }
@@ -48,7 +48,7 @@ public sealed class ClipCheckpointTests
             {
                 using var a = reference.Read(name);
                 using var b = written.Read(name);
-                Assert.True(a.equal(b), $"{name} differs from the reference OpenAI file");
+                Assert.True(TensorAssert.Identical(a, b), $"{name} differs from the reference OpenAI file");
             }
         }
         using var reloaded = ClipCheckpoint.Load(target, new ClipLoadOptions { TextHeads = 6, VisionHeads = 2 });
@@ -68,7 +68,7 @@ public sealed class ClipCheckpointTests
         Assert.True(File.Exists(Path.Combine(target, "keep.txt")));
         ClipCheckpoint.SaveHuggingFace(clip, target, overwrite: true);
         Assert.False(File.Exists(Path.Combine(target, "keep.txt")));
-        Assert.Empty(Directory.GetDirectories(folder.Path).Where(d => Path.GetFileName(d).StartsWith('.')));
+        Assert.DoesNotContain(Directory.GetDirectories(folder.Path), d => Path.GetFileName(d).StartsWith('.'));
     }
 
     /// <summary>Writes a copy of golden model A (HF naming) with its tensors edited, plus its config.json.</summary>
@@ -147,7 +147,7 @@ public sealed class ClipCheckpointTests
         clip.Model.ResizeImageInput(64);
         var resized = embeddings.position_embedding.weight!.detach();
         Assert.Equal([65L, 96L], resized.shape);
-        Assert.True(resized[0].equal(original[0]), "the class token's position embedding must stay");
+        Assert.True(TensorAssert.Identical(resized[0], original[0]), "the class token's position embedding must stay");
         Assert.Equal(64, clip.Model.Config.Vision.ImageSize);
         using var _ = no_grad();
         using var features = clip.Model.GetImageFeatures(randn(2, 3, 64, 64));
