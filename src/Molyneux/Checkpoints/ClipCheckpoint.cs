@@ -74,14 +74,18 @@ public static class ClipCheckpoint
     /// <summary>Saves a HF <c>CLIPModel</c> directory (config.json, model.safetensors, vocab.json, merges.txt,
     /// preprocessor_config.json), complete or not at all.</summary>
     public static void SaveHuggingFace(ClipPipeline clip, string directory, bool overwrite = false) =>
-        AtomicFile.WriteDirectory(directory, overwrite, folder =>
-        {
-            clip.Model.Config.Save(Path.Combine(folder, "config.json"));
-            SafetensorsFile.Write(Path.Combine(folder, "model.safetensors"), StateDict(clip.Model),
-                new Dictionary<string, string> { ["format"] = "pt" });
-            clip.Tokenizer.SaveHuggingFaceFiles(folder);
-            clip.ImageProcessor.Save(Path.Combine(folder, "preprocessor_config.json"));
-        });
+        AtomicFile.WriteDirectory(directory, overwrite, folder => WriteHuggingFaceFiles(clip, folder));
+
+    /// <summary>Writes the files of a HF <c>CLIPModel</c> directory into an existing folder (which a caller building
+    /// a larger directory atomically has made).</summary>
+    public static void WriteHuggingFaceFiles(ClipPipeline clip, string folder)
+    {
+        clip.Model.Config.Save(Path.Combine(folder, "config.json"));
+        SafetensorsFile.Write(Path.Combine(folder, "model.safetensors"), StateDict(clip.Model),
+            new Dictionary<string, string> { ["format"] = "pt" });
+        clip.Tokenizer.SaveHuggingFaceFiles(folder);
+        clip.ImageProcessor.Save(Path.Combine(folder, "preprocessor_config.json"));
+    }
 
     /// <summary>Saves the weights alone in OpenAI/open_clip naming, for OpenAI's <c>CLIP</c> class or open_clip.</summary>
     public static void SaveOpenAi(ClipModel model, string path)

@@ -1,0 +1,237 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Molyneux.Checkpoints;
+using Molyneux.Imaging;
+using Molyneux.KnowledgeTransfer;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
+using Molyneux.Tokenization;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Molyneux.Pretraining;
+
+public readonly record struct PretrainProgress(int Step, int TotalSteps, double Loss, double Minutes, double ImagesPerSecond);
+
+/// <summary>Contrastive pretraining of a CLIP from scratch (Radford et al., 2021) on in-memory image–caption pairs,
+/// ending in an ordinary HF checkpoint directory with its learning curve (training.json, training.png).
+/// Every batch is a function of (seed, step) — which pairs, which caption, which augmentation — so a run resumed
+/// from its saved state continues exactly as an uninterrupted one would.</summary>
+public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
+{
+    private const string StateFile = "pretrain_state.json";
+    private const string OptimizerFile = "optimizer.bin";
+
+    public IProgress<PretrainProgress>? Progress { get; init; }
+
+    /// <summary>Where resumable state lives while a run is under way: beside the output, so the output folder itself
+    /// is only ever complete or absent.</summary>
+    public static string ResumeFolder(string output) => Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar) + ".resume";
+
+    public TrainingRecord Run(string output, bool resume = false, bool overwrite = false)
+    {
+        options.Validate();
+        if (Directory.Exists(output) && !overwrite)
+            throw new OptionException($"{output}: already exists (pass --overwrite to replace it)");
+        var resumeFolder = ResumeFolder(output);
+        var hasState = File.Exists(Path.Combine(resumeFolder, StateFile));
+        if (hasState && !resume)
+            throw new OptionException($"{resumeFolder}: an interrupted run left its state here; pass --resume to continue it, or delete the folder");
+
+        var state = hasState ? LoadState(resumeFolder) : null;
+        using var clip = state is null ? NewModel() : ClipCheckpoint.Load(resumeFolder, new ClipLoadOptions { Device = device });
+        var model = clip.Model;
+        var (decay, noDecay) = ParameterGroups(model);
+        using var optimizer = optim.AdamW([new AdamW.ParamGroup(decay, lr: options.LearningRate, weight_decay: options.WeightDecay),
+                                           new AdamW.ParamGroup(noDecay, lr: options.LearningRate, weight_decay: 0)],
+                                          lr: options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6);
+        if (state is not null)
+        {
+            using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFolder, OptimizerFile)));
+            optimizer.load_state_dict(reader);
+        }
+        var totalSteps = state?.TotalSteps ?? options.Steps ?? CalibrateSteps(clip, options.Minutes!.Value);
+        var curve = state?.Curve.ToList() ?? [];
+        var step = state?.Step ?? 0;
+        var minutesBefore = state?.Minutes ?? 0;
+        var clock = Stopwatch.StartNew();
+        double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
+        var lastCheckpoint = clock.Elapsed;
+        var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
+        var lossSum = 0.0;
+        var lossCount = 0;
+
+        model.train();
+        for (; step < totalSteps; step++)
+        {
+            var loss = TrainStep(clip, optimizer, step, totalSteps);
+            if (!double.IsFinite(loss))
+                throw new OptionException($"pretraining diverged at step {step + 1}: the loss is {loss}; the last good state is in {resumeFolder}" +
+                                          " (lower --lr and --resume, or start again)");
+            (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
+            var done = step + 1;
+            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), done * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            if (done % evaluateEvery == 0 || done == totalSteps)
+            {
+                curve.Add(new CurvePoint(done, Minutes(), lossSum / lossCount, LearningRate(step, totalSteps),
+                    Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
+                (lossSum, lossCount) = (0, 0);
+            }
+            if ((clock.Elapsed - lastCheckpoint).TotalMinutes >= options.CheckpointMinutes && done < totalSteps)
+            {
+                SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve));
+                lastCheckpoint = clock.Elapsed;
+            }
+        }
+
+        var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
+        foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
+        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final);
+        AtomicFile.WriteDirectory(output, overwrite, folder =>
+        {
+            ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
+            record.Save(Path.Combine(folder, "training.json"));
+            record.SavePlot(Path.Combine(folder, "training.png"));
+        });
+        if (Directory.Exists(resumeFolder)) Directory.Delete(resumeFolder, recursive: true);
+        return record;
+    }
+
+    /// <summary>A fresh model of the preset's shape with a vocabulary trained on the data's captions.</summary>
+    private ClipPipeline NewModel()
+    {
+        var tokenizer = BpeTrainer.Train(data.VocabularyCorpus, options.VocabularySize);
+        var preset = ClipConfig.Preset(options.Preset);
+        var config = preset with
+        {
+            Text = preset.Text with
+            {
+                VocabSize = tokenizer.VocabularySize,
+                MaxPositionEmbeddings = options.ContextLength,
+                BosTokenId = tokenizer.StartOfTextId,
+                EosTokenId = tokenizer.EndOfTextId,
+                PadTokenId = 0,
+            },
+            Vision = preset.Vision with { ImageSize = data.ImageSize },
+        };
+        manual_seed(options.Seed);
+        var model = new ClipModel(config);
+        ClipInitialization.Apply(model);
+        return new ClipPipeline(model, tokenizer, ClipImageProcessor.Default(data.ImageSize), device);
+    }
+
+    /// <summary>Weight decay applies to the matrices of linear and convolution layers only, never to norms, biases,
+    /// embeddings or the temperature.</summary>
+    private static (List<Parameter> Decay, List<Parameter> NoDecay) ParameterGroups(ClipModel model)
+    {
+        var decay = new List<Parameter>();
+        var noDecay = new List<Parameter>();
+        foreach (var (name, parameter) in model.named_parameters())
+        {
+            var isMatrix = parameter.dim() >= 2 && !name.Contains("embedding", StringComparison.Ordinal);
+            (isMatrix ? decay : noDecay).Add(parameter);
+        }
+        return (decay, noDecay);
+    }
+
+    /// <summary>Linear warm-up to the peak, then cosine decay to zero.</summary>
+    private double LearningRate(int step, int totalSteps)
+    {
+        var warmup = Math.Max(1, (int)(options.WarmupFraction * totalSteps));
+        if (step < warmup) return options.LearningRate * (step + 1) / warmup;
+        var progress = (double)(step - warmup) / Math.Max(1, totalSteps - warmup);
+        return 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * progress));
+    }
+
+    private double TrainStep(ClipPipeline clip, AdamW optimizer, int step, int totalSteps)
+    {
+        using var scope = NewDisposeScope();
+        var model = clip.Model;
+        var learningRate = LearningRate(step, totalSteps);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+
+        var generator = new Generator((ulong)options.Seed * 1_000_003UL + (ulong)step);
+        var (images, captions) = SampleBatch(generator);
+        var augmented = RandomAffine.Apply(images, new AffineRanges(options.AugmentRotation, options.AugmentTranslation, options.AugmentMinScale, 1.0, Probability: 1.0), generator);
+        var pixels = clip.ImageProcessor.Normalize(augmented).to(model.Device, model.DType);
+        var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
+        var loss = ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale);
+
+        optimizer.zero_grad();
+        loss.backward();
+        nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
+        optimizer.step();
+        using (no_grad()) model.logit_scale.clamp_(0, Math.Log(options.MaxLogitScale));
+        return loss.item<float>();
+    }
+
+    private (Tensor Images, IReadOnlyList<string> Captions) SampleBatch(Generator generator)
+    {
+        var batch = Math.Min(options.BatchSize, data.Count);
+        var indices = randperm(data.Count, generator: generator)[..batch].data<long>().Select(i => (int)i).ToArray();
+        return data.Batch(indices, generator);
+    }
+
+    /// <summary>Turns a time budget into steps from the speed of a few untimed-then-timed forward+backward passes;
+    /// the weights are not changed.</summary>
+    private int CalibrateSteps(ClipPipeline clip, double minutes)
+    {
+        var model = clip.Model;
+        model.train();
+        var times = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            var (images, captions) = SampleBatch(new Generator((ulong)i));
+            var pixels = clip.ImageProcessor.Normalize(images).to(model.Device, model.DType);
+            var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
+            ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale).backward();
+            if (i > 0) times.Add(watch.Elapsed.TotalSeconds);
+        }
+        model.zero_grad();
+        // The optimizer step and the probes cost a little more than forward+backward; keep 10% in reserve.
+        return Math.Max(1, (int)(0.9 * minutes * 60 / times.Average()));
+    }
+
+    private Dictionary<string, double> EvaluateProbes(ClipPipeline clip)
+    {
+        var results = new Dictionary<string, double>();
+        foreach (var probe in data.Probes)
+        {
+            var (top1, top5) = probe.Evaluate(clip);
+            results[$"{probe.Name}_top1"] = top1;
+            results[$"{probe.Name}_top5"] = top5;
+        }
+        return results;
+    }
+
+    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve);
+
+    private static void SaveState(ClipPipeline clip, AdamW optimizer, string folder, ResumeState state) =>
+        AtomicFile.WriteDirectory(folder, overwrite: true, temporary =>
+        {
+            ClipCheckpoint.WriteHuggingFaceFiles(clip, temporary);
+            AtomicFile.Write(Path.Combine(temporary, OptimizerFile), stream =>
+            {
+                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                optimizer.save_state_dict(writer);
+            });
+            AtomicFile.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, TrainingRecord.JsonOptions));
+        });
+
+    private static ResumeState LoadState(string folder)
+    {
+        var path = Path.Combine(folder, StateFile);
+        try
+        {
+            return JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), TrainingRecord.JsonOptions)
+                   ?? throw new CheckpointException($"{path}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"{path}: not a valid pretraining state ({e.Message})", e);
+        }
+    }
+}
