@@ -22,17 +22,8 @@ public sealed class EmbeddingCache(string folder)
 
     public string Folder { get; } = Path.GetFullPath(folder);
 
-    /// <summary><c>$MOLYNEUX_HOME/cache</c>, where MOLYNEUX_HOME defaults to <c>~/.molyneux</c>.</summary>
-    public static string DefaultFolder
-    {
-        get
-        {
-            var home = Environment.GetEnvironmentVariable("MOLYNEUX_HOME");
-            if (string.IsNullOrEmpty(home))
-                home = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".molyneux");
-            return Path.Combine(home, "cache");
-        }
-    }
+    /// <summary><c>$MOLYNEUX_HOME/cache</c> (see <see cref="MolyneuxHome"/>).</summary>
+    public static string DefaultFolder => Path.Combine(MolyneuxHome.Default, "cache");
 
     public static string KeyForTexts(string encoderIdentity, IReadOnlyList<string> texts)
     {
