@@ -139,7 +139,26 @@ public sealed class ClipTokenizer
         if (lines.Length <= OpenAiMergeCount)
             throw new TokenizerException($"{bpeSimpleVocabGzPath}: has {lines.Length} lines, but CLIP needs a header line and {OpenAiMergeCount} merges");
 
-        var tokens = new List<string>(2 * ByteToChar.Length + OpenAiMergeCount + 2);
+        // The line after the header is merge 0; line numbers in messages count from 1, so it is line 2.
+        var merges = new Merge[OpenAiMergeCount];
+        for (var rank = 0; rank < OpenAiMergeCount; rank++)
+            merges[rank] = ParseMerge(lines[rank + 1], bpeSimpleVocabGzPath, rank + 2);
+        return FromClipLayout(merges, bpeSimpleVocabGzPath);
+    }
+
+    /// <summary>Builds the tokenizer of BPE merges given lowest rank first, with the vocabulary laid out as OpenAI's
+    /// (the 256 byte characters, the same with "&lt;/w&gt;", one token per merge, then the two special tokens, so the
+    /// end-of-text id is the largest). Any text encodes, since every byte has a token.</summary>
+    public static ClipTokenizer FromMerges(IReadOnlyList<(string Left, string Right)> merges)
+    {
+        ArgumentNullException.ThrowIfNull(merges);
+        // Messages name a merge by its position counted from 1, like a merges.txt line without the header.
+        return FromClipLayout([.. merges.Select((merge, index) => new Merge(merge.Left, merge.Right, index + 1))], "merge list");
+    }
+
+    private static ClipTokenizer FromClipLayout(Merge[] merges, string source)
+    {
+        var tokens = new List<string>(ByteTokens.Count + merges.Length + 2);
         var ids = new Dictionary<string, int>(tokens.Capacity, StringComparer.Ordinal);
         void Add(string token, string origin)
         {
@@ -148,21 +167,13 @@ public sealed class ClipTokenizer
             tokens.Add(token);
         }
 
-        var alphabet = ByteToChar.Order().Select(c => c.ToString()).ToArray();
-        foreach (var token in alphabet)
-            Add(token, bpeSimpleVocabGzPath);
-        foreach (var token in alphabet)
-            Add(token + EndOfWordSuffix, bpeSimpleVocabGzPath);
-        var merges = new Merge[OpenAiMergeCount];
-        // The line after the header is merge 0; line numbers in messages count from 1, so it is line 2.
-        for (var rank = 0; rank < OpenAiMergeCount; rank++)
-        {
-            merges[rank] = ParseMerge(lines[rank + 1], bpeSimpleVocabGzPath, rank + 2);
-            Add(merges[rank].Left + merges[rank].Right, $"{bpeSimpleVocabGzPath}:{rank + 2}");
-        }
-        Add(StartOfTextToken, bpeSimpleVocabGzPath);
-        Add(EndOfTextToken, bpeSimpleVocabGzPath);
-        return new ClipTokenizer([.. tokens], ids, merges, bpeSimpleVocabGzPath, bpeSimpleVocabGzPath);
+        foreach (var token in ByteTokens)
+            Add(token, source);
+        foreach (var merge in merges)
+            Add(merge.Left + merge.Right, $"{source}:{merge.Line}");
+        Add(StartOfTextToken, source);
+        Add(EndOfTextToken, source);
+        return new ClipTokenizer([.. tokens], ids, merges, source, source);
     }
 
     /// <summary>Loads vocab.json and merges.txt from a Hugging Face model or tokenizer folder.</summary>
@@ -287,6 +298,26 @@ public sealed class ClipTokenizer
             for (var i = 0; i < bytes.Length; i++)
                 chars[i] = ByteToChar[bytes[i]];
         });
+    }
+
+    /// <summary>CLIP's layout of the first 512 ids: the byte characters in code-point order, then the same with
+    /// "&lt;/w&gt;".</summary>
+    internal static IReadOnlyList<string> ByteTokens { get; } =
+        [.. ByteToChar.Order().Select(c => c.ToString()), .. ByteToChar.Order().Select(c => c + EndOfWordSuffix)];
+
+    private static readonly int[] ByteToTokenId = BuildByteToTokenId();
+
+    /// <summary>The ids of a pre-token's symbols before any merge, where learning merges starts: one byte token per
+    /// UTF-8 byte, the last one with "&lt;/w&gt;". Encoding starts from the same symbols: <see cref="ToByteLevel"/>,
+    /// to which the BPE tokenizer adds the suffix.</summary>
+    internal static int[] ByteTokenIds(string piece)
+    {
+        var bytes = Encoding.UTF8.GetBytes(piece);
+        var ids = new int[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+            ids[i] = ByteToTokenId[bytes[i]];
+        ids[^1] += ByteToChar.Length;
+        return ids;
     }
 
     private static readonly string[] Literals = [StartOfTextToken, EndOfTextToken, "'s", "'t", "'re", "'ve", "'m", "'ll", "'d"];
@@ -439,6 +470,14 @@ public sealed class ClipTokenizer
         var next = 256;
         for (var b = 0; b < 256; b++)
             table[b] = b is >= '!' and <= '~' or >= '¡' and <= '¬' or >= '®' and <= 'ÿ' ? (char)b : (char)next++;
+        return table;
+    }
+
+    private static int[] BuildByteToTokenId()
+    {
+        var table = new int[ByteToChar.Length];
+        for (var id = 0; id < table.Length; id++)
+            table[CharToByte[ByteTokens[id][0]]] = id;
         return table;
     }
 
