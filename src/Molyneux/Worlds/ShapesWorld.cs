@@ -1,0 +1,431 @@
+using System.Text.Json;
+using Molyneux.Runtime;
+using SkiaSharp;
+using static TorchSharp.torch;
+
+namespace Molyneux.Worlds;
+
+public enum ShapeKind { Circle, Square, Triangle, Ring, Cross, Star, Heart, Diamond }
+
+public enum ShapeColor { Red, Orange, Yellow, Green, Blue, Purple, Gray, White, Black }
+
+/// <summary>A large shape fills 60% of the image side, a small one 36%. Two or three shapes are always small, so
+/// that they fit side by side with a gap between them.</summary>
+public enum ShapeSize { Small, Large }
+
+/// <summary>Where a single shape sits; scenes with two or three shapes spread them over the image and have none.</summary>
+public enum ShapePosition { Center, Left, Right, Top, Bottom }
+
+/// <summary>Stripes and dots are drawn in a shade of the shape's own colour.</summary>
+public enum ShapePattern { Solid, Striped, Dotted }
+
+/// <summary>Everything a shapes scene shows: <paramref name="Count"/> equal shapes of one colour, size and pattern on
+/// a background of another colour. <paramref name="Position"/> is null exactly when there are several shapes.</summary>
+public sealed record ShapesAttributes(ShapeKind Shape, ShapeColor Color, ShapeSize Size, ShapeColor Background,
+    ShapePattern Pattern, int Count, ShapePosition? Position);
+
+/// <summary>A partial description of scenes: the attributes it sets are fixed, the others free. Used to ask the world
+/// for particular scenes and to define concepts and question classes.</summary>
+public sealed record ShapesSpec
+{
+    public ShapeKind? Shape { get; init; }
+    public ShapeColor? Color { get; init; }
+    public ShapeSize? Size { get; init; }
+    public ShapeColor? Background { get; init; }
+    public ShapePattern? Pattern { get; init; }
+    public int? Count { get; init; }
+    public ShapePosition? Position { get; init; }
+
+    public bool Matches(ShapesAttributes a) =>
+        (Shape is null || Shape == a.Shape) && (Color is null || Color == a.Color) && (Size is null || Size == a.Size)
+        && (Background is null || Background == a.Background) && (Pattern is null || Pattern == a.Pattern)
+        && (Count is null || Count == a.Count) && (Position is null || Position == a.Position);
+
+    /// <summary>Whether every scene this spec allows also matches <paramref name="other"/> (both with forced values
+    /// filled in).</summary>
+    internal bool Implies(ShapesSpec other) =>
+        (other.Shape is null || other.Shape == Shape) && (other.Color is null || other.Color == Color)
+        && (other.Size is null || other.Size == Size) && (other.Background is null || other.Background == Background)
+        && (other.Pattern is null || other.Pattern == Pattern) && (other.Count is null || other.Count == Count)
+        && (other.Position is null || other.Position == Position);
+
+    /// <summary>Checks the spec is satisfiable and fills in the values it forces: several shapes are small and have
+    /// no position; a large shape or a position means a single shape. With the forced values explicit,
+    /// <see cref="Implies"/> is exact, which withholding relies on.</summary>
+    internal ShapesSpec WithForcedValues()
+    {
+        if (Count is < 1 or > 3) throw new OptionException($"shapes spec {this}: count must be 1, 2 or 3");
+        if (Color is not null && Color == Background) throw new OptionException($"shapes spec {this}: the background must differ from the shape's colour");
+        if (Count > 1 && (Size == ShapeSize.Large || Position is not null))
+            throw new OptionException($"shapes spec {this}: two or three shapes are always small and have no position");
+        if (Count > 1) return this with { Size = ShapeSize.Small };
+        if (Size == ShapeSize.Large || Position is not null) return this with { Count = 1 };
+        return this;
+    }
+}
+
+/// <summary>How pretraining treats the concepts in <see cref="ShapesWorldOptions.Withhold"/>. Concepts not withheld
+/// are named ("a moongate at the left") in half the captions of scenes that show them.</summary>
+public enum WithholdMode
+{
+    /// <summary>Scenes of a withheld concept still occur, but their captions only ever describe them ("a large gray
+    /// ring on a green background"), never name them. This is the Knowledge Transfer setup: the model has seen the look
+    /// and the words for its parts, never the name.</summary>
+    DescribeOnly,
+
+    /// <summary>Scenes of a withheld concept never occur in pretraining (unless asked for explicitly through a spec,
+    /// as <see cref="ShapesWorld.GenerateConcept"/> does): the model has seen the parts, never the combination.</summary>
+    Exclude,
+}
+
+public sealed record ShapesWorldOptions
+{
+    /// <summary>Side of the square images in pixels; all geometry scales with it (32 for pretraining tests, 64 for
+    /// sharper shapes).</summary>
+    public int ImageSize { get; init; } = 32;
+
+    /// <summary>Concepts of <see cref="ShapesConcepts.All"/> whose names pretraining captions never use, treated as
+    /// <see cref="WithholdMode"/> says. Those not listed are named in half the captions of their scenes, so a
+    /// Knowledge Transfer experiment withholds at least the concepts it will teach.</summary>
+    public IReadOnlyList<ShapesConcept> Withhold { get; init; } = [];
+
+    public WithholdMode WithholdMode { get; init; } = WithholdMode.DescribeOnly;
+
+    /// <summary>Fraction of unconstrained samples drawn as a concept's scene (a concept picked uniformly among those
+    /// pretraining may show) instead of from the plain attribute distribution, where any one concept is rare
+    /// (about 1 in 1 000 scenes).</summary>
+    public double ConceptRate { get; init; }
+
+    /// <summary>At most this many shapes per scene (1 to 3), for simpler worlds.</summary>
+    public int MaxCount { get; init; } = 3;
+
+    /// <summary>Whether scenes may be striped or dotted; without, every shape is solid.</summary>
+    public bool Patterns { get; init; } = true;
+}
+
+/// <summary>One scene: its image, the caption pretraining sees with it, and the attributes it was drawn from.</summary>
+public sealed class ShapesSample
+{
+    internal ShapesSample(int index, int seed, ShapesAttributes attributes, ShapesConcept? concept, string caption, int imageSize, byte[] rgb)
+    {
+        Index = index;
+        Seed = seed;
+        Attributes = attributes;
+        Concept = concept;
+        Caption = caption;
+        ImageSize = imageSize;
+        this.rgb = rgb;
+    }
+
+    private readonly byte[] rgb;
+
+    public int Index { get; }
+
+    public int Seed { get; }
+
+    public ShapesAttributes Attributes { get; }
+
+    /// <summary>The concept of <see cref="ShapesConcepts.All"/> the scene shows, whether or not the caption names it.</summary>
+    public ShapesConcept? Concept { get; }
+
+    public string Caption { get; }
+
+    public int ImageSize { get; }
+
+    /// <summary>The image as row-major RGB bytes. Samples keep bytes rather than tensors so that thousands of them
+    /// hold no native memory; tensors are made when a batch is needed.</summary>
+    public ReadOnlySpan<byte> Rgb => rgb;
+
+    /// <summary>The image as float32 [3, S, S] in [0, 1] (byte / 255, so a PNG export reads back identically).</summary>
+    public Tensor ToTensor()
+    {
+        using var batch = Stack([this]);
+        return batch.squeeze(0);
+    }
+
+    /// <summary>The images of equally sized samples as one float32 [N, 3, S, S] batch.</summary>
+    public static Tensor Stack(IReadOnlyList<ShapesSample> samples)
+    {
+        if (samples.Count == 0) throw new OptionException("no samples to stack");
+        var size = samples[0].ImageSize;
+        if (samples.Any(s => s.ImageSize != size)) throw new OptionException("samples of different image sizes cannot be stacked");
+        var plane = size * size;
+        var data = new float[samples.Count * 3 * plane];
+        for (var n = 0; n < samples.Count; n++)
+        {
+            var rgb = samples[n].rgb;
+            for (var p = 0; p < plane; p++)
+            for (var c = 0; c < 3; c++)
+                data[(n * 3 + c) * plane + p] = rgb[p * 3 + c] / 255f;
+        }
+        return tensor(data, [samples.Count, 3, size, size]);
+    }
+
+    internal void WritePng(string path)
+    {
+        using var bitmap = new SKBitmap(new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Opaque));
+        var rgba = bitmap.GetPixelSpan();
+        for (var p = 0; p < ImageSize * ImageSize; p++)
+        {
+            rgba[p * 4] = rgb[p * 3];
+            rgba[p * 4 + 1] = rgb[p * 3 + 1];
+            rgba[p * 4 + 2] = rgb[p * 3 + 2];
+            rgba[p * 4 + 3] = 255;
+        }
+        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
+        using var file = File.Create(path);
+        png.SaveTo(file);
+    }
+}
+
+/// <summary>A procedural world of coloured shapes with compositional captions, for pretraining a tiny CLIP from
+/// scratch and for Knowledge Transfer experiments on invented concepts (<see cref="ShapesConcepts"/>).
+///
+/// Sample (index, seed) is a pure function of its arguments and the options: every sample has its own SplitMix64
+/// stream, the painter uses only exact IEEE arithmetic, so the same seed gives bit-identical images and captions on
+/// every machine. Held-out sets are samples of another seed. Attributes are drawn uniformly (background among the
+/// colours other than the shape's), except: one shape half of the time, else two or three; patterns solid half of
+/// the time, else striped or dotted.</summary>
+public sealed class ShapesWorld
+{
+    private readonly HashSet<string> withheld;
+    private readonly ShapesSpec unconstrained;
+
+    /// <summary>Specs of the concepts <see cref="ShapesWorldOptions.ConceptRate"/> draws from: those this world's
+    /// options allow, less those excluded.</summary>
+    private readonly ShapesSpec[] pretrainingConcepts;
+
+    public ShapesWorld(ShapesWorldOptions? options = null)
+    {
+        Options = options ?? new ShapesWorldOptions();
+        if (Options.ImageSize < 16) throw new OptionException($"shapes image size {Options.ImageSize}: must be at least 16 pixels");
+        if (Options.MaxCount is < 1 or > 3) throw new OptionException($"shapes max count {Options.MaxCount}: must be 1, 2 or 3");
+        if (Options.ConceptRate is < 0 or > 1 || double.IsNaN(Options.ConceptRate))
+            throw new OptionException($"shapes concept rate {Options.ConceptRate}: must be between 0 and 1");
+        if (Options.Withhold.FirstOrDefault(c => !ShapesConcepts.All.Contains(c)) is { } stranger)
+            throw new OptionException($"cannot withhold concept '{stranger.Name}': only the concepts of ShapesConcepts.All occur in pretraining");
+        withheld = Options.Withhold.Select(c => c.Name).ToHashSet();
+        unconstrained = Checked(new ShapesSpec());
+        pretrainingConcepts = ShapesConcepts.All
+            .Where(c => !(Options.WithholdMode == WithholdMode.Exclude && withheld.Contains(c.Name)) && Conflict(c.Spec) is null)
+            .Select(c => Checked(c.Spec))
+            .ToArray();
+    }
+
+    public ShapesWorldOptions Options { get; }
+
+    /// <summary>The colour words captions use, in <see cref="ShapeColor"/> order.</summary>
+    public static IReadOnlyList<string> Colors { get; } = Enum.GetValues<ShapeColor>().Select(ShapesCaptions.Word).ToArray();
+
+    /// <summary>The shape words captions use (singular), in <see cref="ShapeKind"/> order.</summary>
+    public static IReadOnlyList<string> Shapes { get; } = Enum.GetValues<ShapeKind>().Select(ShapesCaptions.Word).ToArray();
+
+    /// <summary>Sample <paramref name="index"/> of the stream <paramref name="seed"/>. Without <paramref name="given"/>
+    /// it comes from the pretraining distribution (withholding and <see cref="ShapesWorldOptions.ConceptRate"/>
+    /// applied); with it, the scene matches <paramref name="given"/> and the other attributes are drawn as usual.
+    /// In <see cref="WithholdMode.Exclude"/> the scenes of withheld concepts are still avoided, unless
+    /// <paramref name="given"/> itself asks for one.</summary>
+    public ShapesSample Sample(int index, int seed, ShapesSpec? given = null)
+    {
+        var random = new SplitMix64(seed, index);
+        var spec = given is null ? PretrainingSpec(random) : Checked(given);
+        ShapesAttributes attributes;
+        do attributes = Draw(spec, random);
+        while (IsExcluded(attributes, spec));
+
+        var (radius, centers) = Layout(attributes, random);
+        var color = Jitter(ShapesPainter.BaseColor(attributes.Color), random);
+        var background = Jitter(ShapesPainter.BaseColor(attributes.Background), random);
+        var rgb = ShapesPainter.Paint(Options.ImageSize, background, attributes.Shape, attributes.Pattern, color, radius, centers);
+
+        var concept = ShapesConcepts.Shown(attributes);
+        var caption = concept is not null && !withheld.Contains(concept.Name) && random.Chance(0.5)
+            ? ShapesCaptions.Name(concept, attributes, random)
+            : ShapesCaptions.Describe(ToSpec(attributes), random);
+        return new ShapesSample(index, seed, attributes, concept, caption, Options.ImageSize, rgb);
+    }
+
+    /// <summary>Samples 0 … <paramref name="count"/> − 1 of the stream <paramref name="seed"/>.</summary>
+    public IReadOnlyList<ShapesSample> Generate(int count, int seed, ShapesSpec? given = null)
+    {
+        if (count < 0) throw new OptionException($"sample count {count}: must not be negative");
+        var samples = new ShapesSample[count];
+        for (var i = 0; i < count; i++) samples[i] = Sample(i, seed, given);
+        return samples;
+    }
+
+    /// <summary>Real images of a concept, withheld or not: its attributes fixed, the others (position, pattern, …)
+    /// drawn freely.</summary>
+    public IReadOnlyList<ShapesSample> GenerateConcept(ShapesConcept concept, int count, int seed) => Generate(count, seed, concept.Spec);
+
+    /// <summary>A labelled set for a question, <paramref name="perClass"/> images per class, classes interleaved
+    /// (sample i has class i mod K) so that any prefix is balanced. Use a seed pretraining did not use.</summary>
+    public IReadOnlyList<(ShapesSample Sample, int Label)> EvaluationSet(ShapesQuestion question, int perClass, int seed)
+    {
+        if (perClass < 0) throw new OptionException($"images per class {perClass}: must not be negative");
+        var classes = question.Classes.Count;
+        return Enumerable.Range(0, perClass * classes)
+            .Select(i => (Sample(i, seed, question.ClassSpecs[i % classes]), i % classes))
+            .ToArray();
+    }
+
+    /// <summary>Writes a captions dataset: <c>images/NNNNNN.png</c> (NNNNNN = sample index) and
+    /// <c>captions.jsonl</c>, one line <c>{"image": "images/000000.png", "captions": ["…"]}</c> per sample. The folder
+    /// appears complete or not at all.</summary>
+    public void Export(string folder, int count, int seed, bool overwrite = false)
+    {
+        var samples = Generate(count, seed);
+        AtomicFile.WriteDirectory(folder, overwrite, temporary =>
+        {
+            Directory.CreateDirectory(Path.Combine(temporary, "images"));
+            using var lines = new StreamWriter(Path.Combine(temporary, "captions.jsonl"));
+            foreach (var sample in samples)
+            {
+                var image = $"images/{sample.Index:D6}.png";
+                sample.WritePng(Path.Combine(temporary, image));
+                lines.Write(JsonSerializer.Serialize(new { image, captions = new[] { sample.Caption } }) + "\n");
+            }
+        });
+    }
+
+    /// <summary>Writes a question's <see cref="EvaluationSet"/> as an image folder: <c>root/&lt;class&gt;/NNNNNN.png</c>
+    /// and <c>classes.json</c>, an object mapping each class folder to its display name, in class order.</summary>
+    public void ExportImageFolder(string root, ShapesQuestion question, int perClass, int seed, bool overwrite = false)
+    {
+        var set = EvaluationSet(question, perClass, seed);
+        AtomicFile.WriteDirectory(root, overwrite, temporary =>
+        {
+            foreach (var folder in question.Classes) Directory.CreateDirectory(Path.Combine(temporary, folder));
+            foreach (var (sample, label) in set)
+                sample.WritePng(Path.Combine(temporary, question.Classes[label], $"{sample.Index:D6}.png"));
+            var classes = question.Classes.Zip(question.DisplayNames).ToDictionary(pair => pair.First, pair => pair.Second);
+            File.WriteAllText(Path.Combine(temporary, "classes.json"), JsonSerializer.Serialize(classes, new JsonSerializerOptions { WriteIndented = true }));
+        });
+    }
+
+    /// <summary>Draws nothing when the concept rate is 0, so that worlds differing only in what they withhold produce
+    /// the same samples except those showing a withheld concept.</summary>
+    private ShapesSpec PretrainingSpec(SplitMix64 random) =>
+        Options.ConceptRate > 0 && pretrainingConcepts.Length > 0 && random.NextDouble() < Options.ConceptRate
+            ? pretrainingConcepts[random.Pick(pretrainingConcepts.Length)]
+            : unconstrained;
+
+    /// <summary>The spec with the values it and this world's options force, or an error when the options rule it
+    /// out.</summary>
+    private ShapesSpec Checked(ShapesSpec spec)
+    {
+        spec = spec.WithForcedValues();
+        if (Conflict(spec) is { } reason) throw new OptionException($"shapes spec {spec}: {reason}");
+        if (Options.MaxCount == 1) spec = spec with { Count = 1 };
+        if (!Options.Patterns) spec = spec with { Pattern = ShapePattern.Solid };
+        return spec;
+    }
+
+    private string? Conflict(ShapesSpec spec) =>
+        spec.Count > Options.MaxCount ? $"this world shows at most {Options.MaxCount} shapes"
+        : !Options.Patterns && spec.Pattern is not (null or ShapePattern.Solid) ? "this world has no patterns"
+        : null;
+
+    /// <summary>Rejection sampling terminates: <paramref name="spec"/> has its forced values filled in, so when it
+    /// does not imply a withheld concept, some attribute the concept fixes is still free to take another value.</summary>
+    private bool IsExcluded(ShapesAttributes attributes, ShapesSpec spec) =>
+        Options.WithholdMode == WithholdMode.Exclude
+        && Options.Withhold.Any(c => c.Spec.Matches(attributes) && !spec.Implies(c.Spec));
+
+    private ShapesAttributes Draw(ShapesSpec spec, SplitMix64 random)
+    {
+        var shape = spec.Shape ?? (ShapeKind)random.Pick(Shapes.Count);
+        var color = spec.Color ?? OtherColor(spec.Background, random);
+        var background = spec.Background ?? OtherColor(color, random);
+        var count = spec.Count ?? (random.Chance(0.5) ? 1 : 2 + random.Pick(Options.MaxCount - 1));
+        var size = spec.Size ?? (count > 1 ? ShapeSize.Small : (ShapeSize)random.Pick(2));
+        var pattern = spec.Pattern ?? (random.Chance(0.5) ? ShapePattern.Solid : (ShapePattern)(1 + random.Pick(2)));
+        ShapePosition? position = count > 1 ? null : spec.Position ?? (ShapePosition)random.Pick(5);
+        return new(shape, color, size, background, pattern, count, position);
+    }
+
+    private static ShapeColor OtherColor(ShapeColor? excluded, SplitMix64 random)
+    {
+        if (excluded is not { } other) return (ShapeColor)random.Pick(Colors.Count);
+        var pick = random.Pick(Colors.Count - 1);
+        return (ShapeColor)(pick < (int)other ? pick : pick + 1);
+    }
+
+    private static ShapesSpec ToSpec(ShapesAttributes a) => new()
+    {
+        Shape = a.Shape, Color = a.Color, Size = a.Size, Background = a.Background, Pattern = a.Pattern, Count = a.Count, Position = a.Position,
+    };
+
+    private static readonly (double X, double Y)[][] PairLayouts =
+    [
+        [(0.26, 0.5), (0.74, 0.5)], [(0.5, 0.26), (0.5, 0.74)], [(0.28, 0.28), (0.72, 0.72)], [(0.72, 0.28), (0.28, 0.72)],
+    ];
+
+    private static readonly (double X, double Y)[][] TripleLayouts =
+    [
+        [(0.26, 0.27), (0.74, 0.27), (0.5, 0.73)], [(0.5, 0.27), (0.26, 0.73), (0.74, 0.73)],
+    ];
+
+    /// <summary>Shape radius and centres in units of the image side. A single shape sits 5% from the edge it is
+    /// placed at; multiple shapes follow fixed layouts whose boxes keep ≥ 8% of the side between shapes, so they never
+    /// touch. Everything is shifted by up to ±3% for variety.</summary>
+    private static (double Radius, (double X, double Y)[] Centers) Layout(ShapesAttributes a, SplitMix64 random)
+    {
+        var radius = a.Size == ShapeSize.Large ? 0.30 : 0.18;
+        var dx = random.Uniform(-0.03, 0.03);
+        var dy = random.Uniform(-0.03, 0.03);
+        if (a.Position is not { } position)
+        {
+            var layouts = a.Count == 2 ? PairLayouts : TripleLayouts;
+            return (radius, layouts[random.Pick(layouts.Length)].Select(c => (c.X + dx, c.Y + dy)).ToArray());
+        }
+        var offset = 0.5 - radius - 0.05;
+        var (x, y) = position switch
+        {
+            ShapePosition.Left => (0.5 - offset, 0.5),
+            ShapePosition.Right => (0.5 + offset, 0.5),
+            ShapePosition.Top => (0.5, 0.5 - offset),
+            ShapePosition.Bottom => (0.5, 0.5 + offset),
+            _ => (0.5, 0.5),
+        };
+        return (radius, [(x + dx, y + dy)]);
+    }
+
+    /// <summary>±12 per channel, so that colour classes are regions of RGB space rather than single points.</summary>
+    private static Rgb Jitter(Rgb c, SplitMix64 random)
+    {
+        int Channel(int value) => Math.Clamp(value + random.Pick(25) - 12, 0, 255);
+        return new(Channel(c.R), Channel(c.G), Channel(c.B));
+    }
+}
+
+/// <summary>SplitMix64 (Steele, Lea and Flood 2014): a tiny generator whose output is fixed by its definition, unlike
+/// System.Random's, which .NET does not promise to keep across versions.</summary>
+internal sealed class SplitMix64 : CaptionChoices
+{
+    private ulong state;
+
+    /// <summary>One independent stream per (seed, index), so samples can be drawn in any order or in parallel.</summary>
+    public SplitMix64(int seed, int index) => state = Mix(Mix((ulong)(uint)seed) ^ (ulong)(uint)index);
+
+    private ulong Next() => Mix(state += 0x9E3779B97F4A7C15);
+
+    /// <summary>Uniform in [0, 1) with 53 random bits.</summary>
+    public double NextDouble() => (Next() >> 11) * (1.0 / (1UL << 53));
+
+    public double Uniform(double low, double high) => low + (high - low) * NextDouble();
+
+    public bool Chance(double probability) => NextDouble() < probability;
+
+    public override bool Say(double probability) => Chance(probability);
+
+    /// <summary>Uniform in [0, options), by multiply-shift on 32 random bits (bias below 2⁻²⁷ for ranges up to 25).</summary>
+    public override int Pick(int options) => (int)(((Next() >> 32) * (ulong)options) >> 32);
+
+    private static ulong Mix(ulong z)
+    {
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EB;
+        return z ^ (z >> 31);
+    }
+}
