@@ -1,4 +1,5 @@
 using Molyneux.Evaluation;
+using Molyneux.Pretraining;
 using Spectre.Console;
 
 namespace Molyneux.Cli;
@@ -21,6 +22,20 @@ public static class CliProgress
                     task.Value = report.Done;
                 }));
             });
+    }
+
+    /// <summary>Pretraining progress: a bar with loss and throughput on a terminal, else a line every 5% (for logs).</summary>
+    public static IProgress<PretrainProgress> Pretraining(CliContext context)
+    {
+        var lastPercent = -5;
+        return new SynchronousProgress<PretrainProgress>(report =>
+        {
+            var percent = 100 * report.Step / report.TotalSteps;
+            if (percent < lastPercent + 5 && report.Step != report.TotalSteps) return;
+            lastPercent = percent;
+            context.Error.WriteLine($"step {report.Step}/{report.TotalSteps} ({percent}%), loss {report.Loss:F4}, " +
+                                    $"{report.ImagesPerSecond:F0} pairs/s, {report.Minutes:F1} min");
+        });
     }
 
     /// <summary>Reports on the calling thread (System.Progress would post to the thread pool and arrive late).</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Molyneux.Checkpoints;
 using Molyneux.Modeling;
+using Molyneux.Pretraining;
 using Molyneux.Runtime;
 
 namespace Molyneux.Cli;
@@ -8,10 +9,10 @@ namespace Molyneux.Cli;
 /// <summary>The options every command that loads a model shares.</summary>
 public sealed class ModelOptions
 {
-    public Option<string> Model { get; } = new("--model", "-m")
+    public Option<string?> Model { get; } = new("--model", "-m")
     {
-        Description = "A HF CLIPModel folder, an open_clip folder, or a .safetensors(.gz) file in HF or OpenAI naming",
-        Required = true,
+        Description = "A HF CLIPModel folder, an open_clip folder, or a .safetensors(.gz) file in HF or OpenAI naming " +
+                      "(default: Molyneux's own tiny CLIP, pretrained on the emoji world)",
     };
 
     public Option<string?> Config { get; } = new("--config") { Description = "config.json (HF) or open_clip model config, for weight files without one" };
@@ -34,12 +35,17 @@ public sealed class ModelOptions
             command.Options.Add(option);
     }
 
-    public ClipPipeline Load(ParseResult parse)
+    /// <summary>The model path given, or the default model's folder (pretrained on first use).</summary>
+    public string Path(ParseResult parse, CliContext context) =>
+        parse.GetValue(Model) ?? DefaultModel.Resolve(messages: new Progress<string>(message => context.Error.WriteLine(message)),
+            progress: CliProgress.Pretraining(context));
+
+    public ClipPipeline Load(ParseResult parse, CliContext context)
     {
         var heads = new[] { (parse.GetValue(TextHeads), "--text-heads"), (parse.GetValue(VisionHeads), "--vision-heads"), (parse.GetValue(ImageSize), "--image-size") };
         foreach (var (value, name) in heads)
             if (value is <= 0) throw new OptionException($"{name}: must be a positive integer, got {value}");
-        return ClipCheckpoint.Load(parse.GetValue(Model)!, new ClipLoadOptions
+        return ClipCheckpoint.Load(Path(parse, context), new ClipLoadOptions
         {
             ConfigPath = parse.GetValue(Config),
             TokenizerPath = parse.GetValue(Tokenizer),

@@ -28,6 +28,8 @@ public static class MolyneuxCli
             SimilarityCommand.Create(context),
             ConvertCommand.Create(context),
             EvalCommands.Create(context),
+            DataCommands.Create(context),
+            PretrainCommand.Create(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }

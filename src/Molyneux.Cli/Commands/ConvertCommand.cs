@@ -22,7 +22,7 @@ public static class ConvertCommand
             var target = parse.GetValue(output)!;
             if (File.Exists(target) && !parse.GetValue(overwrite))
                 throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
-            using var clip = model.Load(parse);
+            using var clip = model.Load(parse, context);
             if (parse.GetValue(naming) == "openai")
                 ClipCheckpoint.SaveOpenAi(clip.Model, target);
             else

@@ -26,7 +26,7 @@ public static class EmbedCommand
             var pixelFile = parse.GetValue(pixels);
             if (imageFiles.Length == 0 && textInputs.Length == 0 && pixelFile is null)
                 throw new OptionException("nothing to embed: give --image, --pixels or --text");
-            using var clip = model.Load(parse);
+            using var clip = model.Load(parse, context);
             var results = new List<(string Kind, string Source, float[] Embedding)>();
             foreach (var (text, row) in textInputs.Zip(Rows(clip.EncodeTexts(textInputs))))
                 results.Add(("text", text, row));

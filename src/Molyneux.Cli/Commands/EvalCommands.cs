@@ -47,9 +47,10 @@ public static class EvalCommands
         context.SetAction(command, parse =>
         {
             var dataset = ImageFolderDataset.Load(parse.GetValue(data)!);
+            using var clip = model.Load(parse, context);
             var options = new ClassificationOptions
             {
-                ModelPath = parse.GetValue(model.Model),
+                ModelPath = clip.Source?.Path,
                 Templates = PromptTemplates.Load(parse.GetValue(templates)!),
                 Ensemble = parse.GetValue(ensemble) == "max" ? TemplateEnsemble.Max : TemplateEnsemble.Mean,
                 Descriptions = parse.GetValue(descriptions) is { } file ? ClassDescriptions.Load(file) : null,
@@ -58,7 +59,6 @@ public static class EvalCommands
                 BatchSize = parse.GetValue(batchSize),
                 Cache = Cache(parse, noCache, cacheFolder),
             };
-            using var clip = model.Load(parse);
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateClassification(clip, clip, dataset, options, progress));
             if (parse.GetValue(json) is { } output) report.Save(output);
 
@@ -91,13 +91,13 @@ public static class EvalCommands
         context.SetAction(command, parse =>
         {
             var dataset = CaptionsDataset.Load(parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            using var clip = model.Load(parse, context);
             var options = new RetrievalOptions
             {
-                ModelPath = parse.GetValue(model.Model),
+                ModelPath = clip.Source?.Path,
                 BatchSize = parse.GetValue(batchSize),
                 Cache = Cache(parse, noCache, cacheFolder),
             };
-            using var clip = model.Load(parse);
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateRetrieval(clip, clip, dataset, options, progress));
             if (parse.GetValue(json) is { } output) report.Save(output);
             var metrics = report.Metrics;

@@ -16,7 +16,7 @@ public static class InfoCommand
         command.Options.Add(json);
         context.SetAction(command, parse =>
         {
-            using var clip = model.Load(parse);
+            using var clip = model.Load(parse, context);
             var config = clip.Model.Config;
             var facts = new (string Name, object Value)[]
             {

@@ -23,7 +23,7 @@ public static class SimilarityCommand
         {
             var imageFiles = ImageFiles.Expand(parse.GetValue(images)!);
             var candidates = parse.GetValue(texts)!;
-            using var clip = model.Load(parse);
+            using var clip = model.Load(parse, context);
             using var scope = NewDisposeScope();
             var imageFeatures = clip.EncodeImages(imageFiles);
             var textFeatures = clip.EncodeTexts(candidates);

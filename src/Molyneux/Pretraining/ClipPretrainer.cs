@@ -21,6 +21,15 @@ public readonly record struct PretrainProgress(int Step, int TotalSteps, double 
 public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
 {
     private const string StateFile = "pretrain_state.json";
+
+    private readonly RandomAffine augmentation = new(new RandomAffineOptions
+    {
+        MaxRotationDegrees = options.AugmentRotation,
+        MaxTranslation = options.AugmentTranslation,
+        MinScale = options.AugmentMinScale,
+        MaxScale = 1.0,
+        Probability = 1.0,
+    });
     private const string OptimizerFile = "optimizer.bin";
 
     public IProgress<PretrainProgress>? Progress { get; init; }
@@ -153,7 +162,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 
         var generator = new Generator((ulong)options.Seed * 1_000_003UL + (ulong)step);
         var (images, captions) = SampleBatch(generator);
-        var augmented = RandomAffine.Apply(images, new AffineRanges(options.AugmentRotation, options.AugmentTranslation, options.AugmentMinScale, 1.0, Probability: 1.0), generator);
+        var augmented = augmentation.Apply(images, generator);
         var pixels = clip.ImageProcessor.Normalize(augmented).to(model.Device, model.DType);
         var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
         var loss = ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale);

@@ -29,7 +29,8 @@ public sealed class EmojiPretrainingData : IPretrainingData
         [
             new ZeroShotProbe("heldout_style", LoadImages(probeSamples.Select(sample => sample.ImagePath).ToList()),
                 probeSamples.Select(sample => classOf[sample.Concept.ShortName]).ToList(),
-                concepts.Select(name => labels[name]).ToList()),
+                concepts.Select(name => labels[name]).ToList(),
+                concepts.Select(name => (IReadOnlyList<string>)[labels[name]]).ToList()),
         ];
         Description = $"emoji: styles {string.Join(", ", split.Options.PretrainStyles)} ({samples.Count} images of {concepts.Count} concepts), " +
                       $"held-out style {string.Join(", ", split.Options.HeldOutStyles)}, {split.Options.HeldOutConcepts.Count} concepts withheld";

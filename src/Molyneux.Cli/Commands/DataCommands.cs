@@ -1,0 +1,70 @@
+using System.CommandLine;
+using Molyneux.Runtime;
+using Molyneux.Worlds;
+using Molyneux.Worlds.Emoji;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux data emoji|shapes</c>: install the emoji world from npm; export the shapes world to disk.</summary>
+public static class DataCommands
+{
+    public static Option<string?> Home() => new("--home") { Description = $"Molyneux's cache folder (default $MOLYNEUX_HOME, else {MolyneuxHome.Default})" };
+
+    public static Command Create(CliContext context) => new("data", "Install or generate the default worlds' data")
+    {
+        Emoji(context),
+        Shapes(context),
+    };
+
+    private static Command Emoji(CliContext context)
+    {
+        var home = Home();
+        var command = new Command("emoji", "Install the emoji sets of five vendors and their English names and keywords from npm (idempotent)") { home };
+        context.SetAction(command, parse =>
+        {
+            var manifest = EmojiInstaller.Install(parse.GetValue(home) ?? MolyneuxHome.Default,
+                new Progress<string>(message => context.Console.MarkupLine($"[grey]{Markup.Escape(message)}[/]")));
+            var table = new Table().AddColumns("style", "concepts with an image");
+            foreach (var style in manifest.Styles)
+                table.AddRow(style, $"{manifest.Concepts.Count(concept => concept.Images.ContainsKey(style))}");
+            context.Console.Write(table);
+            context.Console.WriteLine($"{manifest.Concepts.Count} concepts in {manifest.Folder}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Shapes(CliContext context)
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Folder to write", Required = true };
+        var count = new Option<int>("--count") { Description = "Scenes to generate (captions export) or per class (question export)", DefaultValueFactory = _ => 1000 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var size = new Option<int>("--image-size") { DefaultValueFactory = _ => 32 };
+        var question = new Option<string?>("--question") { Description = "Write an image folder for this question instead of captions: color, shape or concepts" };
+        var overwrite = new Option<bool>("--overwrite");
+        var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, or an image folder per class");
+        foreach (var option in new Option[] { output, count, seed, size, question, overwrite }) command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = parse.GetValue(size) });
+            var target = parse.GetValue(output)!;
+            if (parse.GetValue(question) is { } name)
+            {
+                var chosen = name switch
+                {
+                    "color" => ShapesQuestion.Color,
+                    "shape" => ShapesQuestion.Shape,
+                    "concepts" => ShapesQuestion.Concepts(ShapesConcepts.All, ConceptPrompts.Names),
+                    _ => throw new OptionException($"--question: unknown value '{name}', expected color, shape or concepts"),
+                };
+                world.ExportImageFolder(target, chosen, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite));
+            }
+            else
+                world.Export(target, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite));
+            context.Console.WriteLine($"wrote {target}");
+            return 0;
+        });
+        return command;
+    }
+}

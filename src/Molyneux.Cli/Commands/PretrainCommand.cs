@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Molyneux.Evaluation;
+using Molyneux.Pretraining;
+using Molyneux.Runtime;
+using Molyneux.Worlds;
+using Molyneux.Worlds.Emoji;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux pretrain</c>: contrastive CLIP training from scratch on the emoji world, the shapes world or
+/// a captions file, ending in a HF checkpoint folder with training.json and training.png.</summary>
+public static class PretrainCommand
+{
+    public static Command Create(CliContext context)
+    {
+        var data = new Option<string>("--data") { Description = "emoji, shapes, or a captions .jsonl file", Required = true };
+        var preset = new Option<string>("--preset") { Description = "micro, tiny or small", DefaultValueFactory = _ => "tiny" };
+        preset.AcceptOnlyFromAmong("micro", "tiny", "small");
+        var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
+        var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
+        var steps = new Option<int?>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts pretraining never sees by name" };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its saved state" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => new PretrainOptions().BatchSize };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => new PretrainOptions().LearningRate };
+        var vocabularySize = new Option<int>("--vocab-size") { DefaultValueFactory = _ => new PretrainOptions().VocabularySize };
+        var shapesCount = new Option<int>("--shapes-count") { Description = "Scenes generated for --data shapes", DefaultValueFactory = _ => 20000 };
+        var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64)" };
+        var home = DataCommands.Home();
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var command = new Command("pretrain", "Pretrain a small CLIP from scratch (contrastive, AdamW, warm-up + cosine)");
+        foreach (var option in new Option[] { data, preset, output, minutes, steps, seed, withhold, resume, overwrite, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
+            command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var options = new PretrainOptions
+            {
+                Preset = "molyneux-" + parse.GetValue(preset),
+                Minutes = parse.GetValue(minutes),
+                Steps = parse.GetValue(steps),
+                Seed = parse.GetValue(seed),
+                BatchSize = parse.GetValue(batchSize),
+                LearningRate = parse.GetValue(learningRate),
+                VocabularySize = parse.GetValue(vocabularySize),
+            };
+            options.Validate();
+            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var pretrainingData = LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
+                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages);
+            var trainer = new ClipPretrainer(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))
+            {
+                Progress = CliProgress.Pretraining(context),
+            };
+            var record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(overwrite));
+            var table = new Table().AddColumns("final", "value");
+            foreach (var (name, value) in record.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
+            context.Console.Write(table);
+            context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png)");
+            return 0;
+        });
+        return command;
+    }
+
+    private static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages)
+    {
+        switch (data)
+        {
+            case "emoji":
+                var manifest = EmojiInstaller.Install(home, messages);
+                var splitOptions = withhold is null ? new EmojiSplitOptions() : new EmojiSplitOptions { HeldOutConcepts = EmojiSplits.ReadConcepts(withhold) };
+                return new EmojiPretrainingData(manifest, EmojiSplits.Split(manifest, splitOptions), messages);
+            case "shapes":
+                var concepts = withhold is null ? [] : EmojiSplits.ReadConcepts(withhold).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList();
+                var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize ?? 32, Withhold = concepts });
+                return new ShapesPretrainingData(world, shapesCount, seed);
+            default:
+                if (!File.Exists(data)) throw new OptionException($"--data: '{data}' is not emoji, shapes or an existing captions file");
+                return new CaptionsPretrainingData(CaptionsDataset.Load(data), imageSize ?? 64);
+        }
+    }
+}
