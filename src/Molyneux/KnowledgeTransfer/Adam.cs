@@ -1,0 +1,25 @@
+using static TorchSharp.torch;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>Adam (Kingma &amp; Ba, 2015) written out, with PyTorch's arithmetic (torch.optim.Adam, no weight decay,
+/// not amsgrad). The inversion keeps the moment estimates in its own tensors rather than in TorchSharp's optimizer,
+/// so they can be saved with the rest of the state and restored bit for bit.</summary>
+internal static class Adam
+{
+    public const double Beta1 = 0.9, Beta2 = 0.999, Epsilon = 1e-8;
+
+    /// <summary>One in-place update of <paramref name="parameter"/>; <paramref name="step"/> counts from 1 since the
+    /// moments were last zeroed.</summary>
+    public static void Update(Tensor parameter, Tensor gradient, Tensor firstMoment, Tensor secondMoment, long step, double learningRate)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        firstMoment.mul_(Beta1).add_(gradient, alpha: 1 - Beta1);
+        secondMoment.mul_(Beta2).addcmul_(gradient, gradient, value: 1 - Beta2);
+        var biasCorrection1 = 1 - Math.Pow(Beta1, step);
+        var biasCorrection2 = 1 - Math.Pow(Beta2, step);
+        var denominator = secondMoment.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(Epsilon);
+        parameter.addcdiv_(firstMoment, denominator, value: -learningRate / biasCorrection1);
+    }
+}

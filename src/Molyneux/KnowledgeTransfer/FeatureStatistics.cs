@@ -1,0 +1,50 @@
+using Molyneux.Modeling;
+using static TorchSharp.torch;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>Per-channel mean and standard deviation [width] of the token features that enter one layer of CLIP's
+/// vision encoder, over every token of every image given. Partial inversion (Eq. 4) keeps the features it optimises
+/// close to these statistics, as DeepInversion (Yin et al., 2020) does with batch-norm statistics.</summary>
+public sealed record FeatureStatistics(Tensor Mean, Tensor Std) : IDisposable
+{
+    /// <summary>Statistics at <paramref name="layer"/> of already-preprocessed images [M, 3, S, S] (real photographs,
+    /// or <c>ImageProcessor.Normalize(rand(...))</c> for noise); returned as CPU float32.</summary>
+    public static FeatureStatistics Compute(ClipModel model, Tensor pixelValues, int layer)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var features = FeaturesEnteringLayer(model, pixelValues, layer).to(ScalarType.Float32);
+        var (std, mean) = features.std_mean([0, 1], unbiased: false);
+        return new FeatureStatistics(mean.cpu().DetachFromDisposeScope(), std.cpu().DetachFromDisposeScope());
+    }
+
+    /// <summary>Statistics at <paramref name="layer"/> of image files, preprocessed as the model expects.</summary>
+    public static FeatureStatistics Compute(ClipPipeline clip, IReadOnlyList<string> imagePaths, int layer)
+    {
+        using var pixels = clip.ImageProcessor.PreprocessFiles(imagePaths);
+        using var onDevice = pixels.to(clip.Model.Device).to(clip.Model.DType);
+        return Compute(clip.Model, onDevice, layer);
+    }
+
+    /// <summary>The token states [M, tokens, width] that enter encoder layer <paramref name="layer"/> (0 = the
+    /// embeddings after the pre-norm; the number of layers = the output of the last one, before the post-norm):
+    /// what <see cref="ClipVisionTransformer.ForwardFromLayer"/> takes.</summary>
+    public static Tensor FeaturesEnteringLayer(ClipModel model, Tensor pixelValues, int layer)
+    {
+        var vision = model.vision_model;
+        var layers = vision.encoder.layers;
+        if (layer < 0 || layer > layers.Count)
+            throw new OptionException($"layer {layer} does not exist: the vision encoder has layers 0 to {layers.Count}");
+        using var scope = NewDisposeScope();
+        var hidden = vision.pre_layrnorm.forward(vision.embeddings.forward(pixelValues));
+        for (var i = 0; i < layer; i++) hidden = layers[i].forward(hidden, false);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
+    public void Dispose()
+    {
+        Mean.Dispose();
+        Std.Dispose();
+    }
+}
