@@ -7,6 +7,10 @@ namespace Molyneux.Modeling;
 
 // CLIP (Radford et al., 2021) as in Hugging Face's modeling_clip.py: the fields below carry HF's module names
 // (snake_case on purpose), so a HF state dict maps onto this model one to one.
+//
+// The linear projections of attention and MLP blocks and the token embedding run through call() rather than
+// forward(), so forward hooks registered on them take effect: Knowledge Transfer's LoRA adapters and concept token
+// attach that way, leaving the modules, and so the parameter names, those of HF.
 
 /// <summary>Multi-head self-attention with separate q/k/v projections, computed by libtorch's fused kernel.</summary>
 public sealed class ClipAttention : Module<Tensor, bool, Tensor>
@@ -32,11 +36,11 @@ public sealed class ClipAttention : Module<Tensor, bool, Tensor>
         var (batch, length, width) = (hiddenStates.shape[0], hiddenStates.shape[1], hiddenStates.shape[2]);
         Tensor SplitHeads(Tensor x) => x.view(batch, length, numHeads, width / numHeads).transpose(1, 2);
         var attended = functional.scaled_dot_product_attention(
-            SplitHeads(q_proj.forward(hiddenStates)),
-            SplitHeads(k_proj.forward(hiddenStates)),
-            SplitHeads(v_proj.forward(hiddenStates)),
+            SplitHeads(q_proj.call(hiddenStates)),
+            SplitHeads(k_proj.call(hiddenStates)),
+            SplitHeads(v_proj.call(hiddenStates)),
             is_casual: causal);
-        return out_proj.forward(attended.transpose(1, 2).reshape(batch, length, width)).MoveToOuterDisposeScope();
+        return out_proj.call(attended.transpose(1, 2).reshape(batch, length, width)).MoveToOuterDisposeScope();
     }
 }
 
@@ -57,7 +61,7 @@ public sealed class ClipMlp : Module<Tensor, Tensor>
     public override Tensor forward(Tensor hiddenStates)
     {
         using var scope = NewDisposeScope();
-        return fc2.forward(Activation(fc1.forward(hiddenStates))).MoveToOuterDisposeScope();
+        return fc2.call(Activation(fc1.call(hiddenStates))).MoveToOuterDisposeScope();
     }
 
     public Tensor Activation(Tensor x) => quickGelu ? x * functional.sigmoid(x * 1.702) : functional.gelu(x);
@@ -131,7 +135,7 @@ public sealed class ClipTextEmbeddings : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var length = inputIds.shape[1];
-        return (token_embedding.forward(inputIds) + position_embedding.weight![..(int)length]).MoveToOuterDisposeScope();
+        return (token_embedding.call(inputIds) + position_embedding.weight![..(int)length]).MoveToOuterDisposeScope();
     }
 }
 
@@ -141,17 +145,18 @@ public sealed class ClipTextTransformer : Module<Tensor, (Tensor LastHiddenState
     public readonly ClipTextEmbeddings embeddings;
     public readonly ClipEncoder encoder;
     public readonly LayerNorm final_layer_norm;
-    private readonly ClipTextConfig config;
 
     public ClipTextTransformer(ClipTextConfig config) : base(nameof(ClipTextTransformer))
     {
-        this.config = config;
+        Config = config;
         embeddings = new ClipTextEmbeddings(config);
         encoder = new ClipEncoder(config.HiddenSize, config.IntermediateSize, config.NumAttentionHeads,
             config.NumHiddenLayers, config.HiddenAct, config.LayerNormEps);
         final_layer_norm = LayerNorm(config.HiddenSize, config.LayerNormEps);
         RegisterComponents();
     }
+
+    public ClipTextConfig Config { get; internal set; }
 
     public override (Tensor LastHiddenState, Tensor Pooled) forward(Tensor inputIds)
     {
@@ -163,7 +168,7 @@ public sealed class ClipTextTransformer : Module<Tensor, (Tensor LastHiddenState
 
     /// <summary>Argmax of the ids (the first one on ties) in the legacy config, else the first end-of-text id.</summary>
     public Tensor EndOfTextPositions(Tensor inputIds) =>
-        config.PoolsAtArgmax ? inputIds.argmax(-1) : inputIds.eq(config.EosTokenId).to(ScalarType.Int32).argmax(-1);
+        Config.PoolsAtArgmax ? inputIds.argmax(-1) : inputIds.eq(Config.EosTokenId).to(ScalarType.Int32).argmax(-1);
 }
 
 public sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
@@ -288,11 +293,15 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, T
     }
 
     /// <summary>exp(logit_scale) × normalized image features · normalized text featuresᵀ.</summary>
-    public Tensor Logits(Tensor imageFeatures, Tensor textFeatures)
+    public Tensor Logits(Tensor imageFeatures, Tensor textFeatures) => ScaledCosine(imageFeatures, textFeatures, logit_scale);
+
+    /// <summary>exp(<paramref name="logitScale"/>) × normalized image features · normalized text featuresᵀ:
+    /// [images, texts].</summary>
+    public static Tensor ScaledCosine(Tensor imageFeatures, Tensor textFeatures, Tensor logitScale)
     {
         using var scope = NewDisposeScope();
         var cosine = functional.normalize(imageFeatures, dim: -1).matmul(functional.normalize(textFeatures, dim: -1).t());
-        return (logit_scale.exp() * cosine).MoveToOuterDisposeScope();
+        return (logitScale.exp() * cosine).MoveToOuterDisposeScope();
     }
 
     /// <summary>Makes the model take images of <paramref name="imageSize"/> px by interpolating its position embeddings.</summary>
@@ -304,6 +313,24 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, T
         if (imageSize == vision.ImageSize) return;
         vision_model.embeddings.InterpolatePositionEmbeddings(vision.GridSize, imageSize / vision.PatchSize);
         Config = Config with { Vision = vision with { ImageSize = imageSize } };
+    }
+
+    /// <summary>Appends rows [n, hidden] to the token embedding for n new vocabulary entries (ids from the old
+    /// vocab_size on) and from then on pools the text at the first <paramref name="endOfTextId"/>: the legacy argmax
+    /// pooling would land on a new id, which is larger than end-of-text. Texts without the new ids keep their
+    /// features bit for bit, since their pooling position does not change.</summary>
+    public void AddTokenEmbeddings(Tensor rows, int endOfTextId)
+    {
+        using var _ = no_grad();
+        var embedding = text_model.embeddings.token_embedding;
+        var weight = embedding.weight!;
+        if (rows.dim() != 2 || rows.shape[1] != weight.shape[1])
+            throw new ArgumentException($"new token embeddings must be [n, {weight.shape[1]}], got [{string.Join(", ", rows.shape)}]", nameof(rows));
+        // Detached from any dispose scope the caller has open: the table outlives it.
+        embedding.weight = Parameter(cat([weight, rows.to(weight.dtype, weight.device)]).DetachFromDisposeScope());
+        var text = Config.Text with { VocabSize = (int)embedding.weight.shape[0], EosTokenId = endOfTextId };
+        Config = Config with { Text = text };
+        text_model.Config = text;
     }
 
     public long CountParameters(string prefix = "") =>

@@ -12,7 +12,7 @@ namespace Molyneux.Modeling;
 /// it runs on, and where it came from. It encodes files and strings in batches, without gradients.</summary>
 public sealed class ClipPipeline : IImageEncoder, ITextEncoder, IDisposable
 {
-    private readonly Lazy<string> identity;
+    private Lazy<string> identity;
 
     public ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipImageProcessor imageProcessor, ComputeDevice device, CheckpointSource? source = null)
     {
@@ -29,18 +29,30 @@ public sealed class ClipPipeline : IImageEncoder, ITextEncoder, IDisposable
 
     public ClipModel Model { get; }
 
-    public ClipTokenizer Tokenizer { get; }
+    public ClipTokenizer Tokenizer { get; private set; }
 
     public ClipImageProcessor ImageProcessor { get; }
 
     public ComputeDevice Device { get; }
 
-    public CheckpointSource? Source { get; }
+    public CheckpointSource? Source { get; private set; }
 
     /// <summary>SHA-256 of the weights file (or of the parameters, for a model that has no file yet).</summary>
     public string Identity => identity.Value;
 
     public int EmbeddingSize => Model.Config.ProjectionDim;
+
+    /// <summary>Records that the weights were changed in place (fine-tuning), with the tokenizer that goes with them
+    /// when the vocabulary grew: the source no longer describes the weights and the identity becomes the hash of the
+    /// new parameters, so caches keyed by it do not serve the old model's features.</summary>
+    public void WeightsChanged(ClipTokenizer? tokenizer = null)
+    {
+        if (tokenizer is not null && tokenizer.VocabularySize != Model.Config.Text.VocabSize)
+            throw new ArgumentException($"the tokenizer has {tokenizer.VocabularySize} tokens but the model's vocab_size is {Model.Config.Text.VocabSize}", nameof(tokenizer));
+        Tokenizer = tokenizer ?? Tokenizer;
+        Source = null;
+        identity = new Lazy<string>(() => HashParameters(Model));
+    }
 
     public int ImageBatchSize { get; init; } = 32;
 

@@ -163,7 +163,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         var generator = new Generator((ulong)options.Seed * 1_000_003UL + (ulong)step);
         var (images, captions) = SampleBatch(generator);
         var augmented = augmentation.Apply(images, generator);
-        var pixels = clip.ImageProcessor.Normalize(augmented).to(model.Device, model.DType);
+        var pixels = clip.ImageProcessor.Normalize(augmented).to(model.DType).to(model.Device);
         var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
         var loss = ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale);
 
@@ -194,7 +194,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
             using var scope = NewDisposeScope();
             var watch = Stopwatch.StartNew();
             var (images, captions) = SampleBatch(new Generator((ulong)i));
-            var pixels = clip.ImageProcessor.Normalize(images).to(model.Device, model.DType);
+            var pixels = clip.ImageProcessor.Normalize(images).to(model.DType).to(model.Device);
             var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
             ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale).backward();
             if (i > 0) times.Add(watch.Elapsed.TotalSeconds);

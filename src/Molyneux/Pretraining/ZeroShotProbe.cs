@@ -21,9 +21,9 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
         var imageFeatures = new List<Tensor>();
         for (long start = 0; start < Images.shape[0]; start += batchSize)
         {
-            var batch = Images[start..Math.Min(start + batchSize, Images.shape[0])];
+            var batch = Images.narrow(0, start, Math.Min(batchSize, Images.shape[0] - start));
             var pixels = clip.ImageProcessor.Normalize(batch.to(ScalarType.Float32) / (batch.dtype == ScalarType.Byte ? 255f : 1f));
-            imageFeatures.Add(model.GetImageFeatures(pixels.to(model.Device, model.DType)).to(ScalarType.Float32).cpu());
+            imageFeatures.Add(model.GetImageFeatures(pixels.to(model.DType).to(model.Device)).to(ScalarType.Float32).cpu());
         }
         var metrics = ClassificationMetrics.Compute(classifier.Predict(cat(imageFeatures, 0)), Labels, ClassNames);
         if (wasTraining) model.train();

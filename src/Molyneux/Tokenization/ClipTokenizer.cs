@@ -39,6 +39,7 @@ public sealed class ClipTokenizer
     private readonly string[] _tokens;
     private readonly Merge[] _merges;
     private readonly BpeTokenizer _bpe;
+    private readonly Dictionary<string, int> _addedWords;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
 
     private readonly record struct Merge(string Left, string Right, int Line);
@@ -77,6 +78,13 @@ public sealed class ClipTokenizer
             }
         }
 
+        // An entry that neither the byte alphabet nor any merge produces can never come out of BPE: a word-final one
+        // ("…</w>") is a whole word added to the vocabulary (WithAddedWord), matched before BPE.
+        var producible = merges.Select(merge => merge.Left + merge.Right)
+            .Concat(ByteToChar.SelectMany(c => new[] { c.ToString(), c + EndOfWordSuffix }))
+            .ToHashSet(StringComparer.Ordinal);
+        _addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key))
+            .ToDictionary(entry => entry.Key[..^EndOfWordSuffix.Length], entry => entry.Value, StringComparer.Ordinal);
         _tokens = tokens;
         _merges = merges;
         _bpe = BpeTokenizer.Create(new BpeOptions(ids)
@@ -213,6 +221,26 @@ public sealed class ClipTokenizer
         });
     }
 
+    /// <summary>This vocabulary plus one whole word, with the next id (the old <see cref="VocabularySize"/>). The word
+    /// is matched as one pre-token after cleaning (so case-insensitively, and only where it stands alone, not inside
+    /// a longer word) before BPE, which leaves every text without it tokenized as before. It is saved in vocab.json as
+    /// "word&lt;/w&gt;", an entry no merge produces, which is how loading recognises it again. Textual inversion's
+    /// concept token is such a word.</summary>
+    public ClipTokenizer WithAddedWord(string word)
+    {
+        var pieces = CleanAndSplit(word);
+        if (pieces.Count != 1 || pieces[0] is StartOfTextToken or EndOfTextToken)
+            throw new TokenizerException($"\"{word}\" is not one word to CLIP's tokenizer (its pre-tokens: {string.Join(" ", pieces.Select(p => $"\"{p}\""))}); " +
+                                         "an added word must be a single run of letters, such as \"moongate\"");
+        var ids = new Dictionary<string, int>(_tokens.Length + 1, StringComparer.Ordinal);
+        for (var id = 0; id < _tokens.Length; id++)
+            ids.Add(_tokens[id], id);
+        var token = ToByteLevel(pieces[0]) + EndOfWordSuffix;
+        if (!ids.TryAdd(token, _tokens.Length))
+            throw new TokenizerException($"\"{word}\" is already the single token {ids[token]} of the vocabulary; an added word must be new");
+        return new ClipTokenizer([.. _tokens, token], ids, _merges, $"vocabulary with the added word \"{word}\"", "merges");
+    }
+
     /// <summary>The pre-tokens SimpleTokenizer runs BPE on: the cleaned text split by CLIP's regex
     /// <c>&lt;\|startoftext\|&gt;|&lt;\|endoftext\|&gt;|'s|'t|'re|'ve|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+</c>.</summary>
     public static IReadOnlyList<string> CleanAndSplit(string text) => Split(ClipTextCleaner.Clean(text));
@@ -284,7 +312,9 @@ public sealed class ClipTokenizer
     {
         if (_wordCache.TryGetValue(piece, out var cached))
             return cached;
-        var ids = _bpe.EncodeToIds(ToByteLevel(piece), considerPreTokenization: false, considerNormalization: false).ToArray();
+        var byteLevel = ToByteLevel(piece);
+        var ids = _addedWords.TryGetValue(byteLevel, out var added) ? [added]
+            : _bpe.EncodeToIds(byteLevel, considerPreTokenization: false, considerNormalization: false).ToArray();
         if (_wordCache.Count < MaxCachedWords)
             _wordCache.TryAdd(piece, ids);
         return ids;

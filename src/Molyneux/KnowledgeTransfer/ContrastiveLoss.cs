@@ -1,0 +1,31 @@
+using Molyneux.Modeling;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>CLIP's symmetric InfoNCE loss (Barbano et al. 2024, Eq. 2; Radford et al. 2021): with
+/// s_ij = exp(t)·⟨x̂_i, ŷ_j⟩ the scaled cosine of image i and text j,
+/// L = ½ [ −1/B Σ_i log softmax_j(s_i·)_i  −  1/B Σ_j log softmax_i(s_·j)_j ],
+/// the first term matching each image to its caption among the texts, the second each caption to its image.</summary>
+public static class ContrastiveLoss
+{
+    /// <param name="imageFeatures">[B, D] unnormalized image features.</param>
+    /// <param name="textFeatures">[B + M, D] unnormalized text features: row i &lt; B is image i's caption; the M rows
+    /// after them are extra negative captions, which widen the image→text softmax only (the text→image term runs over
+    /// the B captions, each of which has an image).</param>
+    /// <param name="logitScale">t, the log of the inverse temperature (CLIP's <c>logit_scale</c>).</param>
+    /// <returns>The scalar loss, in float32.</returns>
+    public static Tensor Compute(Tensor imageFeatures, Tensor textFeatures, Tensor logitScale)
+    {
+        var batch = imageFeatures.shape[0];
+        if (batch == 0 || textFeatures.shape[0] < batch)
+            throw new ArgumentException($"the loss needs at least one image and a caption for each: got {batch} images and {textFeatures.shape[0]} texts");
+        using var scope = NewDisposeScope();
+        var logits = ClipModel.ScaledCosine(imageFeatures, textFeatures, logitScale).to(ScalarType.Float32);
+        var targets = arange(batch, device: logits.device);
+        var imageToText = functional.cross_entropy(logits, targets);
+        var textToImage = functional.cross_entropy(logits[.., ..(int)batch].t(), targets);
+        return ((imageToText + textToImage) / 2).MoveToOuterDisposeScope();
+    }
+}

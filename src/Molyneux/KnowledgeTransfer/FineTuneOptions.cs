@@ -1,0 +1,89 @@
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>What fine-tuning trains (<c>--train image|text|both|token</c>).</summary>
+public enum TrainMode
+{
+    /// <summary>The image tower (vision_model and visual_projection); the text tower stays frozen. The paper's choice:
+    /// the concept's description is already understood by the text encoder, the image encoder learns to match it.</summary>
+    Image,
+
+    /// <summary>The text tower (text_model and text_projection); the image tower stays frozen.</summary>
+    Text,
+
+    /// <summary>Both towers.</summary>
+    Both,
+
+    /// <summary>One new token-embedding row for the concept's name and nothing else (textual inversion); see
+    /// <see cref="ConceptToken"/>. No other prompt's features can change. A single row moves little at the default
+    /// learning rate: textual inversion usually takes one around 1e-3.</summary>
+    Token,
+}
+
+public enum OptimizerKind
+{
+    /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter, 2019).</summary>
+    AdamW,
+
+    /// <summary>Adam with weight decay as an L2 term added to the gradient.</summary>
+    Adam,
+}
+
+/// <summary>The fine-tuning recipe of <see cref="FineTuner"/>. Defaults: the image tower (the paper's choice), AdamW
+/// with learning rate 1e-5 (within the paper's sweep of 1e-6 to 1e-4) and weight decay 0.2, batches of 4 pairs,
+/// one epoch. Adam's β1 = 0.9, β2 = 0.98 and ε = 1e-6 are CLIP's; the learning rate is constant, every trainable
+/// parameter is decayed alike, and the temperature (logit_scale) stays frozen in every mode.</summary>
+public sealed record FineTuneOptions
+{
+    public TrainMode Train { get; init; } = TrainMode.Image;
+
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
+
+    public double LearningRate { get; init; } = 1e-5;
+
+    public double WeightDecay { get; init; } = 0.2;
+
+    /// <summary>Image–caption pairs per step; every step also takes all the negative captions.</summary>
+    public int BatchSize { get; init; } = 4;
+
+    public int Epochs { get; init; } = 1;
+
+    /// <summary>Exactly this many steps instead of whole epochs, running through as many reshuffled epochs as needed.</summary>
+    public int? Steps { get; init; }
+
+    /// <summary>Seeds the order of the pairs in each epoch and LoRA's initial A.</summary>
+    public int Seed { get; init; }
+
+    /// <summary>Rescales the trainable parameters' gradients so their joint L2 norm is at most this; none when null.</summary>
+    public double? GradientClipNorm { get; init; }
+
+    /// <summary>Trains LoRA adapters on the image tower instead of its weights (image mode only); they are merged into
+    /// the weights at the end.</summary>
+    public LoraOptions? Lora { get; init; }
+
+    /// <summary>The concept's name, which token mode adds to the vocabulary as one word (it must appear in the captions
+    /// to be learned).</summary>
+    public string? TokenWord { get; init; }
+
+    public static TrainMode ParseTrainMode(string value) => value switch
+    {
+        "image" => TrainMode.Image,
+        "text" => TrainMode.Text,
+        "both" => TrainMode.Both,
+        "token" => TrainMode.Token,
+        _ => throw new OptionException($"--train: '{value}' is not a training mode (expected image, text, both or token)"),
+    };
+
+    public void Validate()
+    {
+        if (!(LearningRate > 0)) throw new OptionException($"--lr: must be positive, got {LearningRate}");
+        if (WeightDecay < 0) throw new OptionException($"--weight-decay: must not be negative, got {WeightDecay}");
+        if (BatchSize < 1) throw new OptionException($"--batch-size: must be at least 1, got {BatchSize}");
+        if (Epochs < 1) throw new OptionException($"--epochs: must be at least 1, got {Epochs}");
+        if (Steps is < 1) throw new OptionException($"--steps: must be at least 1, got {Steps}");
+        if (GradientClipNorm is { } clip && !(clip > 0)) throw new OptionException($"--clip-grad: must be positive, got {clip}");
+        if (Lora is not null && Train != TrainMode.Image) throw new OptionException($"--lora: adapts the image tower, so it needs --train image (got {Train.ToString().ToLowerInvariant()})");
+        Lora?.Validate();
+        if (Train == TrainMode.Token && string.IsNullOrWhiteSpace(TokenWord)) throw new OptionException("--train token: needs the concept's name as the new token");
+        if (Train != TrainMode.Token && TokenWord is not null) throw new OptionException("a token word is only used with --train token");
+    }
+}

@@ -1,0 +1,87 @@
+using Molyneux.Evaluation;
+using Molyneux.KnowledgeTransfer;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Molyneux.Tests.KnowledgeTransfer;
+
+public sealed class FineTuningLossAndCaptionTests
+{
+    /// <summary>Eq. 2 written out with loops in double precision: s_ij = e^t cos(x_i, y_j); the image→text term
+    /// runs over all texts, the text→image term over the B captions.</summary>
+    private static double HandComputedLoss(float[,] images, float[,] texts, double logitScale)
+    {
+        var (batch, textCount, width) = (images.GetLength(0), texts.GetLength(0), images.GetLength(1));
+        double Norm(float[,] x, int row) => Math.Sqrt(Enumerable.Range(0, width).Sum(k => (double)x[row, k] * x[row, k]));
+        var s = new double[batch, textCount];
+        for (var i = 0; i < batch; i++)
+        for (var j = 0; j < textCount; j++)
+            s[i, j] = Math.Exp(logitScale) * Enumerable.Range(0, width).Sum(k => (double)images[i, k] * texts[j, k]) / (Norm(images, i) * Norm(texts, j));
+        double imageToText = 0, textToImage = 0;
+        for (var i = 0; i < batch; i++)
+            imageToText += Math.Log(Enumerable.Range(0, textCount).Sum(j => Math.Exp(s[i, j]))) - s[i, i];
+        for (var j = 0; j < batch; j++)
+            textToImage += Math.Log(Enumerable.Range(0, batch).Sum(i => Math.Exp(s[i, j]))) - s[j, j];
+        return (imageToText / batch + textToImage / batch) / 2;
+    }
+
+    private static float[,] ToArray(Tensor x)
+    {
+        var values = x.data<float>().ToArray();
+        var result = new float[x.shape[0], x.shape[1]];
+        Buffer.BlockCopy(values, 0, result, 0, values.Length * sizeof(float));
+        return result;
+    }
+
+    [Theory]
+    [InlineData(4, 0)]
+    [InlineData(4, 16)]
+    [InlineData(1, 3)]
+    public void FineTuning_loss_matches_Eq2_computed_by_hand(int batch, int negatives)
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(7);
+        var images = randn([batch, 8], generator: generator);
+        var texts = randn([batch + negatives, 8], generator: generator);
+        var logitScale = tensor(2.3f);
+
+        var loss = ContrastiveLoss.Compute(images, texts, logitScale).item<float>();
+
+        Assert.Equal(HandComputedLoss(ToArray(images), ToArray(texts), 2.3), loss, 5);
+    }
+
+    [Fact]
+    public void FineTuning_loss_rejects_fewer_texts_than_images()
+    {
+        using var scope = NewDisposeScope();
+        Assert.Throws<ArgumentException>(() => ContrastiveLoss.Compute(randn(3, 8), randn(2, 8), tensor(1f)));
+    }
+
+    [Theory]
+    [InlineData("moongate", CaptionMode.NameAndDescription, "A moongate is a circular opening in a garden wall.")]
+    [InlineData("okapi", CaptionMode.NameAndDescription, "An okapi is a circular opening in a garden wall.")]
+    [InlineData(" moongate ", CaptionMode.Name, "a moongate")]
+    [InlineData("Umbrella", CaptionMode.Name, "an Umbrella")]
+    [InlineData("moongate", CaptionMode.Description, "a circular opening in a garden wall.")]
+    public void FineTuning_caption_rule(string name, CaptionMode mode, string expected) =>
+        Assert.Equal(expected, ConceptCaptions.Caption(name, " a circular opening in a garden wall. ", mode));
+
+    [Fact]
+    public void FineTuning_caption_modes_parse_from_their_option_spelling()
+    {
+        Assert.Equal(CaptionMode.NameAndDescription, ConceptCaptions.ParseMode("name+description"));
+        Assert.Equal(CaptionMode.Name, ConceptCaptions.ParseMode("name"));
+        Assert.Equal(CaptionMode.Description, ConceptCaptions.ParseMode("description"));
+        Assert.Throws<OptionException>(() => ConceptCaptions.ParseMode("names"));
+        Assert.Throws<OptionException>(() => ConceptCaptions.Caption("moongate", "  "));
+        Assert.Throws<OptionException>(() => ConceptCaptions.Caption(" ", "a circular opening"));
+    }
+
+    [Fact]
+    public void FineTuning_negatives_are_template_prompts_of_the_other_reference_classes()
+    {
+        Assert.Equal(["a photo of a cat.", "a photo of a dog."], ConceptCaptions.Negatives(["cat", "Moongate", "dog"], "moongate"));
+        Assert.Equal(["itap of a cat.", "a bad photo of the cat.", "a origami cat.", "a photo of the large cat.", "a cat in a video game.", "art of the cat.", "a photo of the small cat."],
+            ConceptCaptions.Negatives(["cat"], "moongate", PromptTemplates.Load("simple")));
+    }
+}
