@@ -30,6 +30,8 @@ public static class MolyneuxCli
             EvalCommands.Create(context),
             DataCommands.Create(context),
             PretrainCommand.Create(context),
+            LearnCommands.Learn(context),
+            LearnCommands.Demo(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }

@@ -27,7 +27,7 @@ public static class PretrainCommand
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => new PretrainOptions().BatchSize };
         var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => new PretrainOptions().LearningRate };
         var vocabularySize = new Option<int>("--vocab-size") { DefaultValueFactory = _ => new PretrainOptions().VocabularySize };
-        var shapesCount = new Option<int>("--shapes-count") { Description = "Scenes generated for --data shapes", DefaultValueFactory = _ => 20000 };
+        var shapesCount = new Option<int>("--shapes-count") { Description = "Size of the shapes world for --data shapes (scenes are drawn on demand)", DefaultValueFactory = _ => 1_000_000 };
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64)" };
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };

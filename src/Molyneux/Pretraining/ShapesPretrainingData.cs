@@ -3,34 +3,43 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
 
-/// <summary>The procedural shapes world as pretraining data: a fixed set of generated scenes with their captions,
-/// probed with held-out scenes (another seed) on colour and shape questions.</summary>
+/// <summary>The procedural shapes world as pretraining data: scenes drawn on demand (so a large world costs no
+/// memory and a tiny ViT cannot memorise it), probed with held-out scenes (other seeds) on colour and shape
+/// questions.</summary>
 public sealed class ShapesPretrainingData : IPretrainingData
 {
-    private readonly IReadOnlyList<ShapesSample> samples;
-    private readonly Tensor images;
+    /// <summary>Captions the vocabulary is trained on: enough to see every word many times.</summary>
+    private const int VocabularyScenes = 20_000;
+
+    private readonly ShapesWorld world;
+    private readonly int seed;
 
     public ShapesPretrainingData(ShapesWorld world, int count, int seed, int probeImagesPerClass = 40)
     {
-        samples = world.Generate(count, seed);
-        images = ShapesSample.Stack(samples);
-        ImageSize = (int)images.shape[^1];
+        this.world = world;
+        this.seed = seed;
+        Count = count;
+        ImageSize = world.Options.ImageSize;
         Probes = [Probe(world, ShapesQuestion.Color, probeImagesPerClass, seed + 1), Probe(world, ShapesQuestion.Shape, probeImagesPerClass, seed + 2)];
         Description = $"shapes: {count} scenes (seed {seed}), {ImageSize} px";
     }
 
     public string Description { get; }
 
-    public int Count => samples.Count;
+    public int Count { get; }
 
     public int ImageSize { get; }
 
     public IReadOnlyList<ZeroShotProbe> Probes { get; }
 
-    public IEnumerable<string> VocabularyCorpus => samples.Select(sample => sample.Caption);
+    public IEnumerable<string> VocabularyCorpus =>
+        Enumerable.Range(0, Math.Min(Count, VocabularyScenes)).Select(index => world.Sample(index, seed).Caption);
 
-    public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator) =>
-        (images.index_select(0, tensor(indices.Select(i => (long)i).ToArray())), indices.Select(i => samples[i].Caption).ToList());
+    public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator)
+    {
+        var samples = indices.Select(index => world.Sample(index, seed)).ToList();
+        return (ShapesSample.Stack(samples), samples.Select(sample => sample.Caption).ToList());
+    }
 
     public static ZeroShotProbe Probe(ShapesWorld world, ShapesQuestion question, int perClass, int seed)
     {

@@ -12,6 +12,13 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
 {
     public (double Top1, double Top5) Evaluate(ClipPipeline clip, int batchSize = 256)
     {
+        var metrics = Measure(clip, batchSize);
+        return (metrics.Top1, metrics.Top5);
+    }
+
+    /// <summary>Every metric of the question, per-class accuracy included.</summary>
+    public ClassificationMetrics Measure(ClipPipeline clip, int batchSize = 256)
+    {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var model = clip.Model;
@@ -27,6 +34,6 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
         }
         var metrics = ClassificationMetrics.Compute(classifier.Predict(cat(imageFeatures, 0)), Labels, ClassNames);
         if (wasTraining) model.train();
-        return (metrics.Top1, metrics.Top5);
+        return metrics;
     }
 }

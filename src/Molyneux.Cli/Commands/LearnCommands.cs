@@ -1,0 +1,174 @@
+using System.CommandLine;
+using Molyneux.Checkpoints;
+using Molyneux.KnowledgeTransfer;
+using Molyneux.Modeling;
+using Molyneux.Pretraining;
+using Molyneux.Runtime;
+using Molyneux.Worlds.Emoji;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux learn</c> (invert, fine-tune, measure before and after, report) and <c>molyneux demo</c>
+/// (the same on the default world: the default model learns the default held-out emoji concepts).</summary>
+public static class LearnCommands
+{
+    /// <summary>The grid <c>--train auto</c> and <c>--lr auto</c> search.</summary>
+    private static readonly TrainMode[] AutoTrainModes = [TrainMode.Image, TrainMode.Text, TrainMode.Token];
+    private static readonly double[] AutoLearningRates = [1e-5, 1e-4, 1e-3];
+
+    private sealed class LearnArguments
+    {
+        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (search, keep the best within the forgetting bound)", DefaultValueFactory = _ => "auto" };
+        public Option<string> LearningRate { get; } = new("--lr") { Description = "Fine-tuning learning rate, or auto (1e-5, 1e-4, 1e-3)", DefaultValueFactory = _ => "auto" };
+        public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
+        public Option<int> Steps { get; } = new("--steps") { Description = "Inversion steps (the paper: 5000)", DefaultValueFactory = _ => 5000 };
+        public Option<int> ImagesPerConcept { get; } = new("--images-per-concept") { DefaultValueFactory = _ => 10 };
+        public Option<int> Copies { get; } = new("--copies") { Description = "Augmented copies per inversion step (Kazemi: 13)", DefaultValueFactory = _ => 13 };
+        public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => 1 };
+        public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
+        public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose", DefaultValueFactory = _ => 1.0 };
+        public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also fine-tune on pure noise, to show what the inverted images add" };
+        public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0 };
+        public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
+        public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { Train, LearningRate, Caption, Steps, ImagesPerConcept, Copies, Epochs, Distractors, ForgettingBound, NoiseControl, Seed, Report, Overwrite })
+                command.Options.Add(option);
+        }
+
+        public LearnOptions Options(ParseResult parse)
+        {
+            var steps = parse.GetValue(Steps);
+            if (steps <= 0) throw new OptionException($"--steps: must be positive, got {steps}");
+            var train = parse.GetValue(Train)!;
+            var rate = parse.GetValue(LearningRate)!;
+            double[] rates;
+            if (rate == "auto") rates = AutoLearningRates;
+            else if (double.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0) rates = [value];
+            else throw new OptionException($"--lr: must be a positive number or auto, got '{rate}'");
+            var seed = parse.GetValue(Seed);
+            return new LearnOptions
+            {
+                Inversion = new InversionOptions { Steps = steps, ImagesPerConcept = parse.GetValue(ImagesPerConcept), AugmentedCopies = parse.GetValue(Copies), Seed = seed },
+                FineTune = new FineTuneOptions { Epochs = parse.GetValue(Epochs) },
+                Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
+                TrainModes = train == "auto" ? AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
+                LearningRates = rates,
+                Distractors = parse.GetValue(Distractors),
+                ForgettingBound = parse.GetValue(ForgettingBound) / 100,
+                NoiseControl = parse.GetValue(NoiseControl),
+                Seed = seed,
+            };
+        }
+    }
+
+    public static Command Learn(CliContext context)
+    {
+        var model = new ModelOptions();
+        var concepts = new Option<string>("--concepts") { Description = "Concepts file: [{\"name\", \"description\", \"images\": folder | emoji:<name> | shapes:<concept>}]", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model (a HF CLIPModel folder)", Required = true };
+        var reference = new Option<string>("--eval") { Description = "Reference set for forgetting: an image folder, emoji, shapes:color or shapes:shape", DefaultValueFactory = _ => "emoji" };
+        var arguments = new LearnArguments();
+        var command = new Command("learn", "Teach a model new concepts from their descriptions: invert, fine-tune, measure before and after");
+        model.AddTo(command);
+        foreach (var option in new Option[] { concepts, output, reference }) command.Options.Add(option);
+        arguments.AddTo(command);
+        context.SetAction(command, parse =>
+        {
+            var options = arguments.Options(parse);
+            var modelPath = model.Path(parse, context);
+            var conceptsFile = parse.GetValue(concepts)!;
+            Run(context, parse, arguments, options, () => model.Load(parse, context), modelPath, EmojiSplits.ReadConcepts(conceptsFile),
+                Path.GetDirectoryName(Path.GetFullPath(conceptsFile))!, parse.GetValue(reference)!, parse.GetValue(output)!);
+            return 0;
+        });
+        return command;
+    }
+
+    public static Command Demo(CliContext context)
+    {
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model", DefaultValueFactory = _ => "molyneux-demo/model" };
+        var arguments = new LearnArguments();
+        arguments.Steps.DefaultValueFactory = _ => 300;
+        arguments.Copies.DefaultValueFactory = _ => 4;
+        arguments.Report.DefaultValueFactory = _ => "molyneux-demo/report";
+        var home = DataCommands.Home();
+        var command = new Command("demo", "Knowledge Transfer on the default world: the default model learns the held-out emoji concepts from their descriptions") { output, home };
+        arguments.AddTo(command);
+        context.SetAction(command, parse =>
+        {
+            var options = arguments.Options(parse);
+            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var molyneuxHome = parse.GetValue(home) ?? MolyneuxHome.Default;
+            var modelPath = DefaultModel.Resolve(molyneuxHome, messages, CliProgress.Pretraining(context));
+            EmojiInstaller.Install(molyneuxHome, messages);
+            Run(context, parse, arguments, options, () => ClipCheckpoint.Load(modelPath), modelPath, EmojiSplits.DefaultHeldOutConcepts,
+                Environment.CurrentDirectory, "emoji", parse.GetValue(output)!, molyneuxHome);
+            return 0;
+        });
+        return command;
+    }
+
+    private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<ClipPipeline> load,
+        string modelPath, IReadOnlyList<HeldOutConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
+    {
+        var overwrite = parse.GetValue(arguments.Overwrite);
+        var reportFolder = parse.GetValue(arguments.Report);
+        foreach (var target in new[] { output, reportFolder }.OfType<string>())
+            if (Directory.Exists(target) && !overwrite) throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
+        using var probe = load();
+        var imageSize = probe.Model.Config.Vision.ImageSize;
+        var identity = probe.Identity;
+        EmojiManifest? manifest = null;
+        var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
+        var concepts = conceptList.Select(c => new TeachableConcept(c.Name, [c.Description], sources.Images(c.Images, conceptsFolder))).ToList();
+        var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
+        var learner = new ConceptLearner(options) { Progress = new Progress<string>(message => context.Error.WriteLine(message)) };
+        using var result = learner.Learn(load, concepts, reference);
+
+        ClipCheckpoint.SaveHuggingFace(result.Model, output, overwrite);
+        if (reportFolder is not null)
+            AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
+                LearnReport.Create(folder, result, concepts, reference, options.Inversion.ImagesPerConcept, modelPath, identity, Path.GetFullPath(output),
+                    ReportedOptions(options)).Save(folder));
+
+        var table = new Table().AddColumns("concept", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
+        for (var c = 0; c < concepts.Count; c++)
+        {
+            var (before, after) = (result.Before.Concepts[c], result.Chosen.After.Concepts[c]);
+            table.AddRow(Markup.Escape(concepts[c].Name), $"{100 * before.NameTop1:F0}%", $"{100 * after.NameTop1:F0}%",
+                $"{100 * before.DescriptionTop1:F0}%", $"{100 * after.DescriptionTop1:F0}%", $"{100 * after.NameTop1AllClasses:F0}%");
+        }
+        table.AddRow("[bold]mean[/]", $"{100 * result.Before.MeanNameTop1:F1}%", $"{100 * result.Chosen.After.MeanNameTop1:F1}%",
+            $"{100 * result.Before.Concepts.Average(c => c.DescriptionTop1):F1}%", $"{100 * result.Chosen.After.Concepts.Average(c => c.DescriptionTop1):F1}%",
+            $"{100 * result.Chosen.After.Concepts.Average(c => c.NameTop1AllClasses):F1}%");
+        context.Console.Write(table);
+        context.Console.WriteLine($"reference top-1: {100 * result.Before.ReferenceTop1:F1}% → {100 * result.Chosen.After.ReferenceTop1:F1}% " +
+                                  $"(chosen: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:G3})");
+        if (result.NoiseControl is { } noise)
+            context.Console.WriteLine($"noise control: name top-1 {100 * noise.MeanNameTop1:F1}%, reference {100 * noise.ReferenceTop1:F1}%");
+        context.Console.WriteLine($"saved {output}" + (reportFolder is null ? "" : $"; report in {reportFolder}"));
+    }
+
+    private static Dictionary<string, object?> ReportedOptions(LearnOptions options) => new()
+    {
+        ["inversion_steps"] = options.Inversion.Steps,
+        ["images_per_concept"] = options.Inversion.ImagesPerConcept,
+        ["augmented_copies"] = options.Inversion.AugmentedCopies,
+        ["inversion_learning_rate"] = options.Inversion.LearningRate,
+        ["total_variation_weight"] = options.Inversion.TotalVariationWeight,
+        ["train_modes"] = options.TrainModes.Select(mode => mode.ToString().ToLowerInvariant()).ToList(),
+        ["learning_rates"] = options.LearningRates,
+        ["caption"] = options.Caption.ToString(),
+        ["epochs"] = options.FineTune.Epochs,
+        ["batch_size"] = options.FineTune.BatchSize,
+        ["weight_decay"] = options.FineTune.WeightDecay,
+        ["distractors"] = options.Distractors,
+        ["forgetting_bound"] = options.ForgettingBound,
+        ["noise_control"] = options.NoiseControl,
+        ["seed"] = options.Seed,
+    };
+}

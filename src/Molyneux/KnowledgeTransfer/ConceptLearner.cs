@@ -1,0 +1,205 @@
+using Molyneux.Modeling;
+using Molyneux.Pretraining;
+using static TorchSharp.torch;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>A concept to teach: its name, its description(s), and real images of it (in [0,1], at the model's size)
+/// on which to measure whether it was learnt. The real images are never trained on.</summary>
+public sealed record TeachableConcept(string Name, IReadOnlyList<string> Descriptions, Tensor RealImages);
+
+/// <summary>What the model already knows, to measure forgetting and to serve as distractors: real images with
+/// labels, and each class's prompts.</summary>
+public sealed record ReferenceClasses(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> PromptsPerClass, Tensor Images, IReadOnlyList<int> Labels);
+
+/// <summary>Zero-shot top-1 on a concept's real images: prompted by its name among the concepts and a few
+/// reference distractors, by its description (classification by description) among the same, and by its name
+/// among the concepts and every reference class.</summary>
+public sealed record ConceptAccuracy(string Name, double NameTop1, double DescriptionTop1, double NameTop1AllClasses);
+
+public sealed record KnowledgeMeasurement(IReadOnlyList<ConceptAccuracy> Concepts, double ReferenceTop1)
+{
+    public double MeanNameTop1 => Concepts.Average(c => c.NameTop1);
+}
+
+/// <summary>One fine-tuning configuration tried: how much it taught (mean name-prompt gain) and how much it cost
+/// (reference accuracy lost).</summary>
+public sealed record TrialResult(TrainMode Train, double LearningRate, KnowledgeMeasurement After, double TargetGain, double Forgetting,
+    bool WithinBound, IReadOnlyList<double> Losses);
+
+public sealed record LearnOptions
+{
+    public InversionOptions Inversion { get; init; } = new();
+
+    /// <summary>The fine-tuning recipe; its Train and LearningRate are overridden by the grid when one is given.</summary>
+    public FineTuneOptions FineTune { get; init; } = new();
+
+    public CaptionMode Caption { get; init; } = CaptionMode.NameAndDescription;
+
+    /// <summary>How a concept's name becomes a prompt ({} = the name).</summary>
+    public string NameTemplate { get; init; } = "{}";
+
+    /// <summary>Reference classes joining the concepts as candidates in the small candidate set.</summary>
+    public int Distractors { get; init; } = 50;
+
+    /// <summary>The grid of <c>--train auto</c> / <c>--lr auto</c>; one entry each means no search.</summary>
+    public IReadOnlyList<TrainMode> TrainModes { get; init; } = [TrainMode.Image];
+
+    public IReadOnlyList<double> LearningRates { get; init; } = [1e-5];
+
+    /// <summary>The most reference top-1 (a fraction) a chosen configuration may lose.</summary>
+    public double ForgettingBound { get; init; } = 0.01;
+
+    /// <summary>Also fine-tune the chosen configuration on pure-noise images, the control that shows whether the
+    /// inverted images carry the concept.</summary>
+    public bool NoiseControl { get; init; }
+
+    public int Seed { get; init; }
+}
+
+/// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model.</summary>
+public sealed class LearnResult(KnowledgeMeasurement before, TrialResult chosen, IReadOnlyList<TrialResult> trials,
+    KnowledgeMeasurement? noiseControl, InversionResult inversion, ClipPipeline model) : IDisposable
+{
+    public KnowledgeMeasurement Before { get; } = before;
+
+    public TrialResult Chosen { get; } = chosen;
+
+    public IReadOnlyList<TrialResult> Trials { get; } = trials;
+
+    public KnowledgeMeasurement? NoiseControl { get; } = noiseControl;
+
+    public InversionResult Inversion { get; } = inversion;
+
+    public ClipPipeline Model { get; } = model;
+
+    public void Dispose()
+    {
+        Inversion.Dispose();
+        Model.Dispose();
+    }
+}
+
+/// <summary>Knowledge Transfer end to end (Barbano et al. 2024): measure, invert the image encoder on each concept's
+/// description (Eq. 3), fine-tune on (inverted image, caption) pairs (Eq. 2) under each configuration of the grid,
+/// measure again, and keep the configuration with the largest gain whose forgetting stays within the bound.</summary>
+public sealed class ConceptLearner(LearnOptions options)
+{
+    public IProgress<string>? Progress { get; init; }
+
+    public IProgress<InversionProgress>? InversionProgress { get; init; }
+
+    /// <param name="loadBase">Loads a fresh copy of the model to teach; each trial starts from one.</param>
+    public LearnResult Learn(Func<ClipPipeline> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    {
+        if (concepts.Count == 0) throw new OptionException("no concepts to learn");
+        using var baseModel = loadBase();
+        Progress?.Report("measuring the model before");
+        var before = Measure(baseModel, concepts, reference);
+        Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {options.Inversion.ImagesPerConcept} images, {options.Inversion.Steps} steps");
+        var inversion = Inversion.Run(baseModel.Model, baseModel.ImageProcessor, DescriptionTargets(baseModel, concepts), options.Inversion,
+            progress: InversionProgress);
+
+        var trials = new List<TrialResult>();
+        ClipPipeline? best = null;
+        TrialResult? chosen = null;
+        foreach (var train in options.TrainModes)
+        foreach (var learningRate in options.LearningRates)
+        {
+            Progress?.Report($"fine-tuning: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:G3}");
+            var model = loadBase();
+            var (after, losses) = FineTuneAndMeasure(model, inversion.Inverted, concepts, reference, train, learningRate);
+            var gain = after.MeanNameTop1 - before.MeanNameTop1;
+            var forgetting = before.ReferenceTop1 - after.ReferenceTop1;
+            var trial = new TrialResult(train, learningRate, after, gain, forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
+            trials.Add(trial);
+            if (chosen is null || Better(trial, chosen))
+            {
+                best?.Dispose();
+                (best, chosen) = (model, trial);
+            }
+            else model.Dispose();
+        }
+
+        KnowledgeMeasurement? noiseControl = null;
+        if (options.NoiseControl)
+        {
+            Progress?.Report("noise control: the chosen fine-tuning on pure-noise images");
+            using var model = loadBase();
+            using var noise = rand(inversion.Inverted.shape, generator: new Generator((ulong)options.Seed + 17));
+            noiseControl = FineTuneAndMeasure(model, noise, concepts, reference, chosen!.Train, chosen.LearningRate).After;
+        }
+        return new LearnResult(before, chosen!, trials, noiseControl, inversion, best!);
+    }
+
+    /// <summary>Within the bound beats outside it; then the larger gain; outside the bound, the smaller forgetting.</summary>
+    private static bool Better(TrialResult candidate, TrialResult current) =>
+        candidate.WithinBound != current.WithinBound
+            ? candidate.WithinBound
+            : candidate.WithinBound ? candidate.TargetGain > current.TargetGain : candidate.Forgetting < current.Forgetting;
+
+    /// <summary>Each concept's inversion target: the mean of its normalized description embeddings, one row per image.</summary>
+    private Tensor DescriptionTargets(ClipPipeline clip, IReadOnlyList<TeachableConcept> concepts)
+    {
+        using var scope = NewDisposeScope();
+        var rows = concepts.Select(concept => nn.functional.normalize(clip.EncodeTexts(concept.Descriptions), dim: -1).mean([0]));
+        return stack(rows.ToList()).repeat_interleave(options.Inversion.ImagesPerConcept, 0).MoveToOuterDisposeScope();
+    }
+
+    private (KnowledgeMeasurement After, IReadOnlyList<double> Losses) FineTuneAndMeasure(ClipPipeline model, Tensor images,
+        IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, TrainMode train, double learningRate)
+    {
+        var negatives = reference.PromptsPerClass.Select(prompts => prompts[0]).ToList();
+        var fineTune = options.FineTune with { Train = train, LearningRate = learningRate, Seed = options.Seed };
+        var losses = new List<double>();
+        var perConcept = options.Inversion.ImagesPerConcept;
+        // Token mode adds one vocabulary row per concept; each concept's row trains on its own images only, and rows
+        // never interact, so concept by concept equals all at once.
+        var groups = train == TrainMode.Token
+            ? concepts.Select((concept, index) => (Indices: (IReadOnlyList<int>)[index], Options: fineTune with { TokenWord = concept.Name }))
+            : [(Enumerable.Range(0, concepts.Count).ToList(), fineTune)];
+        foreach (var (indices, groupOptions) in groups)
+        {
+            using var scope = NewDisposeScope();
+            var rows = indices.SelectMany(c => Enumerable.Range(c * perConcept, perConcept)).Select(i => (long)i).ToArray();
+            var captions = indices.SelectMany(c => Enumerable.Range(0, perConcept).Select(i =>
+                ConceptCaptions.Caption(concepts[c].Name, concepts[c].Descriptions[i % concepts[c].Descriptions.Count], train == TrainMode.Token ? CaptionMode.Name : options.Caption))).ToList();
+            var result = new FineTuner(groupOptions).Run(model, new FineTuneData(images.index_select(0, tensor(rows)), captions, negatives));
+            losses.AddRange(result.Losses);
+        }
+        return (Measure(model, concepts, reference), losses);
+    }
+
+    /// <summary>Name-, description- and all-class accuracy per concept, and the reference set's top-1.</summary>
+    public KnowledgeMeasurement Measure(ClipPipeline clip, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    {
+        using var scope = NewDisposeScope();
+        var images = cat(concepts.Select(concept => concept.RealImages).ToList(), 0);
+        var labels = concepts.SelectMany((concept, index) => Enumerable.Repeat(index, (int)concept.RealImages.shape[0])).ToList();
+        var distractors = Distractors(reference);
+        IReadOnlyList<string> ConceptPrompt(TeachableConcept concept) => [options.NameTemplate.Replace("{}", concept.Name, StringComparison.Ordinal)];
+
+        IReadOnlyList<double> PerConcept(IReadOnlyList<int> referenceClasses, Func<TeachableConcept, IReadOnlyList<string>> prompts)
+        {
+            var names = concepts.Select(c => c.Name).Concat(referenceClasses.Select(r => reference.Names[r])).ToList();
+            var promptsPerClass = concepts.Select(prompts).Concat(referenceClasses.Select(r => reference.PromptsPerClass[r])).ToList();
+            var metrics = new ZeroShotProbe("concepts", images, labels, names, promptsPerClass).Measure(clip);
+            return concepts.Select((_, index) => metrics.PerClass[index].Accuracy ?? 0).ToList();
+        }
+
+        var byName = PerConcept(distractors, ConceptPrompt);
+        var byDescription = PerConcept(distractors, concept => concept.Descriptions);
+        var allClasses = PerConcept(Enumerable.Range(0, reference.Names.Count).ToList(), ConceptPrompt);
+        var referenceTop1 = new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.PromptsPerClass).Evaluate(clip).Top1;
+        return new KnowledgeMeasurement(
+            concepts.Select((concept, i) => new ConceptAccuracy(concept.Name, byName[i], byDescription[i], allClasses[i])).ToList(), referenceTop1);
+    }
+
+    /// <summary>A fixed, seeded choice of reference classes to stand beside the concepts.</summary>
+    private IReadOnlyList<int> Distractors(ReferenceClasses reference)
+    {
+        var count = Math.Min(options.Distractors, reference.Names.Count);
+        return randperm(reference.Names.Count, generator: new Generator((ulong)options.Seed + 101)).data<long>()
+            .Take(count).Select(i => (int)i).Order().ToList();
+    }
+}
