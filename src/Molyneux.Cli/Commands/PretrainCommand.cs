@@ -54,7 +54,24 @@ public static class PretrainCommand
             {
                 Progress = CliProgress.Pretraining(context),
             };
-            var record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(overwrite));
+            // Ctrl+C saves the state so that --resume continues from there.
+            using var interrupt = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            TrainingRecord record;
+            try
+            {
+                record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(overwrite), interrupt.Token);
+            }
+            catch (OperationCanceledException)
+            {
+                context.Error.WriteLine($"interrupted: the state is saved in {ClipPretrainer.ResumeFolder(parse.GetValue(output)!)}; rerun with --resume to continue");
+                return 130;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
             var table = new Table().AddColumns("final", "value");
             foreach (var (name, value) in record.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
             context.Console.Write(table);

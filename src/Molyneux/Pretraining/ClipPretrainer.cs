@@ -38,7 +38,9 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
     /// is only ever complete or absent.</summary>
     public static string ResumeFolder(string output) => Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar) + ".resume";
 
-    public TrainingRecord Run(string output, bool resume = false, bool overwrite = false)
+    /// <summary>Trains and writes <paramref name="output"/>. Cancelling saves the state (to resume from) and throws
+    /// <see cref="OperationCanceledException"/>.</summary>
+    public TrainingRecord Run(string output, bool resume = false, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         options.Validate();
         if (Directory.Exists(output) && !overwrite)
@@ -68,8 +70,8 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
         var lastCheckpoint = clock.Elapsed;
         var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
-        var lossSum = 0.0;
-        var lossCount = 0;
+        var lossSum = state?.LossSum ?? 0.0;
+        var lossCount = state?.LossCount ?? 0;
 
         model.train();
         for (; step < totalSteps; step++)
@@ -87,11 +89,13 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
                     Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
                 (lossSum, lossCount) = (0, 0);
             }
-            if ((clock.Elapsed - lastCheckpoint).TotalMinutes >= options.CheckpointMinutes && done < totalSteps)
+            var cancelled = cancellationToken.IsCancellationRequested;
+            if ((cancelled || (clock.Elapsed - lastCheckpoint).TotalMinutes >= options.CheckpointMinutes) && done < totalSteps)
             {
-                SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve));
+                SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount));
                 lastCheckpoint = clock.Elapsed;
             }
+            cancellationToken.ThrowIfCancellationRequested();
         }
 
         var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
@@ -216,7 +220,8 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         return results;
     }
 
-    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve);
+    /// <summary>Everything besides weights and optimizer moments that the rest of the run depends on.</summary>
+    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve, double LossSum, int LossCount);
 
     private static void SaveState(ClipPipeline clip, AdamW optimizer, string folder, ResumeState state) =>
         AtomicFile.WriteDirectory(folder, overwrite: true, temporary =>
