@@ -1,0 +1,49 @@
+using System.Text.Json;
+
+namespace Molyneux.Tests.Cli;
+
+public sealed class PretrainCommandTests
+{
+    [Fact]
+    public void Pretrain_on_the_shapes_world_writes_a_model_that_the_other_commands_load()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var output = folder.File("shapes-model");
+        var result = CliRunner.Run("pretrain", "--data", "shapes", "--preset", "micro", "--steps", "12", "--batch-size", "16",
+            "--vocab-size", "600", "--shapes-count", "500", "--out", output);
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("step 12/12", result.Error);
+        using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "training.json")));
+        Assert.Equal(12, record.RootElement.GetProperty("final").GetProperty("steps").GetInt32());
+        var info = CliRunner.Run("info", "--model", output, "--json");
+        Assert.True(info.ExitCode == 0, info.Error);
+        Assert.Contains("\"image size / patch\": \"32 / 4\"", info.Output);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--steps", "-5" }, "--steps: must be positive")]
+    [InlineData(new[] { "--steps", "5", "--lr", "0" }, "--lr: must be positive")]
+    [InlineData(new[] { "--steps", "5", "--minutes", "3" }, "give exactly one of --steps and --minutes")]
+    [InlineData(new[] { "--steps", "5", "--batch-size", "1" }, "--batch-size: must be at least 2")]
+    [InlineData(new[] { "--steps", "5", "--data", "/nonexistent.jsonl" }, "is not emoji, shapes or an existing captions file")]
+    public void Bad_pretraining_options_are_refused_before_any_work(string[] options, string expected)
+    {
+        using var folder = new TestPaths.TempFolder();
+        string[] data = options.Contains("--data") ? [] : ["--data", "shapes"];
+        string[] args = ["pretrain", .. data, "--preset", "micro", "--out", folder.File("model"), .. options];
+        var result = CliRunner.Run(args);
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(expected, result.Error);
+        Assert.False(Directory.Exists(folder.File("model")));
+    }
+
+    [Fact]
+    public void Data_shapes_exports_captions_and_class_folders()
+    {
+        using var folder = new TestPaths.TempFolder();
+        Assert.Equal(0, CliRunner.Run("data", "shapes", "--out", folder.File("captions"), "--count", "5").ExitCode);
+        Assert.Equal(5, File.ReadAllLines(Path.Combine(folder.File("captions"), "captions.jsonl")).Length);
+        Assert.Equal(0, CliRunner.Run("data", "shapes", "--out", folder.File("colors"), "--count", "2", "--question", "color").ExitCode);
+        Assert.Equal(9, Directory.GetDirectories(folder.File("colors")).Length);
+    }
+}
