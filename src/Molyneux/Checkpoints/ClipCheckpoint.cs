@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
@@ -124,8 +122,7 @@ public static class ClipCheckpoint
     {
         if (Path.GetFileName(configPath) != OpenClipConfig) return ClipConfig.FromFile(configPath);
         // open_clip's hub config wraps the model config in "model_cfg".
-        var root = JsonNode.Parse(File.ReadAllText(configPath));
-        var modelConfig = root?["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
+        var modelConfig = ClipConfig.ReadJsonObject(configPath)["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
         return ClipConfig.Parse(modelConfig, configPath);
     }
 
