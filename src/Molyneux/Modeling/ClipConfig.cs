@@ -118,6 +118,24 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
         Require(Vision.NumChannels == 3, "vision_config.num_channels", "must be 3 (RGB)");
     }
 
+    /// <summary>How many values the model of this configuration holds, counted from the sizes without building it
+    /// (as a double, since a corrupt configuration can describe more than a long counts). It lets a loader refuse a
+    /// configuration that does not belong to its weights before allocating the model.</summary>
+    public double ParameterCount
+    {
+        get
+        {
+            static double Layer(double width, double intermediate) =>
+                4 * (width * width + width) + 2 * 2 * width + 2 * width * intermediate + intermediate + width;
+            var (text, vision) = (Text, Vision);
+            var textTower = (double)(text.VocabSize + text.MaxPositionEmbeddings) * text.HiddenSize
+                            + (double)text.NumHiddenLayers * Layer(text.HiddenSize, text.IntermediateSize) + 2.0 * text.HiddenSize;
+            var visionTower = vision.HiddenSize * (1.0 + (double)vision.NumChannels * vision.PatchSize * vision.PatchSize + vision.NumPositions)
+                              + (double)vision.NumHiddenLayers * Layer(vision.HiddenSize, vision.IntermediateSize) + 4.0 * vision.HiddenSize;
+            return textTower + visionTower + (double)ProjectionDim * (text.HiddenSize + vision.HiddenSize) + 1;
+        }
+    }
+
     public JsonObject ToHuggingFaceJson() => new()
     {
         ["architectures"] = new JsonArray("CLIPModel"),
