@@ -182,6 +182,25 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
 
     public static TheoryData<string> Names => new(Inputs.Keys);
 
+    /// <summary>Commands that write a folder leave an existing one as it was unless given --overwrite (convert:
+    /// <see cref="FoundationCommandTests.Convert_writes_a_directory_that_loads_back"/>).</summary>
+    [Theory]
+    [InlineData("pretrain", "--data", "shapes", "--shapes-count", "8", "--steps", "1")]
+    [InlineData("data", "shapes", "--count", "2")]
+    public void Existing_output_is_kept_without_overwrite(params string[] command)
+    {
+        using var workspace = new Workspace();
+        var kept = workspace.File("out/keep.txt", "earlier results");
+
+        var result = CliRunner.Run([.. command, "--out", workspace.Out]);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("already exists (pass --overwrite to replace it)", result.Error);
+        Assert.Equal(["keep.txt"], Directory.GetFileSystemEntries(workspace.Out).Select(Path.GetFileName));
+        Assert.Equal("earlier results", File.ReadAllText(kept));
+        output.WriteLine($"| `{string.Join(' ', command)}` into an existing folder | `{result.Error.Trim().Replace(workspace.Folder.Path, "<tmp>")}` | {result.ExitCode} |");
+    }
+
     /// <summary>Images that are unusual but valid, which must be read, not refused.</summary>
     private static readonly Dictionary<string, Func<Workspace, string>> UnusualImages = new()
     {
