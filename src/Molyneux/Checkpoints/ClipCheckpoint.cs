@@ -1,5 +1,3 @@
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
@@ -52,6 +50,7 @@ public static class ClipCheckpoint
         var config = configPath is not null
             ? ReadConfig(configPath)
             : InferConfig(file, openAiNaming, weightsPath, options, notes);
+        RequireEnoughValues(file, config, weightsPath, configPath);
         var model = new ClipModel(config);
         LoadWeights(model, file, openAiNaming, weightsPath);
         if (options.ImageSize is { } imageSize && imageSize != config.Vision.ImageSize)
@@ -124,8 +123,7 @@ public static class ClipCheckpoint
     {
         if (Path.GetFileName(configPath) != OpenClipConfig) return ClipConfig.FromFile(configPath);
         // open_clip's hub config wraps the model config in "model_cfg".
-        var root = JsonNode.Parse(File.ReadAllText(configPath));
-        var modelConfig = root?["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
+        var modelConfig = ClipConfig.ReadJsonObject(configPath)["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
         return ClipConfig.Parse(modelConfig, configPath);
     }
 
@@ -191,6 +189,18 @@ public static class ClipCheckpoint
             ProjectionDim: (int)Shape("visual_projection.weight")[0]);
     }
 
+    /// <summary><see cref="LoadWeights"/> reports a configuration that disagrees with the weights tensor by tensor,
+    /// but only after allocating the model, and a corrupt size (a layer count of 2³¹) would exhaust memory first. A
+    /// configuration describing more than twice the values the file holds cannot belong to it and is refused here;
+    /// closer ones still get the detailed report, at a bounded cost.</summary>
+    private static void RequireEnoughValues(SafetensorsFile file, ClipConfig config, string weightsPath, string? configPath)
+    {
+        var stored = file.Entries.Values.Sum(entry => (double)(entry.End - entry.Begin) / entry.DType.ByteSize());
+        if (config.ParameterCount > 2 * stored)
+            throw new CheckpointException($"{weightsPath}: does not fit the model: the configuration{(configPath is null ? "" : $" {configPath}")} " +
+                                          $"describes {config.ParameterCount:N0} parameters, but the file holds only {stored:N0} values");
+    }
+
     /// <summary>Copies every parameter from the file, after checking that the file has exactly the model's tensors
     /// with the model's shapes; all problems are reported together, by name.</summary>
     private static void LoadWeights(ClipModel model, SafetensorsFile file, bool openAiNaming, string weightsPath)
@@ -198,6 +208,7 @@ public static class ClipCheckpoint
         var parameters = model.named_parameters().ToList();
         var missing = new List<string>();
         var misShaped = new List<string>();
+        var notFloat = new List<string>();
         var used = new HashSet<string>();
         foreach (var (name, parameter) in parameters)
         {
@@ -207,17 +218,23 @@ public static class ClipCheckpoint
                 continue;
             }
             used.Add(source.OpenAiName);
-            var shape = TransformedShape(file.Entries[source.OpenAiName].Shape, source.Transform);
+            var entry = file.Entries[source.OpenAiName];
+            var shape = TransformedShape(entry.Shape, source.Transform);
             if (!shape.SequenceEqual(parameter.shape))
                 misShaped.Add($"{source.OpenAiName}: file [{string.Join(", ", shape)}], model [{string.Join(", ", parameter.shape)}]");
+            // Any float type converts to the model's, but integers or booleans where a weight belongs mean a corrupt
+            // or unrelated file, whose values would load silently as whole numbers.
+            if (!IsFloatingPoint(entry.DType))
+                notFloat.Add($"{source.OpenAiName} ({entry.DType})");
         }
         var unexpected = file.Entries.Keys
             .Where(name => !used.Contains(name) && !IsIgnorable(name, openAiNaming))
             .Order(StringComparer.Ordinal).ToList();
-        if (missing.Count + misShaped.Count + unexpected.Count > 0)
+        if (missing.Count + misShaped.Count + notFloat.Count + unexpected.Count > 0)
             throw new CheckpointException($"{weightsPath}: does not fit the model: " + string.Join("; ", new[]
             {
                 Describe("missing", missing), Describe("unexpected", unexpected), Describe("with the wrong shape", misShaped),
+                Describe("not floating point", notFloat),
             }.Where(part => part.Length > 0)));
         using var _ = no_grad();
         foreach (var (name, parameter) in parameters)
@@ -228,6 +245,9 @@ public static class ClipCheckpoint
             parameter.copy_(OpenAiClipNaming.ToHuggingFace(stored, source.Transform).to(parameter.dtype));
         }
     }
+
+    private static bool IsFloatingPoint(SafetensorsDType dtype) =>
+        dtype is SafetensorsDType.F64 or SafetensorsDType.F32 or SafetensorsDType.F16 or SafetensorsDType.BF16;
 
     /// <summary>Older HF exports store position_ids buffers; OpenAI files may carry the model's sizes as ints.</summary>
     private static bool IsIgnorable(string name, bool openAiNaming) =>

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Unicode;
 using Molyneux.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -80,7 +81,11 @@ public sealed class ClipImageProcessor
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(File.ReadAllBytes(path));
+            var bytes = File.ReadAllBytes(path);
+            // The parser checks the UTF-8 of a string only when it is read, which would fail outside this try.
+            if (!Utf8.IsValid(bytes))
+                throw new ConfigException($"{path}: not valid UTF-8");
+            document = JsonDocument.Parse(bytes, new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
         {

@@ -62,19 +62,23 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
         return Parse(JsonNode.Parse(stream)!, $"preset {name}");
     }
 
-    public static ClipConfig FromFile(string path)
+    public static ClipConfig FromFile(string path) => Parse(ReadJsonObject(path), path);
+
+    /// <summary>A configuration file's JSON object. A key written twice is refused here: JsonObject would otherwise
+    /// fail with an ArgumentException on first access, and which of the two values was meant cannot be known.</summary>
+    internal static JsonObject ReadJsonObject(string path)
     {
         if (!File.Exists(path)) throw new ConfigException($"{path}: file not found");
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { MaxDepth = 64 });
+            root = JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { MaxDepth = 64, AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
             throw new ConfigException($"{path}: not valid JSON ({e.Message})", e);
         }
-        return Parse(root as JsonObject ?? throw new ConfigException($"{path}: expected a JSON object"), path);
+        return root as JsonObject ?? throw new ConfigException($"{path}: expected a JSON object");
     }
 
     /// <summary>Reads either layout: HF (<c>text_config</c>/<c>vision_config</c>) or open_clip
@@ -112,6 +116,24 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
         Require(Vision.PatchSize > 0 && Vision.ImageSize % Vision.PatchSize == 0, "vision_config.image_size",
             $"({Vision.ImageSize}) must be a multiple of patch_size ({Vision.PatchSize})");
         Require(Vision.NumChannels == 3, "vision_config.num_channels", "must be 3 (RGB)");
+    }
+
+    /// <summary>How many values the model of this configuration holds, counted from the sizes without building it
+    /// (as a double, since a corrupt configuration can describe more than a long counts). It lets a loader refuse a
+    /// configuration that does not belong to its weights before allocating the model.</summary>
+    public double ParameterCount
+    {
+        get
+        {
+            static double Layer(double width, double intermediate) =>
+                4 * (width * width + width) + 2 * 2 * width + 2 * width * intermediate + intermediate + width;
+            var (text, vision) = (Text, Vision);
+            var textTower = (double)(text.VocabSize + text.MaxPositionEmbeddings) * text.HiddenSize
+                            + (double)text.NumHiddenLayers * Layer(text.HiddenSize, text.IntermediateSize) + 2.0 * text.HiddenSize;
+            var visionTower = vision.HiddenSize * (1.0 + (double)vision.NumChannels * vision.PatchSize * vision.PatchSize + vision.NumPositions)
+                              + (double)vision.NumHiddenLayers * Layer(vision.HiddenSize, vision.IntermediateSize) + 4.0 * vision.HiddenSize;
+            return textTower + visionTower + (double)ProjectionDim * (text.HiddenSize + vision.HiddenSize) + 1;
+        }
     }
 
     public JsonObject ToHuggingFaceJson() => new()
@@ -207,6 +229,7 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
             var activation = Bool(root, "", "quick_gelu", false) ? "quick_gelu" : "gelu";
             var visionWidth = Int(vision, "vision_cfg", "width", 768);
             var headWidth = Int(vision, "vision_cfg", "head_width", 64);
+            if (headWidth <= 0) throw new ConfigException($"{source}: field 'vision_cfg.head_width' must be positive, got {headWidth}");
             var textWidth = Int(text, "text_cfg", "width", 512);
             var mlpRatio = Double(vision, "vision_cfg", "mlp_ratio", 4.0);
             return new ClipConfig(

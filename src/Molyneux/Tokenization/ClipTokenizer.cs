@@ -32,6 +32,11 @@ public sealed class ClipTokenizer
     // Unbounded, the cache would hold every distinct word of a large caption set.
     private const int MaxCachedWords = 100_000;
 
+    // BPE takes time quadratic in a word's length: a pasted 500 kB run of letters would take minutes (in CLIP's Python
+    // too). Longer pre-tokens are encoded as consecutive words of at most this many UTF-8 bytes, far more than any
+    // real word or emoji run; below it the ids are CLIP's.
+    internal const int MaxWordBytes = 4096;
+
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly int[] CharToByte = BuildCharToByte();
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
@@ -313,11 +318,32 @@ public sealed class ClipTokenizer
         if (_wordCache.TryGetValue(piece, out var cached))
             return cached;
         var byteLevel = ToByteLevel(piece);
+        if (byteLevel.Length > MaxWordBytes && !_addedWords.ContainsKey(byteLevel))
+            return [.. SplitLongWord(piece).SelectMany(EncodeWord)];
         var ids = _addedWords.TryGetValue(byteLevel, out var added) ? [added]
             : _bpe.EncodeToIds(byteLevel, considerPreTokenization: false, considerNormalization: false).ToArray();
         if (_wordCache.Count < MaxCachedWords)
             _wordCache.TryAdd(piece, ids);
         return ids;
+    }
+
+    /// <summary>Cuts between code points, never inside one, so each part is valid text of at most
+    /// <see cref="MaxWordBytes"/> UTF-8 bytes.</summary>
+    private static IEnumerable<string> SplitLongWord(string piece)
+    {
+        var (start, bytes) = (0, 0);
+        for (var i = 0; i < piece.Length;)
+        {
+            Rune.DecodeFromUtf16(piece.AsSpan(i), out var rune, out var length);
+            if (bytes + rune.Utf8SequenceLength > MaxWordBytes)
+            {
+                yield return piece[start..i];
+                (start, bytes) = (i, 0);
+            }
+            bytes += rune.Utf8SequenceLength;
+            i += length;
+        }
+        yield return piece[start..];
     }
 
     private static string ToByteLevel(string piece)
@@ -447,6 +473,10 @@ public sealed class ClipTokenizer
     private static Dictionary<string, int> ReadVocabularyJson(string path)
     {
         var bytes = ReadFile(path, () => File.ReadAllBytes(path));
+        // The parser checks a string's UTF-8 only when the string is read, which would then fail with an
+        // InvalidOperationException; checking first gives one clear message.
+        if (!System.Text.Unicode.Utf8.IsValid(bytes))
+            throw new TokenizerException($"{path}: not valid UTF-8");
         JsonDocument document;
         try
         {

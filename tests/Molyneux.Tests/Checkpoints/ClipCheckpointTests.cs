@@ -72,7 +72,7 @@ public sealed class ClipCheckpointTests
     }
 
     /// <summary>Writes a copy of golden model A (HF naming) with its tensors edited, plus its config.json.</summary>
-    private static string EditedCopy(TestPaths.TempFolder folder, Func<Dictionary<string, Tensor>, Dictionary<string, Tensor>> edit)
+    internal static string EditedCopy(TestPaths.TempFolder folder, Func<Dictionary<string, Tensor>, Dictionary<string, Tensor>> edit)
     {
         var directory = folder.File("edited");
         Directory.CreateDirectory(directory);

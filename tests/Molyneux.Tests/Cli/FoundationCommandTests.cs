@@ -121,22 +121,6 @@ public sealed class FoundationCommandTests
         Assert.Contains("already exists", again.Error);
     }
 
-    [Theory]
-    [InlineData(new[] { "info", "--model", "/nonexistent/model" }, "/nonexistent/model: no such file or folder")]
-    [InlineData(new[] { "embed", "--model", "GOLDEN" }, "nothing to embed")]
-    [InlineData(new[] { "info", "--model", "GOLDEN", "--device", "tpu" }, "--device: unknown value 'tpu'")]
-    [InlineData(new[] { "info", "--model", "GOLDEN", "--dtype", "fp8" }, "--dtype: unknown value 'fp8'")]
-    [InlineData(new[] { "info", "--model", "GOLDEN", "--image-size", "-3" }, "--image-size: must be a positive integer")]
-    [InlineData(new[] { "similarity", "--model", "GOLDEN", "--images", "/nonexistent.png", "--texts", "a" }, "/nonexistent.png: no such file or folder")]
-    public void Bad_input_prints_one_error_line_and_exits_non_zero(string[] args, string expected)
-    {
-        var result = CliRunner.Run(args.Select(a => a == "GOLDEN" ? ModelA : a).ToArray());
-        Assert.Equal(1, result.ExitCode);
-        Assert.StartsWith("error: ", result.Error);
-        Assert.Contains(expected, result.Error);
-        Assert.DoesNotContain("   at ", result.Error);
-    }
-
     [Fact]
     public void Verbose_adds_the_stack_trace()
     {

@@ -169,14 +169,29 @@ public sealed class ImageDecoderTests : IDisposable
     [Fact]
     public void Image_EmptyFileIsRefused() => AssertRefused(Write("empty.png", []), "empty");
 
-    [Fact]
-    public void Image_TruncatedPngIsRefused()
+    [Theory]
+    [InlineData("png")]
+    [InlineData("jpg")]
+    public void Image_TruncatedFileIsRefused(string format)
     {
         var random = new Random(5);
-        var rows = Enumerable.Range(0, 64).Select(_ => { var row = new byte[64 * 3]; random.NextBytes(row); return row; }).ToArray();
-        var png = ImageTestFiles.Png(64, 64, 8, 2, rows);
+        var noise = WriteWithSkia($"noise.{format}", format == "png" ? SKEncodedImageFormat.Png : SKEncodedImageFormat.Jpeg, 90,
+            (_, _) => new SKColor((byte)random.Next(256), (byte)random.Next(256), (byte)random.Next(256)), 64, 64);
+        var bytes = File.ReadAllBytes(noise);
 
-        AssertRefused(Write("truncated.png", png[..(png.Length / 2)]), "truncated");
+        AssertRefused(Write($"truncated.{format}", bytes[..(bytes.Length / 2)]), "truncated");
+    }
+
+    /// <summary>Print workflows write CMYK JPEGs (Adobe's inverted CMYK); they decode to RGB, without colour
+    /// management, close to the colours they were made from.</summary>
+    [Fact]
+    public void Image_CmykJpegDecodesToRgb()
+    {
+        using var image = ImageDecoder.Load(Path.Combine(TestPaths.RepositoryRoot, "tests/Molyneux.Tests/Fixtures/imaging/cmyk_8x6.jpg"));
+
+        Assert.Equal(new long[] { 3, 6, 8 }, image.shape);
+        AssertColour(image, 1, 2, 200 / 255.0, 60 / 255.0, 30 / 255.0, 8 / 255.0);
+        AssertColour(image, 6, 3, 30 / 255.0, 90 / 255.0, 230 / 255.0, 8 / 255.0);
     }
 
     [Fact]

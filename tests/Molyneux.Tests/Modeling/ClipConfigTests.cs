@@ -55,6 +55,17 @@ public sealed class ClipConfigTests
         Assert.Contains(expected, error.Message);
     }
 
+    [Theory]
+    [InlineData("molyneux-micro")]
+    [InlineData("molyneux-tiny")]
+    [InlineData("golden")]
+    public void Parameter_count_from_the_sizes_matches_the_built_model(string name)
+    {
+        var config = name == "golden" ? ClipConfig.FromFile(TestPaths.GoldenClip("model_a/hf/config.json")) : ClipConfig.Preset(name);
+        using var model = new ClipModel(config);
+        Assert.Equal(model.CountParameters(), config.ParameterCount);
+    }
+
     [Fact]
     public void Flop_counts_match_a_hand_count_for_a_tiny_model()
     {

@@ -185,6 +185,23 @@ public sealed class ClipTokenizerTests
         Assert.Equal(["𝐚𝐛", "𝟏", "𝟐"], ClipTokenizer.CleanAndSplit("𝐚𝐛𝟏𝟐"));
     }
 
+    [Theory]
+    [InlineData("a")]
+    [InlineData("中")]
+    [InlineData("🐈")]
+    public void Tokenizer_encodes_a_huge_word_quickly_as_consecutive_words(string letter)
+    {
+        var tokenizer = TokenizerGolden.HuggingFace;
+        var perPart = ClipTokenizer.MaxWordBytes / System.Text.Encoding.UTF8.GetByteCount(letter);
+        var part = string.Concat(Enumerable.Repeat(letter, perPart));
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+
+        var ids = tokenizer.Encode(string.Concat(Enumerable.Repeat(part, 50)));
+
+        Assert.True(watch.Elapsed < TimeSpan.FromSeconds(10), $"took {watch.Elapsed}");
+        Assert.Equal(Enumerable.Repeat(tokenizer.Encode(part), 50).SelectMany(partIds => partIds), ids);
+    }
+
     [Fact]
     public void Tokenizer_rejects_unpaired_surrogate()
     {

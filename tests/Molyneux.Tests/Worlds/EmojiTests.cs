@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
 using Molyneux.Runtime;
+using Molyneux.Tokenization;
 using Molyneux.Worlds.Emoji;
 using SkiaSharp;
 
@@ -335,6 +336,23 @@ public class EmojiSplitsTests
 
         Assert.Equal([new HeldOutConcept("flamingo", "pink bird with long legs", "emoji:flamingo")], EmojiSplits.ReadConcepts(temp.File("concepts.json")));
         Assert.Throws<DatasetException>(() => EmojiSplits.ReadConcepts(temp.File("broken.json")));
+    }
+
+    [Fact]
+    public void EmojiSplits_FitDescriptions_CutsATooLongDescriptionAfterAWordAndWarns()
+    {
+        var fitting = new HeldOutConcept("flamingo", "pink bird with long legs", "emoji:flamingo");
+        var tooLong = new HeldOutConcept("parrot", string.Join(' ', Enumerable.Repeat("red bird", 20)), "emoji:parrot");
+        var warnings = new List<string>();
+
+        var fitted = EmojiSplits.FitDescriptions([fitting, tooLong], ClipTokenizer.OpenAiDefault(), contextLength: 16,
+            new KnowledgeTransfer.SynchronousProgress<string>(warnings.Add));
+
+        Assert.Equal(fitting, fitted[0]);
+        // 14 tokens fit between the start and end tokens: "red" and "bird" are one token each.
+        Assert.Equal(tooLong with { Description = string.Join(' ', Enumerable.Repeat("red bird", 7)) }, fitted[1]);
+        var warning = Assert.Single(warnings);
+        Assert.Contains("concept 'parrot': the description has 40 tokens, more than the 14 that fit in the context of 16", warning);
     }
 
     /// <summary>Each held-out concept's description must be made of words the pretraining captions taught, and

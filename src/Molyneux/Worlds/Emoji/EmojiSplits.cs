@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
+using Molyneux.Tokenization;
 
 namespace Molyneux.Worlds.Emoji;
 
@@ -116,10 +117,48 @@ public static partial class EmojiSplits
             throw new DatasetException($"{source}: {error.Message}", error);
         }
         if (concepts is null || concepts.Count == 0) throw new DatasetException($"{source}: no concepts");
-        foreach (var concept in concepts)
-            if (string.IsNullOrWhiteSpace(concept.Name) || string.IsNullOrWhiteSpace(concept.Description) || string.IsNullOrWhiteSpace(concept.Images))
-                throw new DatasetException($"{source}: concept '{concept.Name}' needs a name, a description and images");
+        for (var i = 0; i < concepts.Count; i++)
+        {
+            var concept = concepts[i];
+            var which = string.IsNullOrWhiteSpace(concept.Name) ? $"concept {i + 1}" : $"concept {i + 1} ('{concept.Name}')";
+            foreach (var (field, value) in new[] { ("name", concept.Name), ("description", concept.Description), ("images", concept.Images) })
+                if (string.IsNullOrWhiteSpace(value))
+                    throw new DatasetException($"{source}: {which}: \"{field}\" is empty");
+        }
+        // CLIP's tokenizer lower-cases, so names differing only in case are one concept to the model.
+        var repeated = concepts.GroupBy(concept => concept.Name.Trim(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(group => group.Count() > 1);
+        if (repeated is not null)
+            throw new DatasetException($"{source}: concept '{repeated.Key}' is listed {repeated.Count()} times; each concept must appear once");
         return concepts;
+    }
+
+    /// <summary>The concepts with every description that does not fit in <paramref name="contextLength"/> tokens
+    /// (start and end tokens included) cut after its last whole word that does, each cut reported to
+    /// <paramref name="warnings"/>: CLIP would silently drop the tail, and a concept taught from part of its
+    /// description should not go unnoticed.</summary>
+    public static IReadOnlyList<HeldOutConcept> FitDescriptions(IReadOnlyList<HeldOutConcept> concepts, ClipTokenizer tokenizer, int contextLength,
+        IProgress<string>? warnings = null)
+    {
+        var budget = contextLength - 2;
+        return concepts.Select(concept =>
+        {
+            var total = tokenizer.Encode(concept.Description).Length;
+            if (total <= budget) return concept;
+            // Whitespace separates pre-tokens, so a word's tokens do not depend on its neighbours.
+            var (kept, used) = (new List<string>(), 0);
+            foreach (var word in concept.Description.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
+            {
+                used += tokenizer.Encode(word).Length;
+                if (used > budget) break;
+                kept.Add(word);
+            }
+            if (kept.Count == 0)
+                throw new DatasetException($"concept '{concept.Name}': the first word of its description alone is longer than the context of {contextLength} tokens");
+            var fitted = string.Join(' ', kept);
+            warnings?.Report($"concept '{concept.Name}': the description has {total} tokens, more than the {budget} that fit in the context " +
+                             $"of {contextLength}; truncated to \"{fitted}\"");
+            return concept with { Description = fitted };
+        }).ToList();
     }
 
     public static EmojiSplit Split(EmojiManifest manifest, EmojiSplitOptions? options = null)
