@@ -124,7 +124,9 @@ public static class LearnCommands
         var identity = probe.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var concepts = conceptList.Select(c => new TeachableConcept(c.Name, [c.Description], sources.Images(c.Images, conceptsFolder))).ToList();
+        var fitted = EmojiSplits.FitDescriptions(conceptList, probe.Tokenizer, probe.Model.Config.Text.MaxPositionEmbeddings,
+            new Progress<string>(warning => context.Error.WriteLine($"warning: {warning}")));
+        var concepts = fitted.Select(c => new TeachableConcept(c.Name, [c.Description], sources.Images(c.Images, conceptsFolder))).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
         var learner = new ConceptLearner(options) { Progress = new Progress<string>(message => context.Error.WriteLine(message)) };
         using var result = learner.Learn(load, concepts, reference);
