@@ -35,21 +35,9 @@ public sealed class ShapesPretrainingData : IPretrainingData
     public IEnumerable<string> VocabularyCorpus =>
         Enumerable.Range(0, Math.Min(Count, VocabularyScenes)).Select(index => world.Sample(index, seed).Caption);
 
-    /// <summary>Half the batches share one shape colour and one background. In a mixed batch, colour, background,
-    /// size and position already tell almost every pair apart (two scenes agree on colour and background about once
-    /// in 70), so the contrastive loss barely asks for shape; within a themed batch, it must.</summary>
     public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator)
     {
-        var draws = rand(3, generator: generator).data<float>().ToArray();
-        var colors = Enum.GetValues<ShapeColor>();
-        ShapesSpec? theme = null;
-        if (draws[0] < 0.5f)
-        {
-            var color = colors[(int)(draws[1] * colors.Length) % colors.Length];
-            var others = colors.Where(c => c != color).ToArray();
-            theme = new ShapesSpec { Color = color, Background = others[(int)(draws[2] * others.Length) % others.Length] };
-        }
-        var samples = indices.Select(index => world.Sample(index, seed, theme)).ToList();
+        var samples = indices.Select(index => world.Sample(index, seed)).ToList();
         return (ShapesSample.Stack(samples), samples.Select(sample => sample.Caption).ToList());
     }
 
