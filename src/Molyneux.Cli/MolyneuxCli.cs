@@ -30,6 +30,7 @@ public static class MolyneuxCli
             EvalCommands.Create(context),
             DataCommands.Create(context),
             PretrainCommand.Create(context),
+            AsifCommands.Create(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }
