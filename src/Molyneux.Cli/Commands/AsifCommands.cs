@@ -66,6 +66,30 @@ public static class AsifCommands
             LoadEncoders(index, parse.GetValue(imageEncoder), parse.GetValue(textEncoder), ComputeDevice.Parse(parse.GetValue(device)!));
     }
 
+    /// <summary>The encoder folders of commands that start from encoders (build, experiment): given, or Molyneux's own
+    /// emoji-trained ones, trained on first use.</summary>
+    private sealed class EncoderFolderOptions
+    {
+        private readonly Option<string?> image = new("--image-encoder") { Description = "Image encoder folder: HF ViT, CLIPVisionModelWithProjection (default: Molyneux's own, trained on the emoji world)" };
+        private readonly Option<string?> text = new("--text-encoder") { Description = "Text encoder folder: HF BERT sentence encoder, CLIPTextModelWithProjection (default: Molyneux's own)" };
+        private readonly Option<string?> home = DataCommands.Home();
+
+        public void AddTo(Command command)
+        {
+            foreach (var option in new Option[] { image, text, home }) command.Options.Add(option);
+        }
+
+        public string Home(ParseResult parse) => parse.GetValue(home) ?? MolyneuxHome.Default;
+
+        public (string Image, string Text) Folders(ParseResult parse, CliContext context)
+        {
+            var (imageFolder, textFolder) = (parse.GetValue(image), parse.GetValue(text));
+            if (imageFolder is not null && textFolder is not null) return (imageFolder, textFolder);
+            var defaults = DefaultAsifEncoders.Resolve(Home(parse), new Progress<string>(message => context.Error.WriteLine(message)), EncoderProgress(context));
+            return (imageFolder ?? defaults.Image, textFolder ?? defaults.Text);
+        }
+    }
+
     private static (IImageEncoder Image, ITextEncoder Text) LoadEncoders(AsifIndex index, string? imageFolder, string? textFolder, ComputeDevice device)
     {
         string Folder(string? given, EncoderInfo recorded, string option) =>
@@ -82,27 +106,22 @@ public static class AsifCommands
 
     private static Command Build(CliContext context)
     {
-        var imageEncoder = new Option<string?>("--image-encoder") { Description = "Image encoder folder: HF ViT, CLIPVisionModelWithProjection (default: Molyneux's own, trained on the emoji world)" };
-        var textEncoder = new Option<string?>("--text-encoder") { Description = "Text encoder folder: HF BERT sentence encoder, CLIPTextModelWithProjection (default: Molyneux's own)" };
+        var encoders = new EncoderFolderOptions();
         var anchors = new Option<string>("--anchors") { Description = "Anchor pairs, JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Index folder to write", Required = true };
         var storage = new Option<string>("--storage") { Description = "fp32, fp16 or int8 (per-row scale)", DefaultValueFactory = _ => "fp32" };
         storage.AcceptOnlyFromAmong("fp32", "fp16", "int8");
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing index folder" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var (allowOutside, batchSize, home) = (AllowOutsideRoot(), EvalCommands.BatchSize(), DataCommands.Home());
+        var (allowOutside, batchSize) = (AllowOutsideRoot(), EvalCommands.BatchSize());
         var command = new Command("build", "Encode anchor image–caption pairs into an ASIF index");
-        foreach (var option in new Option[] { imageEncoder, textEncoder, anchors, output, storage, overwrite, device, allowOutside, batchSize, home })
+        encoders.AddTo(command);
+        foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var pairs = AnchorPair.FromCaptions(CaptionsDataset.Load(parse.GetValue(anchors)!, parse.GetValue(allowOutside)));
-            var (imageFolder, textFolder) = (parse.GetValue(imageEncoder), parse.GetValue(textEncoder));
-            if (imageFolder is null || textFolder is null)
-            {
-                var defaults = DefaultAsifEncoders.Resolve(parse.GetValue(home), new Progress<string>(message => context.Error.WriteLine(message)), EncoderProgress(context));
-                (imageFolder, textFolder) = (imageFolder ?? defaults.Image, textFolder ?? defaults.Text);
-            }
+            var (imageFolder, textFolder) = encoders.Folders(parse, context);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             var image = UnimodalEncoders.LoadImageEncoder(imageFolder, computeDevice);
             var text = UnimodalEncoders.LoadTextEncoder(textFolder, computeDevice);
@@ -273,26 +292,19 @@ public static class AsifCommands
 
     private static Command Experiment(CliContext context)
     {
-        var imageEncoder = new Option<string?>("--image-encoder") { Description = "Image encoder folder (default: Molyneux's own, trained on the emoji world)" };
-        var textEncoder = new Option<string?>("--text-encoder") { Description = "Text encoder folder (default: Molyneux's own)" };
+        var encoders = new EncoderFolderOptions();
         var json = EvalCommands.JsonOut();
         var maxWrong = new Option<double>("--max-wrong") { Description = "Wrong answers allowed among answered calibration images", DefaultValueFactory = _ => 0.5 };
-        var home = DataCommands.Home();
         var command = new Command("experiment", "The emoji acceptance experiment: anchors from three vendors, Twitter's drawings classified among all emoji")
         {
-            imageEncoder, textEncoder, json, maxWrong, home,
+            json, maxWrong,
         };
+        encoders.AddTo(command);
         context.SetAction(command, parse =>
         {
             var messages = new Progress<string>(message => context.Error.WriteLine(message));
-            var root = parse.GetValue(home) ?? MolyneuxHome.Default;
-            var (imageFolder, textFolder) = (parse.GetValue(imageEncoder), parse.GetValue(textEncoder));
-            if (imageFolder is null || textFolder is null)
-            {
-                var defaults = DefaultAsifEncoders.Resolve(root, messages, EncoderProgress(context));
-                (imageFolder, textFolder) = (imageFolder ?? defaults.Image, textFolder ?? defaults.Text);
-            }
-            var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(root, messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
+            var (imageFolder, textFolder) = encoders.Folders(parse, context);
+            var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
                 UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages);
             if (parse.GetValue(json) is { } output) result.Save(output);
             context.Console.WriteLine($"{result.Anchors} anchors, {result.TestImages} Twitter images among {result.Classes} emoji: " +

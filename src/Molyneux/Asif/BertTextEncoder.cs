@@ -8,21 +8,10 @@ namespace Molyneux.Asif;
 /// <summary>A Hugging Face BertModel folder (config.json, model.safetensors, vocab.txt, optional
 /// tokenizer_config.json) as a sentence encoder: a text's embedding is the mean of its tokens' final states, padding
 /// excluded (sentence-transformers' mean pooling).</summary>
-public sealed class BertTextEncoder : ITextEncoder, IDisposable
+public sealed class BertTextEncoder(BertModel model, BertWordPieceTokenizer tokenizer, ComputeDevice device, string identity)
+    : FolderEncoder<BertModel>(model, device, identity), ITextEncoder
 {
-    private BertTextEncoder(BertModel model, BertWordPieceTokenizer tokenizer, ComputeDevice device, string identity)
-    {
-        (Model, Tokenizer, Device, Identity) = (model, tokenizer, device, identity);
-    }
-
-    public BertModel Model { get; }
-
-    public BertWordPieceTokenizer Tokenizer { get; }
-
-    public ComputeDevice Device { get; }
-
-    /// <summary>SHA-256 of model.safetensors.</summary>
-    public string Identity { get; }
+    public BertWordPieceTokenizer Tokenizer { get; } = tokenizer;
 
     public int EmbeddingSize => Model.Config.HiddenSize;
 
@@ -54,6 +43,4 @@ public sealed class BertTextEncoder : ITextEncoder, IDisposable
             var (ids, mask) = Tokenizer.TokenizeBatch(batch, Model.Config.MaxPositionEmbeddings);
             return Model.MeanPool(ids.to(Device.Device), mask.to(Device.Device));
         });
-
-    public void Dispose() => Model.Dispose();
 }

@@ -6,95 +6,68 @@ using static TorchSharp.torch.nn;
 
 namespace Molyneux.Asif;
 
-// One tower of CLIP with its projection, trained on its own modality: Hugging Face's CLIPVisionModelWithProjection
-// and CLIPTextModelWithProjection, whose state dicts are the CLIPModel's for that tower (vision_model.* +
-// visual_projection.weight, text_model.* + text_projection.weight) and whose config.json is the tower's config with
-// projection_dim. Molyneux's own unimodal encoders for ASIF are stored this way, so Python loads them as they are.
-
-public sealed class ClipVisionTower : Module<Tensor, Tensor>
+/// <summary>One tower of CLIP with its projection, trained on its own modality: Hugging Face's
+/// CLIPVisionModelWithProjection or CLIPTextModelWithProjection. Their state dicts are the CLIPModel's for that tower
+/// (vision_model.* + visual_projection.weight, text_model.* + text_projection.weight) and their config.json is the
+/// tower's section of a CLIP config with projection_dim, so Python loads Molyneux's unimodal encoders as they are.</summary>
+public sealed class ClipTower : Module<Tensor, Tensor>
 {
-    public const string ModelType = "clip_vision_model";
+    public const string VisionModelType = "clip_vision_model";
+    public const string TextModelType = "clip_text_model";
 
-    public readonly ClipVisionTransformer vision_model;
-    public readonly Linear visual_projection;
+    private readonly Module<Tensor, (Tensor LastHiddenState, Tensor Pooled)> transformer;
+    private readonly Linear projection;
 
-    public ClipVisionTower(ClipVisionConfig config, int projectionDim) : base(nameof(ClipVisionTower))
+    private ClipTower(ClipConfig config, bool isVision) : base(nameof(ClipTower))
     {
-        (Config, ProjectionDim) = (config, projectionDim);
-        vision_model = new ClipVisionTransformer(config);
-        visual_projection = Linear(config.HiddenSize, projectionDim, hasBias: false);
-        RegisterComponents();
+        (Config, IsVision) = (config, isVision);
+        transformer = isVision ? new ClipVisionTransformer(config.Vision) : new ClipTextTransformer(config.Text);
+        projection = Linear(isVision ? config.Vision.HiddenSize : config.Text.HiddenSize, config.ProjectionDim, hasBias: false);
+        // Registered under CLIPModel's names for this tower, which make the parameter names HF's.
+        register_module(isVision ? "vision_model" : "text_model", transformer);
+        register_module(isVision ? "visual_projection" : "text_projection", projection);
     }
 
-    public ClipVisionConfig Config { get; }
+    public static ClipTower Vision(ClipVisionConfig config, int projectionDim) => new(new ClipConfig(new ClipTextConfig(), config, projectionDim), isVision: true);
 
-    public int ProjectionDim { get; }
+    public static ClipTower Text(ClipTextConfig config, int projectionDim) => new(new ClipConfig(config, new ClipVisionConfig(), projectionDim), isVision: false);
 
-    /// <summary>Image features [batch, projection_dim] (HF's image_embeds), not normalized.</summary>
-    public override Tensor forward(Tensor pixelValues)
+    /// <summary>A CLIP config of which only this tower's section and projection_dim mean anything.</summary>
+    public ClipConfig Config { get; }
+
+    public bool IsVision { get; }
+
+    public int ProjectionDim => Config.ProjectionDim;
+
+    public Module<Tensor, (Tensor LastHiddenState, Tensor Pooled)> Transformer => transformer;
+
+    public Linear Projection => projection;
+
+    /// <summary>Features [batch, projection_dim] (HF's image_embeds / text_embeds), not normalized, for pixel values
+    /// or int64 token ids.</summary>
+    public override Tensor forward(Tensor input)
     {
         using var scope = NewDisposeScope();
-        return visual_projection.forward(vision_model.forward(pixelValues).Pooled).MoveToOuterDisposeScope();
+        return projection.forward(transformer.forward(input).Pooled).MoveToOuterDisposeScope();
     }
 
-    public static ClipVisionTower FromConfigFile(string path)
+    /// <summary>A tower of the shape config.json describes (its model_type says which), with fresh weights.</summary>
+    public static ClipTower FromConfigFile(string path)
     {
-        var (config, projectionDim) = ClipTowerConfig.Read<ClipVisionConfig>(path);
-        new ClipConfig(new ClipTextConfig(), config, projectionDim).Validate(path);
-        return new ClipVisionTower(config, projectionDim);
+        var root = HfConfigFile.ReadObject(path);
+        var projectionDim = root["projection_dim"] is JsonValue value && value.TryGetValue<int>(out var dim) ? dim : 512;
+        var modelType = root["model_type"] is JsonValue type && type.TryGetValue<string>(out var name) ? name : null;
+        var tower = modelType switch
+        {
+            VisionModelType => Vision(HfConfigFile.Read<ClipVisionConfig>(path), projectionDim),
+            TextModelType => Text(HfConfigFile.Read<ClipTextConfig>(path), projectionDim),
+            _ => throw new ConfigException($"{path}: model_type '{modelType}' is not a CLIP tower ({VisionModelType} or {TextModelType})"),
+        };
+        tower.Config.Validate(path);
+        return tower;
     }
 
     public void SaveConfig(string path) =>
-        ClipTowerConfig.Write(path, new ClipConfig(new ClipTextConfig(), Config, ProjectionDim), "vision_config", ModelType, "CLIPVisionModelWithProjection");
-}
-
-public sealed class ClipTextTower : Module<Tensor, Tensor>
-{
-    public const string ModelType = "clip_text_model";
-
-    public readonly ClipTextTransformer text_model;
-    public readonly Linear text_projection;
-
-    public ClipTextTower(ClipTextConfig config, int projectionDim) : base(nameof(ClipTextTower))
-    {
-        (Config, ProjectionDim) = (config, projectionDim);
-        text_model = new ClipTextTransformer(config);
-        text_projection = Linear(config.HiddenSize, projectionDim, hasBias: false);
-        RegisterComponents();
-    }
-
-    public ClipTextConfig Config { get; }
-
-    public int ProjectionDim { get; }
-
-    /// <summary>Text features [batch, projection_dim] (HF's text_embeds), not normalized.</summary>
-    public override Tensor forward(Tensor inputIds)
-    {
-        using var scope = NewDisposeScope();
-        return text_projection.forward(text_model.forward(inputIds).Pooled).MoveToOuterDisposeScope();
-    }
-
-    public static ClipTextTower FromConfigFile(string path)
-    {
-        var (config, projectionDim) = ClipTowerConfig.Read<ClipTextConfig>(path);
-        new ClipConfig(config, new ClipVisionConfig(), projectionDim).Validate(path);
-        return new ClipTextTower(config, projectionDim);
-    }
-
-    public void SaveConfig(string path) =>
-        ClipTowerConfig.Write(path, new ClipConfig(Config, new ClipVisionConfig(), ProjectionDim), "text_config", ModelType, "CLIPTextModelWithProjection");
-}
-
-/// <summary>A tower's config.json: the HF CLIPVisionConfig / CLIPTextConfig fields plus projection_dim.</summary>
-internal static class ClipTowerConfig
-{
-    public static (T Config, int ProjectionDim) Read<T>(string path)
-    {
-        var projection = HfConfigFile.ReadObject(path)["projection_dim"] is JsonValue value && value.TryGetValue<int>(out var dim) ? dim : 512;
-        return (HfConfigFile.Read<T>(path), projection);
-    }
-
-    /// <summary>Writes the section of a whole CLIP config that describes the tower (it already carries projection_dim).</summary>
-    public static void Write(string path, ClipConfig config, string section, string modelType, string architecture) =>
-        HfConfigFile.Write(path, config.ToHuggingFaceJson()[section]!.AsObject(), modelType, architecture);
+        HfConfigFile.Write(path, Config.ToHuggingFaceJson()[IsVision ? "vision_config" : "text_config"]!.AsObject(),
+            IsVision ? VisionModelType : TextModelType, IsVision ? "CLIPVisionModelWithProjection" : "CLIPTextModelWithProjection");
 }

@@ -46,8 +46,8 @@ public sealed class EmojiImageEncoderTrainer
     public void Train(string folder, EncoderTrainingOptions options, IProgress<EncoderTrainingProgress>? progress = null)
     {
         manual_seed(options.Seed);
-        using var tower = new ClipVisionTower(Shape, ProjectionDim);
-        ClipInitialization.ApplyVision(tower.vision_model, tower.visual_projection);
+        using var tower = ClipTower.Vision(Shape, ProjectionDim);
+        ClipInitialization.ApplyVision((ClipVisionTransformer)tower.Transformer, tower.Projection);
         var processor = ClipImageProcessor.Default(Shape.ImageSize);
         var logitScale = tensor((float)Math.Log(1 / options.Temperature));
         var batch = Math.Min(options.BatchSize, drawings.Count);

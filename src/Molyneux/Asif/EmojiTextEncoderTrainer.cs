@@ -48,8 +48,8 @@ public sealed class EmojiTextEncoderTrainer
             PadTokenId = 0,
         };
         manual_seed(options.Seed);
-        using var tower = new ClipTextTower(config, ProjectionDim);
-        ClipInitialization.ApplyText(tower.text_model, tower.text_projection);
+        using var tower = ClipTower.Text(config, ProjectionDim);
+        ClipInitialization.ApplyText((ClipTextTransformer)tower.Transformer, tower.Projection);
         var logitScale = tensor((float)Math.Log(1 / options.Temperature));
         var batch = Math.Min(options.BatchSize, concepts.Count);
 

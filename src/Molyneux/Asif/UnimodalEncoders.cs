@@ -14,19 +14,19 @@ public static class UnimodalEncoders
         HfConfigFile.ModelType(folder) switch
         {
             ViTConfig.ModelType => ViTImageEncoder.Load(folder, device),
-            ClipVisionTower.ModelType => ClipVisionEncoder.Load(folder, device),
+            ClipTower.VisionModelType => ClipVisionEncoder.Load(folder, device),
             "clip" => ClipCheckpoint.Load(folder, new ClipLoadOptions { Device = device ?? ComputeDevice.Cpu }),
             var other => throw new ConfigException($"{folder}: model_type '{other}' is not an image encoder Molyneux reads " +
-                                                   $"({ViTConfig.ModelType}, {ClipVisionTower.ModelType}, clip)"),
+                                                   $"({ViTConfig.ModelType}, {ClipTower.VisionModelType}, clip)"),
         };
 
     public static ITextEncoder LoadTextEncoder(string folder, ComputeDevice? device = null) =>
         HfConfigFile.ModelType(folder) switch
         {
             BertConfig.ModelType => BertTextEncoder.Load(folder, device),
-            ClipTextTower.ModelType => ClipTextEncoder.Load(folder, device),
+            ClipTower.TextModelType => ClipTextEncoder.Load(folder, device),
             "clip" => ClipCheckpoint.Load(folder, new ClipLoadOptions { Device = device ?? ComputeDevice.Cpu }),
             var other => throw new ConfigException($"{folder}: model_type '{other}' is not a text encoder Molyneux reads " +
-                                                   $"({BertConfig.ModelType}, {ClipTextTower.ModelType}, clip)"),
+                                                   $"({BertConfig.ModelType}, {ClipTower.TextModelType}, clip)"),
         };
 }

@@ -7,21 +7,10 @@ namespace Molyneux.Asif;
 
 /// <summary>A Hugging Face ViTModel folder (config.json, model.safetensors, preprocessor_config.json) as an image
 /// encoder: the embedding of an image is the final-norm state of its class token.</summary>
-public sealed class ViTImageEncoder : IImageEncoder, IDisposable
+public sealed class ViTImageEncoder(ViTModel model, ViTImageProcessor processor, ComputeDevice device, string identity)
+    : FolderEncoder<ViTModel>(model, device, identity), IImageEncoder
 {
-    private ViTImageEncoder(ViTModel model, ViTImageProcessor processor, ComputeDevice device, string identity)
-    {
-        (Model, Processor, Device, Identity) = (model, processor, device, identity);
-    }
-
-    public ViTModel Model { get; }
-
-    public ViTImageProcessor Processor { get; }
-
-    public ComputeDevice Device { get; }
-
-    /// <summary>SHA-256 of model.safetensors.</summary>
-    public string Identity { get; }
+    public ViTImageProcessor Processor { get; } = processor;
 
     public int EmbeddingSize => Model.Config.HiddenSize;
 
@@ -50,6 +39,4 @@ public sealed class ViTImageEncoder : IImageEncoder, IDisposable
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
         BatchedInference.Run(imagePaths, BatchSize, EmbeddingSize, progress,
             batch => Model.Pool(EncoderFolder.ToDevice(Processor.PreprocessFiles(batch), Device)));
-
-    public void Dispose() => Model.Dispose();
 }

@@ -19,10 +19,7 @@ public sealed class AsifBertEncoderTests
 
     internal static BertModel SaveRandom(string folder, BertConfig config, int seed = 2)
     {
-        manual_seed(seed);
-        var model = new BertModel(config);
-        using (no_grad())
-            foreach (var parameter in model.parameters()) parameter.copy_(randn_like(parameter) * 0.3);
+        var model = RandomWeights.Fill(new BertModel(config), 0.3, seed);
         Directory.CreateDirectory(folder);
         BertTextEncoder.Save(model, BertWordPieceTokenizer.FromTokens(Vocabulary), folder);
         return model;

@@ -53,7 +53,7 @@ public sealed class AsifEmojiTrainingTests
         using var text = ClipTextEncoder.Load(Path.Combine(output, DefaultAsifEncoders.TextFolder));
         Assert.Equal(EmojiImageEncoderTrainer.ProjectionDim, image.EmbeddingSize);
         Assert.Equal(EmojiTextEncoderTrainer.ProjectionDim, text.EmbeddingSize);
-        Assert.Equal(EmojiTextEncoderTrainer.Shape.HiddenSize, text.Model.Config.HiddenSize);
+        Assert.Equal(EmojiTextEncoderTrainer.Shape.HiddenSize, text.Model.Config.Text.HiddenSize);
 
         var result = EmojiAsifExperiment.Run(manifest, image, text, splitOptions: split);
         Assert.Equal((15, 5, 5), (result.Anchors, result.TestImages, result.Classes));

@@ -13,13 +13,10 @@ public sealed class AsifViTEncoderTests
 {
     internal static readonly ViTConfig Tiny = new(HiddenSize: 16, NumHiddenLayers: 2, NumAttentionHeads: 2, IntermediateSize: 32, ImageSize: 16, PatchSize: 4);
 
-    /// <summary>A ViTModel with random weights (every parameter, so none can be silently left at zero) saved as a HF folder.</summary>
+    /// <summary>A ViTModel with random weights saved as a HF folder.</summary>
     internal static ViTModel SaveRandom(string folder, ViTConfig config, int seed = 1)
     {
-        manual_seed(seed);
-        var model = new ViTModel(config);
-        using (no_grad())
-            foreach (var parameter in model.parameters()) parameter.copy_(randn_like(parameter) * 0.2);
+        var model = RandomWeights.Fill(new ViTModel(config), 0.2, seed);
         Directory.CreateDirectory(folder);
         ViTImageEncoder.Save(model, ViTImageProcessor.Default(config.ImageSize), folder);
         return model;
