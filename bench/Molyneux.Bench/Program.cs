@@ -6,11 +6,12 @@ using static TorchSharp.torch;
 namespace Molyneux.Bench;
 
 /// <summary>Measures this machine's matmul peak (fp32, bf16) and CLIP's image-encoding throughput against it (MFU).
-/// Usage: dotnet run -c Release --project bench/Molyneux.Bench [-- --repeats N]</summary>
+/// Usage: dotnet run -c Release --project bench/Molyneux.Bench [-- --repeats N]; <c>-- --asif</c> runs <see cref="AsifBenchmark"/> instead.</summary>
 public static class Program
 {
     public static int Main(string[] args)
     {
+        if (args.Contains("--asif")) return AsifBenchmark.Run(args);
         var repeats = args.Length >= 2 && args[0] == "--repeats" ? int.Parse(args[1]) : 10;
         Console.WriteLine($"threads: {get_num_threads()}, cores: {Environment.ProcessorCount}, repeats: {repeats} (median after warm-up)");
         var peakFp32 = MatmulPeak(ScalarType.Float32, repeats);

@@ -39,7 +39,7 @@ public static class CliProgress
     }
 
     /// <summary>Reports on the calling thread (System.Progress would post to the thread pool and arrive late).</summary>
-    private sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
+    public sealed class SynchronousProgress<T>(Action<T> report) : IProgress<T>
     {
         public void Report(T value) => report(value);
     }

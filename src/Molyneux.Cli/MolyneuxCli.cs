@@ -32,6 +32,7 @@ public static class MolyneuxCli
             PretrainCommand.Create(context),
             LearnCommands.Learn(context),
             LearnCommands.Demo(context),
+            AsifCommands.Create(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
     }

@@ -14,15 +14,15 @@ public static class EvalCommands
         Retrieve(context),
     };
 
-    private static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
+    internal static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
 
-    private static Option<bool> NoCache() => new("--no-cache") { Description = "Do not read or write the embedding cache" };
+    internal static Option<bool> NoCache() => new("--no-cache") { Description = "Do not read or write the embedding cache" };
 
-    private static Option<string?> CacheFolder() => new("--cache") { Description = $"Embedding cache folder (default {EmbeddingCache.DefaultFolder})" };
+    internal static Option<string?> CacheFolder() => new("--cache") { Description = $"Embedding cache folder (default {EmbeddingCache.DefaultFolder})" };
 
-    private static Option<int> BatchSize() => new("--batch-size") { Description = "Images or texts per encoder call", DefaultValueFactory = _ => 64 };
+    internal static Option<int> BatchSize() => new("--batch-size") { Description = "Images or texts per encoder call", DefaultValueFactory = _ => 64 };
 
-    private static EmbeddingCache? Cache(ParseResult parse, Option<bool> noCache, Option<string?> folder) =>
+    internal static EmbeddingCache? Cache(ParseResult parse, Option<bool> noCache, Option<string?> folder) =>
         parse.GetValue(noCache) ? null : new EmbeddingCache(parse.GetValue(folder) ?? EmbeddingCache.DefaultFolder);
 
     private static Command Classify(CliContext context)
@@ -61,22 +61,27 @@ public static class EvalCommands
             };
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateClassification(clip, clip, dataset, options, progress));
             if (parse.GetValue(json) is { } output) report.Save(output);
-
-            var metrics = new Table().AddColumns("metric", "value");
-            metrics.AddRow("images / classes", $"{report.Dataset.NumImages} / {report.Dataset.NumClasses}");
-            metrics.AddRow("top-1", $"{100 * report.Metrics.Top1:F2}%");
-            metrics.AddRow("top-5", $"{100 * report.Metrics.Top5:F2}%");
-            metrics.AddRow("mean per-class recall", $"{100 * report.Metrics.MeanPerClassRecall:F2}%");
-            context.Console.Write(metrics);
-            var perClass = new Table().AddColumns("class", "images", "correct", "accuracy");
-            foreach (var row in report.PerClass)
-                perClass.AddRow(Markup.Escape(row.ClassName), $"{row.Count}", $"{row.Correct}", row.Accuracy is { } accuracy ? $"{100 * accuracy:F1}%" : "–");
-            context.Console.Write(perClass);
-            foreach (var pair in report.MostConfused.Take(5))
-                context.Console.WriteLine($"confused: {pair.TrueClass} → {pair.PredictedClass} ({pair.Count}×)");
+            PrintClassification(context, report);
             return 0;
         });
         return command;
+    }
+
+    /// <summary>The metrics, the per-class table and the five most frequent confusions.</summary>
+    internal static void PrintClassification(CliContext context, ClassificationReport report)
+    {
+        var metrics = new Table().AddColumns("metric", "value");
+        metrics.AddRow("images / classes", $"{report.Dataset.NumImages} / {report.Dataset.NumClasses}");
+        metrics.AddRow("top-1", $"{100 * report.Metrics.Top1:F2}%");
+        metrics.AddRow("top-5", $"{100 * report.Metrics.Top5:F2}%");
+        metrics.AddRow("mean per-class recall", $"{100 * report.Metrics.MeanPerClassRecall:F2}%");
+        context.Console.Write(metrics);
+        var perClass = new Table().AddColumns("class", "images", "correct", "accuracy");
+        foreach (var row in report.PerClass)
+            perClass.AddRow(Markup.Escape(row.ClassName), $"{row.Count}", $"{row.Correct}", row.Accuracy is { } accuracy ? $"{100 * accuracy:F1}%" : "–");
+        context.Console.Write(perClass);
+        foreach (var pair in report.MostConfused.Take(5))
+            context.Console.WriteLine($"confused: {pair.TrueClass} → {pair.PredictedClass} ({pair.Count}×)");
     }
 
     private static Command Retrieve(CliContext context)

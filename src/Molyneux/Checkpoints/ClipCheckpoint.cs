@@ -233,8 +233,8 @@ public static class ClipCheckpoint
         if (missing.Count + misShaped.Count + notFloat.Count + unexpected.Count > 0)
             throw new CheckpointException($"{weightsPath}: does not fit the model: " + string.Join("; ", new[]
             {
-                Describe("missing", missing), Describe("unexpected", unexpected), Describe("with the wrong shape", misShaped),
-                Describe("not floating point", notFloat),
+                ModuleWeights.Describe("missing", missing), ModuleWeights.Describe("unexpected", unexpected),
+                ModuleWeights.Describe("with the wrong shape", misShaped), ModuleWeights.Describe("not floating point", notFloat),
             }.Where(part => part.Length > 0)));
         using var _ = no_grad();
         foreach (var (name, parameter) in parameters)
@@ -252,14 +252,6 @@ public static class ClipCheckpoint
     /// <summary>Older HF exports store position_ids buffers; OpenAI files may carry the model's sizes as ints.</summary>
     private static bool IsIgnorable(string name, bool openAiNaming) =>
         name.EndsWith("position_ids", StringComparison.Ordinal) || (openAiNaming && OpenAiClipNaming.NonParameterEntries.Contains(name));
-
-    private static string Describe(string problem, List<string> names)
-    {
-        const int shown = 20;
-        if (names.Count == 0) return "";
-        var listed = string.Join(", ", names.Take(shown)) + (names.Count > shown ? $", … and {names.Count - shown} more" : "");
-        return $"{names.Count} tensor{(names.Count == 1 ? "" : "s")} {problem}: {listed}";
-    }
 
     private static ClipTokenizer LoadTokenizer(string path, ClipLoadOptions options, ClipConfig config, List<string> notes)
     {

@@ -147,14 +147,35 @@ public sealed class SafetensorsFile : IDisposable
     /// <summary>A new CPU tensor holding a bit-exact copy of the stored bytes, in the stored dtype and shape.</summary>
     public torch.Tensor Read(string name)
     {
+        var entry = Entry(name);
+        return ReadBytes(entry, entry.Shape, byteOffset: 0);
+    }
+
+    /// <summary>Rows <paramref name="start"/> .. <paramref name="start"/> + <paramref name="count"/> − 1 of a stored
+    /// tensor (along its first dimension), copied from the map without touching the other rows: a matrix larger than
+    /// memory can be read a chunk at a time.</summary>
+    public torch.Tensor ReadRows(string name, long start, long count)
+    {
+        var entry = Entry(name);
+        if (entry.Shape.Length == 0 || start < 0 || count < 0 || start + count > entry.Shape[0])
+            throw new ArgumentOutOfRangeException(nameof(start), $"{Path}: rows {start}..{start + count} of '{name}' [{string.Join(", ", entry.Shape)}]");
+        var rowBytes = entry.Shape[0] == 0 ? 0 : (entry.End - entry.Begin) / entry.Shape[0];
+        return ReadBytes(entry, [count, .. entry.Shape[1..]], start * rowBytes);
+    }
+
+    private SafetensorsEntry Entry(string name)
+    {
         ObjectDisposedException.ThrowIf(_disposed, this);
-        if (!Entries.TryGetValue(name, out var entry))
-            throw new CheckpointException($"{Path}: no tensor named '{name}'");
-        var tensor = torch.empty(entry.Shape, entry.DType.ToScalarType());
+        return Entries.TryGetValue(name, out var entry) ? entry : throw new CheckpointException($"{Path}: no tensor named '{name}'");
+    }
+
+    private torch.Tensor ReadBytes(SafetensorsEntry entry, long[] shape, long byteOffset)
+    {
+        var tensor = torch.empty(shape, entry.DType.ToScalarType());
         try
         {
             var handle = _view.SafeMemoryMappedViewHandle;
-            var start = _view.PointerOffset + _dataStart + entry.Begin;
+            var start = _view.PointerOffset + _dataStart + entry.Begin + byteOffset;
             ForEachChunk(tensor, (chunk, offset) => handle.ReadSpan((ulong)(start + offset), chunk));
             return tensor;
         }

@@ -105,7 +105,20 @@ public sealed record ClassificationReport : EvaluationReport
     public required IReadOnlyList<ClassAccuracy> PerClass { get; init; }
 
     public required IReadOnlyList<ConfusedPair> MostConfused { get; init; }
+
+    /// <summary>Set when an ASIF index classified (<c>molyneux asif classify</c>); null for CLIP.</summary>
+    public AsifInfo? Asif { get; init; }
 }
+
+/// <summary>The ASIF settings of a classification and, when an unknown threshold was set, its outcome.</summary>
+/// <param name="Storage">"fp32", "fp16" or "int8": how the anchor embeddings were stored.</param>
+public sealed record AsifInfo(string Index, int NumAnchors, string Storage, int NonZeros, double Exponent, bool ClampNegatives, UnknownAnswerInfo? Unknown);
+
+/// <summary>Answers "unknown" when the best class scores below <paramref name="Threshold"/>. The three fractions are
+/// of all images and add up to 1.</summary>
+/// <param name="CalibrationSet">The labelled images the threshold was chosen on; null when it was given.</param>
+/// <param name="MaxWrong">The target: at most this fraction of the calibration images answered may be wrong.</param>
+public sealed record UnknownAnswerInfo(double Threshold, string? CalibrationSet, double? MaxWrong, double Accuracy, double Unknown, double Wrong);
 
 public sealed record RetrievalDatasetInfo(string Path, int NumImages, int NumCaptions);
 

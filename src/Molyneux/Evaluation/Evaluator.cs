@@ -1,4 +1,5 @@
 using Molyneux.Modeling;
+using static TorchSharp.torch;
 
 namespace Molyneux.Evaluation;
 
@@ -12,7 +13,24 @@ public static class Evaluator
         ITextEncoder textEncoder,
         ILabeledImageDataset dataset,
         ClassificationOptions options,
-        IProgress<EvaluationProgress>? progress = null)
+        IProgress<EvaluationProgress>? progress = null) =>
+        EvaluateClassification(dataset, options, new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
+            (classNames, prompts, imagePaths) =>
+            {
+                using var classifier = ZeroShotClassifier.Build(
+                    textEncoder, classNames, prompts, options.Ensemble, options.LogitScale, options.Cache, options.BatchSize, progress);
+                using var imageEmbeddings = BatchedEncoding.EncodeImages(imageEncoder, imagePaths, options.BatchSize, options.Cache, progress);
+                return classifier.Predict(imageEmbeddings);
+            });
+
+    /// <summary>Classification by any zero-shot scorer (CLIP's cosine above, ASIF's relative representations):
+    /// <paramref name="score"/> maps the class names, each class's prompts and the image files to scores [images,
+    /// classes]; the dataset, prompts, metrics and report are handled here the same way for all.</summary>
+    public static ClassificationReport EvaluateClassification(
+        ILabeledImageDataset dataset,
+        ClassificationOptions options,
+        ModelInfo model,
+        Func<IReadOnlyList<string>, IReadOnlyList<IReadOnlyList<string>>, IReadOnlyList<string>, Tensor> score)
     {
         var selected = options.Classes?.Apply(dataset) ?? dataset;
         if (selected.Images.Count == 0)
@@ -22,18 +40,14 @@ public static class Evaluator
         var prompts = options.Descriptions is { } descriptions
             ? descriptions.PromptsFor(classNames, options.DescriptorTemplate)
             : options.Templates.PromptsFor(classNames);
-        using var classifier = ZeroShotClassifier.Build(
-            textEncoder, classNames, prompts, options.Ensemble, options.LogitScale, options.Cache, options.BatchSize, progress);
-        using var imageEmbeddings = BatchedEncoding.EncodeImages(
-            imageEncoder, selected.Images.Select(image => image.Path).ToList(), options.BatchSize, options.Cache, progress);
-        using var scores = classifier.Predict(imageEmbeddings);
+        using var scores = score(classNames, prompts, selected.Images.Select(image => image.Path).ToList());
         var metrics = ClassificationMetrics.Compute(scores, selected.Images.Select(image => image.ClassIndex).ToList(), classNames);
 
         var byDescription = options.Descriptions is not null;
         return new ClassificationReport
         {
             CreatedUtc = DateTime.UtcNow,
-            Model = new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
+            Model = model,
             Dataset = new ClassificationDatasetInfo(selected.Location, selected.Images.Count, classNames.Count),
             Options = new ClassificationOptionsInfo(
                 byDescription ? null : options.Templates.Name,

@@ -205,13 +205,20 @@ public sealed class ClipImageProcessor
     {
         var (height, width) = ((int)image.shape[1], (int)image.shape[2]);
         var (newHeight, newWidth) = ResizedSize(height, width, ShortestEdge);
-        // PIL returns an unchanged copy when the size does not change, so no filter runs then.
-        if (newHeight == height && newWidth == width)
-            return image;
         if ((long)newHeight * newWidth > ImageDecoder.MaxPixels)
             throw new ImageException($"{source}: {width}×{height} resized to a shortest side of {ShortestEdge} would be " +
                                      $"{newWidth}×{newHeight}, over the {ImageDecoder.MaxPixels / 1_000_000} megapixel limit");
+        return ResizeTo(image, newHeight, newWidth, Resample);
+    }
 
+    /// <summary>PIL's resize of [3, H, W] to exactly <paramref name="newHeight"/> × <paramref name="newWidth"/> with
+    /// the PIL filter <paramref name="resample"/>; processors that resize to a fixed size (ViT's) use it too.</summary>
+    internal static Tensor ResizeTo(Tensor image, int newHeight, int newWidth, int resample)
+    {
+        var (height, width) = ((int)image.shape[1], (int)image.shape[2]);
+        // PIL returns an unchanged copy when the size does not change, so no filter runs then.
+        if (newHeight == height && newWidth == width)
+            return image;
         // HF resizes uint8 pixels with PIL. torch's antialiased bilinear and bicubic are ports of PIL's
         // Resample.c: the same filters (bicubic with PIL's a = −0.5, where torch without antialias uses −0.75) and
         // the same support widened by the downscale factor; align_corners=false is PIL's pixel-centre convention
@@ -219,7 +226,7 @@ public sealed class ClipImageProcessor
         // uint8 after each, so the passes are run separately here with the same rounding to 1/255 steps. That
         // reproduces PIL on the reference images in the tests; what remains is PIL's fixed-point weights and
         // round-half-up against float32 weights and round-half-to-even, which can move a rare value by 1/255.
-        var (mode, antialias) = Resample switch
+        var (mode, antialias) = resample switch
         {
             ResampleNearest => (InterpolationMode.NearestExact, false),
             ResampleBilinear => (InterpolationMode.Bilinear, true),

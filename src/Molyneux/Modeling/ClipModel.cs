@@ -30,7 +30,11 @@ public sealed class ClipAttention : Module<Tensor, bool, Tensor>
 
     /// <param name="hiddenStates">[batch, sequence, hidden]</param>
     /// <param name="causal">The text tower lets position i see only positions 0..i; the image tower sees all.</param>
-    public override Tensor forward(Tensor hiddenStates, bool causal)
+    public override Tensor forward(Tensor hiddenStates, bool causal) => Forward(hiddenStates, causal, keyMask: null);
+
+    /// <param name="keyMask">bool [batch, sequence], false at positions no query may attend to (padding, as BERT's
+    /// attention_mask); null lets every position be seen.</param>
+    public Tensor Forward(Tensor hiddenStates, bool causal, Tensor? keyMask)
     {
         using var scope = NewDisposeScope();
         var (batch, length, width) = (hiddenStates.shape[0], hiddenStates.shape[1], hiddenStates.shape[2]);
@@ -39,6 +43,7 @@ public sealed class ClipAttention : Module<Tensor, bool, Tensor>
             SplitHeads(q_proj.call(hiddenStates)),
             SplitHeads(k_proj.call(hiddenStates)),
             SplitHeads(v_proj.call(hiddenStates)),
+            attn_mask: keyMask?.view(batch, 1, 1, length),
             is_casual: causal);
         return out_proj.call(attended.transpose(1, 2).reshape(batch, length, width)).MoveToOuterDisposeScope();
     }

@@ -71,25 +71,15 @@ public sealed class ClipPipeline : IImageEncoder, ITextEncoder, IDisposable
             batch => pixelValues[batch[0]..(batch[^1] + 1)], Model.GetImageFeatures);
 
     private Tensor EncodeInBatches<T>(IReadOnlyList<T> items, int batchSize, IProgress<int>? progress,
-        Func<IReadOnlyList<T>, Tensor> prepare, Func<Tensor, Tensor> encode)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var features = new List<Tensor>();
-        for (var start = 0; start < items.Count; start += batchSize)
+        Func<IReadOnlyList<T>, Tensor> prepare, Func<Tensor, Tensor> encode) =>
+        BatchedInference.Run(items, batchSize, EmbeddingSize, progress, batch =>
         {
-            using var batchScope = NewDisposeScope();
-            var batch = items.Skip(start).Take(batchSize).ToArray();
             var input = prepare(batch).to(Device.Device);
-            var output = encode(input.is_floating_point() ? input.to(Model.DType) : input);
-            features.Add(output.to(ScalarType.Float32).cpu().MoveToOuterDisposeScope());
-            progress?.Report(Math.Min(start + batchSize, items.Count));
-        }
-        var all = features.Count == 0 ? zeros(0, EmbeddingSize) : cat(features, 0);
-        return all.MoveToOuterDisposeScope();
-    }
+            return encode(input.is_floating_point() ? input.to(Model.DType) : input);
+        });
 
-    private static string HashFile(string path)
+    /// <summary>SHA-256 of a file's bytes, hex: the identity of encoders read from a weights file.</summary>
+    internal static string HashFile(string path)
     {
         using var stream = File.OpenRead(path);
         return Convert.ToHexStringLower(SHA256.HashData(stream));

@@ -1,4 +1,5 @@
 using Molyneux.Modeling;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
@@ -11,19 +12,33 @@ public static class ClipInitialization
     public static void Apply(ClipModel model)
     {
         using var _ = no_grad();
-        var config = model.Config;
-        nn.init.normal_(model.text_model.embeddings.token_embedding.weight!, std: 0.02);
-        nn.init.normal_(model.text_model.embeddings.position_embedding.weight!, std: 0.01);
-        InitializeEncoder(model.text_model.encoder, config.Text.HiddenSize, config.Text.NumHiddenLayers);
-        nn.init.normal_(model.text_projection.weight!, std: Math.Pow(config.Text.HiddenSize, -0.5));
+        ApplyText(model.text_model, model.text_projection);
+        ApplyVision(model.vision_model, model.visual_projection);
+        model.logit_scale.fill_(Math.Log(1 / 0.07));
+    }
 
-        var visionScale = Math.Pow(config.Vision.HiddenSize, -0.5);
-        var embeddings = model.vision_model.embeddings;
+    /// <summary>The text tower and its projection alone (a unimodal text encoder is one).</summary>
+    public static void ApplyText(ClipTextTransformer text, Linear projection)
+    {
+        using var _ = no_grad();
+        var config = text.Config;
+        nn.init.normal_(text.embeddings.token_embedding.weight!, std: 0.02);
+        nn.init.normal_(text.embeddings.position_embedding.weight!, std: 0.01);
+        InitializeEncoder(text.encoder, config.HiddenSize, config.NumHiddenLayers);
+        nn.init.normal_(projection.weight!, std: Math.Pow(config.HiddenSize, -0.5));
+    }
+
+    /// <summary>The vision tower and its projection alone (a unimodal image encoder is one).</summary>
+    public static void ApplyVision(ClipVisionTransformer vision, Linear projection)
+    {
+        using var _ = no_grad();
+        var width = (int)vision.embeddings.class_embedding.shape[0];
+        var visionScale = Math.Pow(width, -0.5);
+        var embeddings = vision.embeddings;
         nn.init.normal_(embeddings.class_embedding, std: visionScale);
         nn.init.normal_(embeddings.position_embedding.weight!, std: visionScale);
-        InitializeEncoder(model.vision_model.encoder, config.Vision.HiddenSize, config.Vision.NumHiddenLayers);
-        nn.init.normal_(model.visual_projection.weight!, std: visionScale);
-        model.logit_scale.fill_(Math.Log(1 / 0.07));
+        InitializeEncoder(vision.encoder, width, vision.encoder.layers.Count);
+        nn.init.normal_(projection.weight!, std: visionScale);
     }
 
     private static void InitializeEncoder(ClipEncoder encoder, int width, int layers)

@@ -10,7 +10,7 @@ namespace Molyneux.Pretraining;
 public sealed class EmojiPretrainingData : IPretrainingData
 {
     /// <summary>Tags sampled into one caption: a few, so the label is not drowned and captions vary between epochs.</summary>
-    private const int MaxTagsPerCaption = 3;
+    internal const int MaxTagsPerCaption = 3;
 
     private readonly IReadOnlyList<EmojiSample> samples;
     private readonly Tensor images;
@@ -57,7 +57,7 @@ public sealed class EmojiPretrainingData : IPretrainingData
     }
 
     /// <summary>"label: tag, tag; colour, shape" with 0–3 tags drawn from <paramref name="draws"/> (uniform [0,1)).</summary>
-    private static string Caption(EmojiSample sample, ReadOnlySpan<float> draws)
+    internal static string Caption(EmojiSample sample, ReadOnlySpan<float> draws)
     {
         var concept = sample.Concept;
         var image = concept.Images[sample.Style];
@@ -74,7 +74,7 @@ public sealed class EmojiPretrainingData : IPretrainingData
     }
 
     /// <summary>All images as one uint8 tensor [N,3,S,S] (a quarter of float32's memory).</summary>
-    private static Tensor LoadImages(IReadOnlyList<string> paths)
+    internal static Tensor LoadImages(IReadOnlyList<string> paths)
     {
         var loaded = new Tensor[paths.Count];
         Parallel.For(0, paths.Count, i =>

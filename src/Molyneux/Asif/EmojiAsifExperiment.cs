@@ -1,0 +1,124 @@
+using System.Text.Json;
+using Molyneux.Evaluation;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
+using Molyneux.Worlds.Emoji;
+using static TorchSharp.torch;
+
+namespace Molyneux.Asif;
+
+/// <summary>One point of a curve: a setting and the accuracies it gives.</summary>
+public sealed record CurvePoint(double Setting, double Top1, double Top5);
+
+/// <summary>What <see cref="EmojiAsifExperiment"/> measured; fractions in [0, 1].</summary>
+/// <param name="ImageNeighbourAccuracy">How often a test image's most similar anchor image shows the same emoji: the
+/// image encoder alone.</param>
+/// <param name="TextNeighbourAccuracy">How often a prompt's most similar anchor caption belongs to its emoji: the
+/// text encoder alone.</param>
+/// <param name="Unknown">With a threshold calibrated on half the test images, the other half's outcome.</param>
+/// <param name="OutOfSetUnknown">At that threshold, the fraction of the held-out concepts' images (no class of
+/// theirs competes, so "unknown" is the right answer) answered "unknown".</param>
+public sealed record EmojiAsifResult(
+    int Anchors, int TestImages, int Classes, double Top1, double Top5, double Seconds,
+    double ImageNeighbourAccuracy, double TextNeighbourAccuracy,
+    IReadOnlyList<CurvePoint> ByAnchors, IReadOnlyList<CurvePoint> ByNonZeros, IReadOnlyList<CurvePoint> ByExponent,
+    IReadOnlyDictionary<string, CurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
+{
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+    }) + "\n");
+}
+
+/// <summary>ASIF's acceptance experiment on the emoji world (docs/asif.md): anchors are the pretraining split's
+/// image–caption pairs (three vendors' drawings), the test is the held-out Twitter style of every pretrained emoji,
+/// classified among all of them with the bare label as the prompt. Top-1/top-5 at ASIF's defaults, then the curves
+/// over the number of anchors (nested random subsets), k and p, the cost of fp16 and int8 anchors, and an unknown
+/// threshold calibrated on half the test images.</summary>
+public static class EmojiAsifExperiment
+{
+    public static readonly int[] AnchorCounts = [250, 500, 1000, 2000, 4000];
+    public static readonly int[] NonZeroCounts = [5, 10, 25, 50, 100, 200, 400, 800, 1600, 3200];
+    public static readonly double[] Exponents = [1, 2, 4, 6, 8, 12, 16];
+
+    /// <param name="maxWrong">The unknown threshold's target: wrong answers allowed among answered calibration images.</param>
+    /// <param name="splitOptions">The split (default: the standard one, as the encoders were trained on).</param>
+    public static EmojiAsifResult Run(EmojiManifest manifest, IImageEncoder imageEncoder, ITextEncoder textEncoder,
+        double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var split = EmojiSplits.Split(manifest, splitOptions);
+        var concepts = split.Pretrain.Select(sample => sample.Concept).DistinctBy(concept => concept.ShortName).ToList();
+        var classOf = concepts.Select((concept, c) => (concept.ShortName, c)).ToDictionary(entry => entry.ShortName, entry => entry.c);
+        var test = split.StyleTest.Where(sample => classOf.ContainsKey(sample.Concept.ShortName)).ToList();
+        var labels = test.Select(sample => classOf[sample.Concept.ShortName]).ToList();
+        var outOfSet = split.ConceptTest.Where(sample => split.Options.HeldOutStyles.Contains(sample.Style)).ToList();
+        var anchorConcepts = split.Pretrain.Select(sample => classOf[sample.Concept.ShortName]).ToArray();
+
+        messages?.Report($"encoding {split.Pretrain.Count} anchor pairs");
+        using var index = AsifIndex.Build(imageEncoder, textEncoder, split.Pretrain.Select(sample => new AnchorPair(sample.ImagePath, sample.Caption)).ToList());
+        messages?.Report($"encoding {test.Count + outOfSet.Count} test images and {concepts.Count} prompts");
+        using var images = imageEncoder.EncodeImages(test.Select(sample => sample.ImagePath).ToList());
+        using var outOfSetImages = imageEncoder.EncodeImages(outOfSet.Select(sample => sample.ImagePath).ToList());
+        using var prompts = textEncoder.EncodeTexts(concepts.Select(concept => concept.Label).ToList());
+
+        var defaults = new AsifOptions();
+        var longest = NonZeroCounts.Max();
+        var (imageValues, imageIndices) = RelativeRepresentation.TopSimilarities(images, index.ImageAnchors, longest, defaults.ChunkRows);
+        var (promptValues, promptIndices) = RelativeRepresentation.TopSimilarities(prompts, index.TextAnchors, longest, defaults.ChunkRows);
+        CurvePoint Measure(double setting, AsifOptions options) =>
+            Accuracy(setting, RelativeRepresentation.FromSimilarities(imageValues, imageIndices, index.Anchors.Count, options),
+                RelativeRepresentation.FromSimilarities(promptValues, promptIndices, index.Anchors.Count, options), labels);
+
+        messages?.Report("scoring at the defaults, and over k and p");
+        var atDefaults = Measure(defaults.NonZeros, defaults);
+        var byNonZeros = NonZeroCounts.Select(k => Measure(k, defaults with { NonZeros = k })).ToList();
+        var byExponent = Exponents.Select(p => Measure(p, defaults with { Exponent = p })).ToList();
+
+        messages?.Report("scoring with fewer anchors and with quantized anchors");
+        var order = randperm(index.Anchors.Count, generator: new Generator(0)).data<long>().ToArray();
+        var byAnchors = AnchorCounts.Where(count => count < index.Anchors.Count).Select(count =>
+        {
+            using var subset = index.Subset(order[..count]);
+            return Score(count, subset, images, prompts, defaults, labels);
+        }).Append(atDefaults with { Setting = index.Anchors.Count }).ToList();
+        var byStorage = new[] { AnchorStorage.Fp16, AnchorStorage.Int8 }.ToDictionary(
+            storage => storage.ToString().ToLowerInvariant(),
+            storage =>
+            {
+                using var quantized = index.WithStorage(storage);
+                return Score(defaults.NonZeros, quantized, images, prompts, defaults, labels);
+            });
+        byStorage["fp32"] = atDefaults;
+
+        messages?.Report("calibrating an unknown threshold");
+        var imageRows = RelativeRepresentation.FromSimilarities(imageValues, imageIndices, index.Anchors.Count, defaults);
+        var promptRows = RelativeRepresentation.FromSimilarities(promptValues, promptIndices, index.Anchors.Count, defaults);
+        using var scores = imageRows.Products(promptRows);
+        var (best, correct) = AsifEvaluation.BestAndCorrect(scores.data<float>().ToArray(), concepts.Count, labels);
+        var calibration = Enumerable.Range(0, test.Count).Where(i => i % 2 == 0).ToList();
+        var evaluation = Enumerable.Range(0, test.Count).Where(i => i % 2 == 1).ToList();
+        var threshold = UnknownAnswer.Calibrate(calibration.Select(i => best[i]).ToList(), calibration.Select(i => correct[i]).ToList(), maxWrong);
+        var unknown = UnknownAnswer.Measure(threshold, evaluation.Select(i => best[i]).ToList(), evaluation.Select(i => correct[i]).ToList());
+        using var outOfSetScores = RelativeRepresentation.Compute(outOfSetImages, index.ImageAnchors, defaults).Products(promptRows);
+        var outOfSetBest = outOfSetScores.amax([1]).data<float>().ToArray();
+
+        using var imageNearest = imageIndices[.., 0].contiguous();
+        using var promptNearest = promptIndices[.., 0].contiguous();
+        var imageNeighbour = imageNearest.data<long>().ToArray().Select((anchor, i) => anchorConcepts[anchor] == labels[i]).Average(hit => hit ? 1.0 : 0.0);
+        var textNeighbour = promptNearest.data<long>().ToArray().Select((anchor, c) => anchorConcepts[anchor] == c).Average(hit => hit ? 1.0 : 0.0);
+        return new EmojiAsifResult(index.Anchors.Count, test.Count, concepts.Count, atDefaults.Top1, atDefaults.Top5, clock.Elapsed.TotalSeconds,
+            imageNeighbour, textNeighbour, byAnchors, byNonZeros, byExponent, byStorage, threshold, unknown,
+            outOfSetBest.Average(score => score < threshold ? 1.0 : 0.0));
+    }
+
+    private static CurvePoint Score(double setting, AsifIndex index, Tensor images, Tensor prompts, AsifOptions options, IReadOnlyList<int> labels) =>
+        Accuracy(setting, RelativeRepresentation.Compute(images, index.ImageAnchors, options), RelativeRepresentation.Compute(prompts, index.TextAnchors, options), labels);
+
+    private static CurvePoint Accuracy(double setting, SparseRows images, SparseRows prompts, IReadOnlyList<int> labels)
+    {
+        using var scores = images.Products(prompts);
+        return new CurvePoint(setting, ClassificationMetrics.TopKAccuracy(scores, labels, 1), ClassificationMetrics.TopKAccuracy(scores, labels, 5));
+    }
+}

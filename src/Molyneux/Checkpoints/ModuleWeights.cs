@@ -1,0 +1,56 @@
+using static TorchSharp.torch;
+
+namespace Molyneux.Checkpoints;
+
+/// <summary>Strict loading and saving of a module's parameters in a safetensors file whose tensor names are a function
+/// of the module's own: the identity for modules that carry Hugging Face's names, a renaming for those built from
+/// shared blocks (a ViT or BERT layer made of CLIP's attention and MLP). Loading checks that the file has exactly the
+/// module's tensors with the module's shapes and reports every missing, unexpected or mis-shaped one by name.</summary>
+public static class ModuleWeights
+{
+    /// <param name="fileNameOf">The name in the file of the module parameter with this name.</param>
+    /// <param name="isIgnorable">File tensors that may be present without a parameter to receive them (buffers old
+    /// exports carry, heads the encoder does not use).</param>
+    public static void Load(nn.Module model, string weightsPath, Func<string, string> fileNameOf, Func<string, bool> isIgnorable)
+    {
+        using var file = SafetensorsFile.Open(weightsPath);
+        var parameters = model.named_parameters().Select(entry => (entry.name, entry.parameter, stored: fileNameOf(entry.name))).ToList();
+        var missing = new List<string>();
+        var misShaped = new List<string>();
+        foreach (var (_, parameter, stored) in parameters)
+        {
+            if (!file.Entries.TryGetValue(stored, out var entry))
+                missing.Add(stored);
+            else if (!entry.Shape.SequenceEqual(parameter.shape))
+                misShaped.Add($"{stored}: file [{string.Join(", ", entry.Shape)}], model [{string.Join(", ", parameter.shape)}]");
+        }
+        var used = parameters.Select(entry => entry.stored).ToHashSet(StringComparer.Ordinal);
+        var unexpected = file.Entries.Keys.Where(name => !used.Contains(name) && !isIgnorable(name)).Order(StringComparer.Ordinal).ToList();
+        if (missing.Count + misShaped.Count + unexpected.Count > 0)
+            throw new CheckpointException($"{weightsPath}: does not fit the model: " + string.Join("; ", new[]
+            {
+                Describe("missing", missing), Describe("unexpected", unexpected), Describe("with the wrong shape", misShaped),
+            }.Where(part => part.Length > 0)));
+        using var _ = no_grad();
+        foreach (var (_, parameter, stored) in parameters)
+        {
+            using var tensor = file.Read(stored);
+            parameter.copy_(tensor.to(parameter.dtype));
+        }
+    }
+
+    /// <summary>Writes every parameter under its file name, atomically, with HF's <c>format: pt</c> metadata.</summary>
+    public static void Save(nn.Module model, string weightsPath, Func<string, string> fileNameOf) =>
+        SafetensorsFile.Write(weightsPath,
+            model.named_parameters().Select(entry => new KeyValuePair<string, Tensor>(fileNameOf(entry.name), entry.parameter.detach().cpu())),
+            new Dictionary<string, string> { ["format"] = "pt" });
+
+    /// <summary>"3 tensors missing: a, b, c", at most 20 names listed; empty when there are none.</summary>
+    internal static string Describe(string problem, List<string> names)
+    {
+        const int shown = 20;
+        if (names.Count == 0) return "";
+        var listed = string.Join(", ", names.Take(shown)) + (names.Count > shown ? $", … and {names.Count - shown} more" : "");
+        return $"{names.Count} tensor{(names.Count == 1 ? "" : "s")} {problem}: {listed}";
+    }
+}
