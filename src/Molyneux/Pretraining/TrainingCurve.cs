@@ -24,10 +24,6 @@ public sealed record TrainingRecord(string Data, PretrainOptions Options, int To
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions) + "\n");
 
-    public static TrainingRecord Load(string path) =>
-        JsonSerializer.Deserialize<TrainingRecord>(File.ReadAllText(path), JsonOptions)
-        ?? throw new DatasetException($"{path}: empty training record");
-
     /// <summary>Draws the loss (left) and each probe's top-1 (right) against minutes, as a PNG.</summary>
     public void SavePlot(string path)
     {
