@@ -79,8 +79,8 @@ public sealed class AsifClassifier
     /// prediction): the class's best-scoring prompt and the <paramref name="top"/> anchors contributing most to it.</summary>
     public AsifExplanation Explain(SparseRows images, int row, int? classIndex = null, int top = 10)
     {
-        using var scores = images.Products(PromptRelatives);
-        var promptScores = scores[row].data<float>().ToArray();
+        using var scores = images.Row(row).Products(PromptRelatives);
+        var promptScores = scores.data<float>().ToArray();
         int BestPromptOf(int c) => Enumerable.Range(offsets[c], offsets[c + 1] - offsets[c]).MaxBy(p => promptScores[p]);
         var chosen = classIndex ?? Enumerable.Range(0, ClassNames.Count).MaxBy(c => promptScores[BestPromptOf(c)]);
         var prompt = BestPromptOf(chosen);

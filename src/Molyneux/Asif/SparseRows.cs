@@ -14,6 +14,9 @@ public sealed record SparseRows(int Rows, int K, long AnchorCount, int[] Indices
 
     public ReadOnlySpan<float> SimilaritiesOf(int row) => Similarities.AsSpan(row * K, K);
 
+    /// <summary>Row <paramref name="row"/> alone.</summary>
+    public SparseRows Row(int row) => new(1, K, AnchorCount, IndicesOf(row).ToArray(), SimilaritiesOf(row).ToArray(), WeightsOf(row).ToArray());
+
     /// <summary>The scalar products of every row here with every row of <paramref name="candidates"/>, [Rows,
     /// candidates.Rows]. Computed through an inverted list (for each anchor, the candidates that keep it), so a pair
     /// costs only its shared anchors: about K² / anchors per pair instead of K, and nothing grows with the number of

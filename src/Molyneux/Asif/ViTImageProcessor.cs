@@ -52,12 +52,14 @@ public sealed class ViTImageProcessor
                 throw new ConfigException($"{path}: {name}: expected {typeof(T).Name}, found {root[name]!.ToJsonString()}", e);
             }
         }
+        int Side(JsonNode? node) => node is JsonValue value && value.TryGetValue<int>(out var side)
+            ? side
+            : throw new ConfigException($"{path}: size: expected an integer or {{\"height\": h, \"width\": w}}, found {root["size"]!.ToJsonString()}");
         var (height, width) = root["size"] switch
         {
             null => (224, 224),
-            JsonValue side => (side.GetValue<int>(), side.GetValue<int>()),
-            JsonObject size when size["height"] is not null && size["width"] is not null => (size["height"]!.GetValue<int>(), size["width"]!.GetValue<int>()),
-            var other => throw new ConfigException($"{path}: size: expected {{\"height\": h, \"width\": w}}, found {other.ToJsonString()}"),
+            JsonObject size => (Side(size["height"]), Side(size["width"])),
+            var side => (Side(side), Side(side)),
         };
         try
         {

@@ -187,6 +187,7 @@ public class EvaluatorEvaluationTests
         Assert.Equal(
             ["schema_version", "kind", "created_utc", "model", "dataset", "options", "metrics", "per_class", "most_confused", "asif"],
             root.EnumerateObject().Select(p => p.Name));
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("asif").ValueKind);
         Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
         Assert.Equal("classification", root.GetProperty("kind").GetString());
         Assert.EndsWith("Z", root.GetProperty("created_utc").GetString());
