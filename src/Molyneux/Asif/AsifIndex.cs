@@ -28,14 +28,7 @@ public sealed class AsifIndex : IDisposable
     private const string AnchorsFile = "anchors.jsonl";
     private const string EmbeddingsFile = "anchors.safetensors";
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-        RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
-    };
+    private static JsonSerializerOptions JsonOptions => SnakeCaseJson.Strict;
 
     /// <summary>anchors.jsonl holds one object per line.</summary>
     private static readonly JsonSerializerOptions LineOptions = new(JsonOptions) { WriteIndented = false };

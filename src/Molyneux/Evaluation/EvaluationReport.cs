@@ -12,14 +12,7 @@ public abstract record EvaluationReport
 {
     public const int CurrentSchemaVersion = 1;
 
-    private static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-        WriteIndented = true,
-        RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true,
-    };
+    private static JsonSerializerOptions JsonOptions => SnakeCaseJson.Strict;
 
     [JsonPropertyOrder(-4)]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;

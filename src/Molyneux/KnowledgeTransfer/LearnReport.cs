@@ -38,13 +38,7 @@ public sealed record LearnReport(
     public const int CurrentSchemaVersion = 1;
     private const int RealImagesShown = 4;
 
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
-    };
+    public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
 
     /// <summary>Builds the report and writes its images into <paramref name="folder"/> (which the caller creates
     /// atomically).</summary>

@@ -15,12 +15,7 @@ public sealed record CurvePoint(int Step, double Minutes, double Loss, double Le
 public sealed record TrainingRecord(string Data, PretrainOptions Options, int TotalSteps, IReadOnlyList<CurvePoint> Curve,
     IReadOnlyDictionary<string, double> Final)
 {
-    public static readonly JsonSerializerOptions JsonOptions = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-    };
+    public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions) + "\n");
 

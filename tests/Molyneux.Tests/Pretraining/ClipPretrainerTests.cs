@@ -2,6 +2,7 @@ using System.Text.Json;
 using Molyneux.Checkpoints;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
+using Molyneux.Tests.KnowledgeTransfer;
 using Molyneux.Worlds;
 using static TorchSharp.torch;
 
@@ -55,7 +56,7 @@ public sealed class ClipPretrainerTests
         using var cancel = new CancellationTokenSource();
         var trainer = new ClipPretrainer(Data(), Options(8), ComputeDevice.Cpu)
         {
-            Progress = new SynchronousProgress(report => { if (report.Step == 3) cancel.Cancel(); }),
+            Progress = new SynchronousProgress<PretrainProgress>(report => { if (report.Step == 3) cancel.Cancel(); }),
         };
         Assert.Throws<OperationCanceledException>(() => trainer.Run(interrupted, cancellationToken: cancel.Token));
         Assert.False(Directory.Exists(interrupted));
@@ -69,10 +70,5 @@ public sealed class ClipPretrainerTests
         foreach (var other in new[] { Weights(interrupted), Weights(again) })
             foreach (var (name, tensor) in reference)
                 Assert.True(TensorAssert.Identical(tensor, other[name]), $"{name} differs");
-    }
-
-    private sealed class SynchronousProgress(Action<PretrainProgress> report) : IProgress<PretrainProgress>
-    {
-        public void Report(PretrainProgress value) => report(value);
     }
 }
