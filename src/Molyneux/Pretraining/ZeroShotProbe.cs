@@ -25,14 +25,9 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
         var wasTraining = model.training;
         model.eval();
         using var classifier = ZeroShotClassifier.Build(clip, ClassNames, PromptsPerClass, TemplateEnsemble.Mean, batchSize: batchSize);
-        var imageFeatures = new List<Tensor>();
-        for (long start = 0; start < Images.shape[0]; start += batchSize)
-        {
-            var batch = Images.narrow(0, start, Math.Min(batchSize, Images.shape[0] - start));
-            var pixels = clip.ImageProcessor.Normalize(batch.to(ScalarType.Float32) / (batch.dtype == ScalarType.Byte ? 255f : 1f));
-            imageFeatures.Add(model.GetImageFeatures(pixels.to(model.DType).to(model.Device)).to(ScalarType.Float32).cpu());
-        }
-        var metrics = ClassificationMetrics.Compute(classifier.Predict(cat(imageFeatures, 0)), Labels, ClassNames);
+        var pixels = clip.ImageProcessor.Normalize(Images.to(ScalarType.Float32) / (Images.dtype == ScalarType.Byte ? 255f : 1f));
+        var imageFeatures = clip.EncodePixels(pixels);
+        var metrics = ClassificationMetrics.Compute(classifier.Predict(imageFeatures), Labels, ClassNames);
         if (wasTraining) model.train();
         return metrics;
     }
