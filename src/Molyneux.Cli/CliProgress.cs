@@ -24,18 +24,47 @@ public static class CliProgress
             });
     }
 
-    /// <summary>Pretraining progress: a bar with loss and throughput on a terminal, else a line every 5% (for logs).</summary>
+    /// <summary>Pretraining progress: a line every 5% with loss and throughput (for logs as well as terminals).</summary>
     public static IProgress<PretrainProgress> Pretraining(CliContext context)
     {
-        var lastPercent = -5;
+        var line = EveryFivePercent(context);
         return new SynchronousProgress<PretrainProgress>(report =>
+            line(report.Step, report.TotalSteps, $"loss {report.Loss:F4}, {report.ImagesPerSecond:F0} pairs/s, {report.Minutes:F1} min"));
+    }
+
+    /// <summary>Runs a long loop of steps: <paramref name="work"/> reports (done, total, detail) after each, drawn as a
+    /// bar on an interactive terminal, else as a line every 5%.</summary>
+    public static void Steps(CliContext context, string label, Action<Action<int, int, string>> work)
+    {
+        if (!context.Console.Profile.Capabilities.Interactive)
         {
-            var percent = 100 * report.Step / report.TotalSteps;
-            if (percent < lastPercent + 5 && report.Step != report.TotalSteps) return;
+            work(EveryFivePercent(context));
+            return;
+        }
+        context.Console.Progress().AutoClear(true).Columns(
+                new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+            .Start(progress =>
+            {
+                var task = progress.AddTask(label);
+                work((done, total, detail) =>
+                {
+                    task.MaxValue = total;
+                    task.Value = done;
+                    task.Description = $"{label}: {Markup.Escape(detail)}";
+                });
+            });
+    }
+
+    private static Action<int, int, string> EveryFivePercent(CliContext context)
+    {
+        var lastPercent = -5;
+        return (done, total, detail) =>
+        {
+            var percent = 100 * done / total;
+            if (percent < lastPercent + 5 && done != total) return;
             lastPercent = percent;
-            context.Error.WriteLine($"step {report.Step}/{report.TotalSteps} ({percent}%), loss {report.Loss:F4}, " +
-                                    $"{report.ImagesPerSecond:F0} pairs/s, {report.Minutes:F1} min");
-        });
+            context.Error.WriteLine($"step {done}/{total} ({percent}%), {detail}");
+        };
     }
 
     /// <summary>Reports on the calling thread (System.Progress would post to the thread pool and arrive late).</summary>

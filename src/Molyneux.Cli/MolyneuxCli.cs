@@ -32,6 +32,8 @@ public static class MolyneuxCli
             PretrainCommand.Create(context),
             LearnCommands.Learn(context),
             LearnCommands.Demo(context),
+            InvertCommand.Create(context),
+            FineTuneCommand.Create(context),
             AsifCommands.Create(context),
         };
         return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });

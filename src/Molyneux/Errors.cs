@@ -22,3 +22,7 @@ public sealed class DatasetException(string message, Exception? inner = null) : 
 
 /// <summary>An option has a value outside what it accepts (a device that does not exist, a negative count).</summary>
 public sealed class OptionException(string message, Exception? inner = null) : MolyneuxException(message, inner);
+
+/// <summary>An optimisation (inversion, fine-tuning) produced a loss or gradient that is not finite, so it stopped;
+/// the last state it saved, if any, is kept.</summary>
+public sealed class DivergenceException(string message, Exception? inner = null) : MolyneuxException(message, inner);

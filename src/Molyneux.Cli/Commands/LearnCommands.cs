@@ -22,37 +22,33 @@ public static class LearnCommands
         public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (search, keep the best within the forgetting bound)", DefaultValueFactory = _ => "auto" };
         public Option<string> LearningRate { get; } = new("--lr") { Description = "Fine-tuning learning rate, or auto (1e-5, 1e-4, 1e-3)", DefaultValueFactory = _ => "auto" };
         public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
-        public Option<int> Steps { get; } = new("--steps") { Description = "Inversion steps (the paper: 5000)", DefaultValueFactory = _ => 5000 };
-        public Option<int> ImagesPerConcept { get; } = new("--images-per-concept") { DefaultValueFactory = _ => 10 };
-        public Option<int> Copies { get; } = new("--copies") { Description = "Augmented copies per inversion step (Kazemi: 13)", DefaultValueFactory = _ => 13 };
+        public InversionArguments Inversion { get; } = new();
         public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => 1 };
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
         public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose", DefaultValueFactory = _ => 1.0 };
         public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also fine-tune on pure noise, to show what the inverted images add" };
-        public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0 };
         public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
         public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Train, LearningRate, Caption, Steps, ImagesPerConcept, Copies, Epochs, Distractors, ForgettingBound, NoiseControl, Seed, Report, Overwrite })
+            foreach (var option in new Option[] { Train, LearningRate, Caption, Epochs, Distractors, ForgettingBound, NoiseControl, Report, Overwrite })
                 command.Options.Add(option);
+            Inversion.AddTo(command);
         }
 
         public LearnOptions Options(ParseResult parse)
         {
-            var steps = parse.GetValue(Steps);
-            if (steps <= 0) throw new OptionException($"--steps: must be positive, got {steps}");
+            var inversion = Inversion.Options(parse);
             var train = parse.GetValue(Train)!;
             var rate = parse.GetValue(LearningRate)!;
             double[] rates;
             if (rate == "auto") rates = AutoLearningRates;
             else if (double.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0) rates = [value];
             else throw new OptionException($"--lr: must be a positive number or auto, got '{rate}'");
-            var seed = parse.GetValue(Seed);
             return new LearnOptions
             {
-                Inversion = new InversionOptions { Steps = steps, ImagesPerConcept = parse.GetValue(ImagesPerConcept), AugmentedCopies = parse.GetValue(Copies), Seed = seed },
+                Inversion = inversion,
                 FineTune = new FineTuneOptions { Epochs = parse.GetValue(Epochs) },
                 Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
                 TrainModes = train == "auto" ? AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
@@ -60,7 +56,7 @@ public static class LearnCommands
                 Distractors = parse.GetValue(Distractors),
                 ForgettingBound = parse.GetValue(ForgettingBound) / 100,
                 NoiseControl = parse.GetValue(NoiseControl),
-                Seed = seed,
+                Seed = (int)inversion.Seed,
             };
         }
     }
@@ -68,7 +64,7 @@ public static class LearnCommands
     public static Command Learn(CliContext context)
     {
         var model = new ModelOptions();
-        var concepts = new Option<string>("--concepts") { Description = "Concepts file: [{\"name\", \"description\", \"images\": folder | emoji:<name> | shapes:<concept>}]", Required = true };
+        var concepts = ConceptsOption();
         var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model (a HF CLIPModel folder)", Required = true };
         var reference = new Option<string>("--eval") { Description = "Reference set for forgetting: an image folder, emoji, shapes:color or shapes:shape", DefaultValueFactory = _ => "emoji" };
         var arguments = new LearnArguments();
@@ -81,7 +77,7 @@ public static class LearnCommands
             var options = arguments.Options(parse);
             var modelPath = model.Path(parse, context);
             var conceptsFile = parse.GetValue(concepts)!;
-            Run(context, parse, arguments, options, () => model.Load(parse, context), modelPath, EmojiSplits.ReadConcepts(conceptsFile),
+            Run(context, parse, arguments, options, () => model.Load(parse, context), modelPath, ConceptsFile.Read(conceptsFile),
                 Path.GetDirectoryName(Path.GetFullPath(conceptsFile))!, parse.GetValue(reference)!, parse.GetValue(output)!);
             return 0;
         });
@@ -92,8 +88,8 @@ public static class LearnCommands
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model", DefaultValueFactory = _ => "molyneux-demo/model" };
         var arguments = new LearnArguments();
-        arguments.Steps.DefaultValueFactory = _ => 300;
-        arguments.Copies.DefaultValueFactory = _ => 4;
+        arguments.Inversion.Steps.DefaultValueFactory = _ => 300;
+        arguments.Inversion.Copies.DefaultValueFactory = _ => 4;
         arguments.Report.DefaultValueFactory = _ => "molyneux-demo/report";
         var home = DataCommands.Home();
         var command = new Command("demo", "Knowledge Transfer on the default world: the default model learns the held-out emoji concepts from their descriptions") { output, home };
@@ -113,7 +109,7 @@ public static class LearnCommands
     }
 
     private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<ClipPipeline> load,
-        string modelPath, IReadOnlyList<HeldOutConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
+        string modelPath, IReadOnlyList<DescribedConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
     {
         var overwrite = parse.GetValue(arguments.Overwrite);
         var reportFolder = parse.GetValue(arguments.Report);
@@ -124,9 +120,9 @@ public static class LearnCommands
         var identity = probe.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var fitted = EmojiSplits.FitDescriptions(conceptList, probe.Tokenizer, probe.Model.Config.Text.MaxPositionEmbeddings,
-            new Progress<string>(warning => context.Error.WriteLine($"warning: {warning}")));
-        var concepts = fitted.Select(c => new TeachableConcept(c.Name, [c.Description], sources.Images(c.Images, conceptsFolder))).ToList();
+        var concepts = FitDescriptions(context, conceptList, probe).Select(c => new TeachableConcept(c.Name, c.Descriptions,
+            sources.Images(c.Images ?? throw new DatasetException($"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"),
+                conceptsFolder))).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
         var learner = new ConceptLearner(options) { Progress = new Progress<string>(message => context.Error.WriteLine(message)) };
         using var result = learner.Learn(load, concepts, reference);
@@ -154,6 +150,18 @@ public static class LearnCommands
             context.Console.WriteLine($"noise control: name top-1 {100 * noise.MeanNameTop1:F1}%, reference {100 * noise.ReferenceTop1:F1}%");
         context.Console.WriteLine($"saved {output}" + (reportFolder is null ? "" : $"; report in {reportFolder}"));
     }
+
+    /// <summary>The concepts-file option of <c>learn</c> and <c>invert</c>.</summary>
+    internal static Option<string> ConceptsOption() => new("--concepts")
+    {
+        Description = "Concepts file: [{\"name\", \"description\" or \"descriptions\": [...], \"images\": folder | emoji:<name> | shapes:<concept>}] (docs/concepts-file.md)",
+        Required = true,
+    };
+
+    /// <summary>The concepts with descriptions cut to the model's context, each cut printed as a warning.</summary>
+    internal static IReadOnlyList<DescribedConcept> FitDescriptions(CliContext context, IReadOnlyList<DescribedConcept> concepts, ClipPipeline clip) =>
+        ConceptsFile.FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings,
+            new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")));
 
     private static Dictionary<string, object?> ReportedOptions(LearnOptions options) => new()
     {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.Evaluation;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using Molyneux.Worlds;
@@ -87,10 +88,10 @@ public static class PretrainCommand
         {
             case "emoji":
                 var manifest = EmojiInstaller.Install(home, messages);
-                var splitOptions = withhold is null ? new EmojiSplitOptions() : new EmojiSplitOptions { HeldOutConcepts = EmojiSplits.ReadConcepts(withhold) };
+                var splitOptions = withhold is null ? new EmojiSplitOptions() : new EmojiSplitOptions { HeldOutConcepts = ConceptsFile.Read(withhold) };
                 return new EmojiPretrainingData(manifest, EmojiSplits.Split(manifest, splitOptions), messages);
             case "shapes":
-                var concepts = withhold is null ? [] : EmojiSplits.ReadConcepts(withhold).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList();
+                var concepts = withhold is null ? [] : ConceptsFile.Read(withhold).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList();
                 var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize ?? 32, Withhold = concepts });
                 return new ShapesPretrainingData(world, shapesCount, seed);
             default:

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Molyneux.Runtime;
 
 namespace Molyneux.Evaluation;
 
@@ -103,14 +104,8 @@ public sealed class CaptionsDataset
     private static string ResolveImage(string where, string root, string relative, bool allowOutsideRoot)
     {
         var resolved = Path.GetFullPath(Path.Combine(root, relative));
-        if (!allowOutsideRoot)
-        {
-            if (Path.IsPathRooted(relative))
-                throw new DatasetException($"{where}: image path '{relative}' is absolute; it must be relative to {root} (or allow paths outside the root)");
-            var relativeToRoot = Path.GetRelativePath(root, resolved);
-            if (relativeToRoot == ".." || relativeToRoot.StartsWith(".." + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.IsPathRooted(relativeToRoot))
-                throw new DatasetException($"{where}: image path '{relative}' leaves {root} (or allow paths outside the root)");
-        }
+        if (!allowOutsideRoot && ContainedPath.Problem(root, relative) is { } problem)
+            throw new DatasetException($"{where}: image path '{relative}' {problem} (or allow paths outside the root)");
         if (!File.Exists(resolved))
             throw new DatasetException($"{where}: image file not found: {resolved}");
         return resolved;

@@ -97,8 +97,8 @@ public sealed class ConceptLearner(LearnOptions options)
         Progress?.Report("measuring the model before");
         var before = Measure(baseModel, concepts, reference);
         Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {options.Inversion.ImagesPerConcept} images, {options.Inversion.Steps} steps");
-        var inversion = Inversion.Run(baseModel.Model, baseModel.ImageProcessor, DescriptionTargets(baseModel, concepts), options.Inversion,
-            progress: InversionProgress);
+        using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.Inversion.ImagesPerConcept));
+        var inversion = Inversion.Run(baseModel.Model, baseModel.ImageProcessor, targets, options.Inversion, progress: InversionProgress);
 
         var trials = new List<TrialResult>();
         ClipPipeline? best = null;
@@ -138,35 +138,14 @@ public sealed class ConceptLearner(LearnOptions options)
             ? candidate.WithinBound
             : candidate.WithinBound ? candidate.TargetGain > current.TargetGain : candidate.Forgetting < current.Forgetting;
 
-    /// <summary>Each concept's inversion target: the mean of its normalized description embeddings, one row per image.</summary>
-    private Tensor DescriptionTargets(ClipPipeline clip, IReadOnlyList<TeachableConcept> concepts)
-    {
-        using var scope = NewDisposeScope();
-        var rows = concepts.Select(concept => nn.functional.normalize(clip.EncodeTexts(concept.Descriptions), dim: -1).mean([0]));
-        return stack(rows.ToList()).repeat_interleave(options.Inversion.ImagesPerConcept, 0).MoveToOuterDisposeScope();
-    }
-
     private (KnowledgeMeasurement After, IReadOnlyList<double> Losses) FineTuneAndMeasure(ClipPipeline model, Tensor images,
         IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, TrainMode train, double learningRate)
     {
-        var negatives = reference.PromptsPerClass.Select(prompts => prompts[0]).ToList();
         var fineTune = options.FineTune with { Train = train, LearningRate = learningRate, Seed = options.Seed };
-        var losses = new List<double>();
         var perConcept = options.Inversion.ImagesPerConcept;
-        // Token mode adds one vocabulary row per concept; each concept's row trains on its own images only, and rows
-        // never interact, so concept by concept equals all at once.
-        var groups = train == TrainMode.Token
-            ? concepts.Select((concept, index) => (Indices: (IReadOnlyList<int>)[index], Options: fineTune with { TokenWord = concept.Name }))
-            : [(Enumerable.Range(0, concepts.Count).ToList(), fineTune)];
-        foreach (var (indices, groupOptions) in groups)
-        {
-            using var scope = NewDisposeScope();
-            var rows = indices.SelectMany(c => Enumerable.Range(c * perConcept, perConcept)).Select(i => (long)i).ToArray();
-            var captions = indices.SelectMany(c => Enumerable.Range(0, perConcept).Select(i =>
-                ConceptCaptions.Caption(concepts[c].Name, concepts[c].Descriptions[i % concepts[c].Descriptions.Count], train == TrainMode.Token ? CaptionMode.Name : options.Caption))).ToList();
-            var result = new FineTuner(groupOptions).Run(model, new FineTuneData(images.index_select(0, tensor(rows)), captions, negatives));
-            losses.AddRange(result.Losses);
-        }
+        var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
+            DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();
+        var losses = ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference), fineTune, options.Caption);
         return (Measure(model, concepts, reference), losses);
     }
 

@@ -11,17 +11,21 @@ namespace Molyneux.KnowledgeTransfer;
 /// <c>shapes:&lt;concept&gt;</c> (generated scenes of a shapes-world concept).</summary>
 public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int seed = 0)
 {
-    public const string ShapesPrefix = "shapes:";
+    public const string EmojiPrefix = "emoji:", ShapesPrefix = "shapes:";
     private const int ShapesImagesPerConcept = 20;
+
+    /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>
+    public static bool IsFolder(string spec) =>
+        !spec.StartsWith(EmojiPrefix, StringComparison.Ordinal) && !spec.StartsWith(ShapesPrefix, StringComparison.Ordinal);
 
     /// <summary>Images [N,3,S,S] in [0,1] for a concept's <c>images</c> entry, relative paths resolved against
     /// <paramref name="baseFolder"/>.</summary>
     public Tensor Images(string spec, string baseFolder)
     {
-        if (spec.StartsWith(HeldOutConcept.EmojiPrefix, StringComparison.Ordinal))
+        if (spec.StartsWith(EmojiPrefix, StringComparison.Ordinal))
         {
             var manifest = emoji();
-            var concept = manifest.Find(spec[HeldOutConcept.EmojiPrefix.Length..]);
+            var concept = manifest.Find(spec[EmojiPrefix.Length..]);
             return Load(concept.Images.Values.Select(manifest.ImagePath).ToList());
         }
         if (spec.StartsWith(ShapesPrefix, StringComparison.Ordinal))

@@ -1,3 +1,9 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using System.Text;
+using TorchSharp;
+
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>What fine-tuning trains (<c>--train image|text|both|token</c>).</summary>
@@ -64,6 +70,12 @@ public sealed record FineTuneOptions
     /// to be learned).</summary>
     public string? TokenWord { get; init; }
 
+    /// <summary>With <see cref="StatePath"/>, saves a <see cref="FineTuneState"/> there every this many steps, from
+    /// which <see cref="FineTuner.Run"/> can resume. 0: never.</summary>
+    public int SaveStateEvery { get; init; }
+
+    public string? StatePath { get; init; }
+
     public static TrainMode ParseTrainMode(string value) => value switch
     {
         "image" => TrainMode.Image,
@@ -85,5 +97,25 @@ public sealed record FineTuneOptions
         Lora?.Validate();
         if (Train == TrainMode.Token && string.IsNullOrWhiteSpace(TokenWord)) throw new OptionException("--train token: needs the concept's name as the new token");
         if (Train != TrainMode.Token && TokenWord is not null) throw new OptionException("a token word is only used with --train token");
+        if (SaveStateEvery < 0) throw new OptionException($"--save-every: must not be negative, got {SaveStateEvery}");
+        if (SaveStateEvery > 0 && string.IsNullOrEmpty(StatePath)) throw new OptionException("saving the fine-tuning state needs a state path");
+    }
+
+    /// <summary>Every setting that shapes the trajectory, and a digest of the data, so a saved state is resumed only
+    /// under the same ones.</summary>
+    internal string Fingerprint(FineTuneData data)
+    {
+        static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+        using var scope = torch.NewDisposeScope();
+        var pixels = data.Images.to(torch.ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
+        var texts = string.Join("\n", data.Captions.Concat(["", data.Normalized.ToString()]).Concat(data.Negatives));
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        hash.AppendData(MemoryMarshal.AsBytes(pixels.AsSpan()));
+        hash.AppendData(Encoding.UTF8.GetBytes(texts));
+        var digest = Convert.ToHexString(hash.GetHashAndReset());
+        return string.Join(";",
+            $"train={Train}", $"optimizer={Optimizer}", $"lr={Number(LearningRate)}", $"wd={Number(WeightDecay)}", $"batch={BatchSize}",
+            $"epochs={Epochs}", $"steps={Steps}", $"seed={Seed}", $"clip={(GradientClipNorm is { } clip ? Number(clip) : "none")}",
+            $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
     }
 }

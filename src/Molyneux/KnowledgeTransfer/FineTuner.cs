@@ -34,7 +34,9 @@ public sealed class FineTuner(FineTuneOptions options)
     /// <summary>Trains <paramref name="clip"/> in place and marks its weights as changed
     /// (<see cref="ClipPipeline.WeightsChanged"/>). In token mode the concept token is added first, so it stays added
     /// even when training then fails, for instance because no caption contains the word.</summary>
-    public FineTuneResult Run(ClipPipeline clip, FineTuneData data)
+    /// <param name="resumeFrom">A state an earlier run with the same options and data saved
+    /// (<see cref="FineTuneOptions.SaveStateEvery"/>), to continue from: the result equals the uninterrupted run's.</param>
+    public FineTuneResult Run(ClipPipeline clip, FineTuneData data, FineTuneState? resumeFrom = null)
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
@@ -42,12 +44,12 @@ public sealed class FineTuner(FineTuneOptions options)
         if (data.Captions.Count + data.Negatives.Count < 2)
             throw new OptionException("fine-tuning needs at least two captions in all (pairs and negatives) for the contrastive loss to compare");
         var token = options.Train == TrainMode.Token ? ConceptToken.Add(clip, options.TokenWord!) : null;
-        var (losses, trainableCount) = Train(clip, pixels, data, token);
+        var (losses, trainableCount) = Train(clip, pixels, data, token, resumeFrom);
         clip.WeightsChanged();
         return new FineTuneResult(losses, trainableCount, clock.Elapsed, token);
     }
 
-    private (List<double> Losses, long TrainableCount) Train(ClipPipeline clip, Tensor pixels, FineTuneData data, ConceptToken? token)
+    private (List<double> Losses, long TrainableCount) Train(ClipPipeline clip, Tensor pixels, FineTuneData data, ConceptToken? token, FineTuneState? resumeFrom)
     {
         // Every tensor set up for the run (ids, a frozen tower's features, permutations) is freed with this scope.
         using var setup = NewDisposeScope();
@@ -77,7 +79,14 @@ public sealed class FineTuner(FineTuneOptions options)
         var shuffling = new Generator((ulong)options.Seed);
         Tensor? order = null;
         var losses = new List<double>(totalSteps);
-        for (var step = 0; step < totalSteps; step++)
+        var fingerprint = options.Fingerprint(data);
+        if (resumeFrom is not null)
+        {
+            resumeFrom.Restore(trainable, optimizer, shuffling, fingerprint);
+            order = resumeFrom.Order.to(model.Device, copy: true);
+            losses.AddRange(resumeFrom.Losses);
+        }
+        for (var step = resumeFrom?.Step ?? 0; step < totalSteps; step++)
         {
             var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
             if (position == 0)
@@ -89,11 +98,17 @@ public sealed class FineTuner(FineTuneOptions options)
             var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.logit_scale);
             optimizer.zero_grad();
             loss.backward();
+            // Checked before the update, so the parameters and the saved state stay the last finite ones.
+            if (!stack(trainable.Select(parameter => parameter.grad).OfType<Tensor>().Select(gradient => isfinite(gradient).all()).Append(isfinite(loss))).all().item<bool>())
+                throw new DivergenceException($"fine-tuning diverged at step {step + 1}: the loss is {loss.item<float>()} or a gradient is not finite" +
+                                              (File.Exists(options.StatePath) ? $"; the last good state is {options.StatePath}" : ""));
             if (options.GradientClipNorm is { } maxNorm)
                 nn.utils.clip_grad_norm_(trainable, maxNorm);
             optimizer.step();
             losses.Add(loss.item<float>());
             Progress?.Report(new FineTuneProgress(step + 1, totalSteps, epoch + 1, losses[^1]));
+            if (options.SaveStateEvery > 0 && (step + 1) % options.SaveStateEvery == 0 && step + 1 < totalSteps)
+                FineTuneState.Save(options.StatePath!, step + 1, trainable, optimizer, shuffling, order, losses, fingerprint);
         }
         lora?.Merge();
         return (losses, trainableCount);
@@ -114,7 +129,7 @@ public sealed class FineTuner(FineTuneOptions options)
         };
     }
 
-    private optim.Optimizer CreateOptimizer(IReadOnlyList<Parameter> trainable) => options.Optimizer switch
+    private OptimizerHelper CreateOptimizer(IReadOnlyList<Parameter> trainable) => options.Optimizer switch
     {
         OptimizerKind.AdamW => optim.AdamW(trainable, options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),
         _ => optim.Adam(trainable, options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),

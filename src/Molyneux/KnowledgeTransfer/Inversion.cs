@@ -96,6 +96,10 @@ public static class Inversion
             var (cosine, regularizer) = objective.Evaluate(variable, targetsOnDevice, generator);
             var loss = weight * regularizer - cosine;  // per image: the negated objective of Eq. 3 (or Eq. 4)
             var gradient = autograd.grad([loss.sum()], [variable])[0];
+            // Checked before the update, so the tensor and the saved state stay the last finite ones.
+            if (!(isfinite(loss).all() & isfinite(gradient).all()).item<bool>())
+                throw new DivergenceException($"inversion diverged at step {step + 1}: the loss or its gradient is not finite" +
+                                              (File.Exists(options.StatePath) ? $"; the last good state is {options.StatePath}" : ""));
             ClipPerImage(gradient, options.MaxGradientNorm);
             Adam.Update(inverted, gradient, firstMoment, secondMoment, step - stageStart + 1, learningRate);
             objective.Project(inverted);

@@ -1,5 +1,6 @@
 using System.Text;
 using Molyneux.Asif;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Tests.Worlds;
 using Molyneux.Worlds.Emoji;
 
@@ -45,7 +46,7 @@ public sealed class AsifEmojiTrainingTests
     {
         using var temp = new TestPaths.TempFolder();
         var manifest = WriteSmallWorld(temp.Path);
-        var split = new EmojiSplitOptions { HeldOutConcepts = [new HeldOutConcept("coal", "black lump", "emoji:coal")] };
+        var split = new EmojiSplitOptions { HeldOutConcepts = [new DescribedConcept("coal", ["black lump"], "emoji:coal")] };
         var output = temp.File("encoders");
         DefaultAsifEncoders.Train(manifest, output, new EncoderTrainingOptions { Steps = 2, BatchSize = 4 }, splitOptions: split);
 

@@ -55,6 +55,12 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
 
         public string[] Withhold(string concepts) => Pretrain("--steps", "1", "--withhold", File("concepts.json", concepts));
 
+        public string[] Invert(params string[] extra) =>
+            ["invert", "--model", ModelA, "--concepts", File("concepts.json", "[{\"name\": \"quindle\", \"description\": \"a red shape\"}]"), "--out", Out, .. extra];
+
+        public string[] FineTune(string images, params string[] extra) =>
+            ["finetune", "--model", ModelA, "--images", images, "--out", Out, "--negatives", File("negatives.txt", "a photo of a cat.\n"), .. extra];
+
         public string[] Classify(params string[] extra)
         {
             File("data/red/a.png", Png(1, 0, 0));
@@ -150,6 +156,8 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["concept without a description field"] = (w => w.Withhold("[{\"name\": \"quindle\", \"images\": \"emoji:x\"}]"), "description"),
         ["concept with an empty name"] = (w => w.Withhold("[{\"name\": \" \", \"description\": \"a red shape\", \"images\": \"emoji:x\"}]"), "concept 1: \"name\" is empty"),
         ["concept with an empty description"] = (w => w.Withhold("[{\"name\": \"quindle\", \"description\": \"\", \"images\": \"emoji:x\"}]"), "concept 1 ('quindle'): \"description\" is empty"),
+        ["concept with both description and descriptions"] = (w => w.Withhold("[{\"name\": \"quindle\", \"description\": \"a\", \"descriptions\": [\"b\"]}]"), "concept 1 ('quindle'): has both \"description\" and \"descriptions\""),
+        ["concept images folder outside the concepts file's folder"] = (w => w.Withhold("[{\"name\": \"quindle\", \"description\": \"a\", \"images\": \"../real\"}]"), "concept 1 ('quindle'): images folder '../real' leaves"),
         ["concept listed twice"] = (w => w.Withhold("[{\"name\": \"quindle\", \"description\": \"a\", \"images\": \"emoji:x\"}, {\"name\": \"Quindle\", \"description\": \"b\", \"images\": \"emoji:y\"}]"), "concept 'quindle' is listed 2 times"),
         // Options.
         ["--steps -5"] = (w => w.Pretrain("--steps", "-5"), "--steps: must be positive, got -5"),
@@ -164,6 +172,14 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["--device cuda:3 without CUDA"] = (w => w.Convert(ModelA, "--device", "cuda:3"), "--device: 'cuda:3'"),
         ["--dtype fp8"] = (w => w.Convert(ModelA, "--dtype", "fp8"), "--dtype: unknown value 'fp8'"),
         ["--data that is no data set"] = (w => ["pretrain", "--data", "/nonexistent/captions.jsonl", "--steps", "1", "--out", w.Out], "is not emoji, shapes or an existing captions file"),
+        ["invert --steps -5"] = (w => w.Invert("--steps", "-5"), "--steps: must be positive, got -5"),
+        ["invert --save-every -1"] = (w => w.Invert("--save-every", "-1"), "--save-every: must not be negative, got -1"),
+        ["finetune --steps -2"] = (w => w.FineTune(w.Folder.Path, "--steps", "-2"), "--steps: must be at least 1, got -2"),
+        ["finetune --lr 0"] = (w => w.FineTune(w.Folder.Path, "--lr", "0"), "--lr: must be positive, got 0"),
+        // Knowledge Transfer inputs.
+        ["finetune --images folder that does not exist"] = (w => w.FineTune("/nonexistent/inverted"), "/nonexistent/inverted: no such folder (expected one written by molyneux invert)"),
+        ["finetune --images folder without inverted.json"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/a.png", Png(1, 0, 0)))!), "no inverted.json in this folder; is it a folder written by molyneux invert?"),
+        ["inverted.json that is not JSON"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/inverted.json", "{\"concepts\": "))!), "inverted.json: not a valid manifest of inverted images"),
         // Evaluation inputs.
         ["--templates that is neither built in nor a file"] = (w => w.Classify("--templates", "knowledge_transfer_guess"), "is neither a built-in template set"),
         ["templates file line without a placeholder"] = (w => w.Classify("--templates", w.File("templates.txt", "a photo of a {}\na photo\n")), "line 2: template 'a photo' has no {} or {c} placeholder"),

@@ -3,8 +3,8 @@ using System.Formats.Tar;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
-using Molyneux.Tokenization;
 using Molyneux.Worlds.Emoji;
 using SkiaSharp;
 
@@ -282,7 +282,7 @@ public class EmojiSplitsTests
         {
             PretrainStyles = ["google", "openmoji"],
             HeldOutStyles = ["twitter"],
-            HeldOutConcepts = [new("flamingo", "red round face", "emoji:flamingo")],
+            HeldOutConcepts = [new("flamingo", ["red round face"], "emoji:flamingo")],
         };
 
         var split = EmojiSplits.Split(manifest, options);
@@ -305,11 +305,11 @@ public class EmojiSplitsTests
         Assert.Throws<OptionException>(() => EmojiSplits.Split(manifest, none with { PretrainStyles = ["google"], HeldOutStyles = ["google"] }));
         Assert.Throws<DatasetException>(() => EmojiSplits.Split(manifest, none with
         {
-            PretrainStyles = ["google"], HeldOutStyles = ["twitter"], HeldOutConcepts = [new("unicorn", "horse with a horn", "emoji:unicorn_face")],
+            PretrainStyles = ["google"], HeldOutStyles = ["twitter"], HeldOutConcepts = [new("unicorn", ["horse with a horn"], "emoji:unicorn_face")],
         }));
         Assert.Throws<DatasetException>(() => EmojiSplits.Split(manifest, none with
         {
-            PretrainStyles = ["google"], HeldOutStyles = ["twitter"], HeldOutConcepts = [new("flamingo", "pink bird", "flamingo.png")],
+            PretrainStyles = ["google"], HeldOutStyles = ["twitter"], HeldOutConcepts = [new("flamingo", ["pink bird"], "flamingo.png")],
         }));
     }
 
@@ -322,37 +322,9 @@ public class EmojiSplitsTests
         Assert.Equal(concepts.Count, concepts.Select(concept => concept.Images).Distinct().Count());
         Assert.All(concepts, concept =>
         {
-            Assert.StartsWith(HeldOutConcept.EmojiPrefix, concept.Images);
-            Assert.DoesNotContain(concept.Name, EmojiSplit.Words(concept.Description));
+            Assert.StartsWith(ConceptSources.EmojiPrefix, concept.Images);
+            Assert.DoesNotContain(concept.Name, EmojiSplit.Words(Assert.Single(concept.Descriptions)));
         });
-    }
-
-    [Fact]
-    public void EmojiSplits_ReadConcepts_ReadsTheKnowledgeTransferFormat()
-    {
-        using var temp = new TestPaths.TempFolder();
-        File.WriteAllText(temp.File("concepts.json"), """[{"name": "flamingo", "description": "pink bird with long legs", "images": "emoji:flamingo"}]""");
-        File.WriteAllText(temp.File("broken.json"), """[{"name": "flamingo", "images": "emoji:flamingo"}]""");
-
-        Assert.Equal([new HeldOutConcept("flamingo", "pink bird with long legs", "emoji:flamingo")], EmojiSplits.ReadConcepts(temp.File("concepts.json")));
-        Assert.Throws<DatasetException>(() => EmojiSplits.ReadConcepts(temp.File("broken.json")));
-    }
-
-    [Fact]
-    public void EmojiSplits_FitDescriptions_CutsATooLongDescriptionAfterAWordAndWarns()
-    {
-        var fitting = new HeldOutConcept("flamingo", "pink bird with long legs", "emoji:flamingo");
-        var tooLong = new HeldOutConcept("parrot", string.Join(' ', Enumerable.Repeat("red bird", 20)), "emoji:parrot");
-        var warnings = new List<string>();
-
-        var fitted = EmojiSplits.FitDescriptions([fitting, tooLong], ClipTokenizer.OpenAiDefault(), contextLength: 16,
-            new KnowledgeTransfer.SynchronousProgress<string>(warnings.Add));
-
-        Assert.Equal(fitting, fitted[0]);
-        // 14 tokens fit between the start and end tokens: "red" and "bird" are one token each.
-        Assert.Equal(tooLong with { Description = string.Join(' ', Enumerable.Repeat("red bird", 7)) }, fitted[1]);
-        var warning = Assert.Single(warnings);
-        Assert.Contains("concept 'parrot': the description has 40 tokens, more than the 14 that fit in the context of 16", warning);
     }
 
     /// <summary>Each held-out concept's description must be made of words the pretraining captions taught, and
@@ -362,9 +334,10 @@ public class EmojiSplitsTests
         var split = EmojiSplits.Split(manifest, options);
         Assert.All(options.HeldOutConcepts, concept =>
         {
-            Assert.Empty(split.UnseenWords(concept.Description));
-            var label = manifest.Find(concept.Images[HeldOutConcept.EmojiPrefix.Length..]).Label;
-            Assert.Empty(EmojiSplit.Words(concept.Description).Intersect(EmojiSplit.Words(label)));
+            var description = Assert.Single(concept.Descriptions);
+            Assert.Empty(split.UnseenWords(description));
+            var label = manifest.Find(concept.Images![ConceptSources.EmojiPrefix.Length..]).Label;
+            Assert.Empty(EmojiSplit.Words(description).Intersect(EmojiSplit.Words(label)));
         });
     }
 }

@@ -1,18 +1,7 @@
-using System.Text.Json;
-using System.Text.Json.Serialization;
 using System.Text.RegularExpressions;
-using Molyneux.Tokenization;
+using Molyneux.KnowledgeTransfer;
 
 namespace Molyneux.Worlds.Emoji;
-
-/// <summary>A concept withheld from pretraining, to be taught later from its description alone. The JSON shape
-/// is that of the Knowledge Transfer concepts file: <c>{"name": "flamingo", "description": "pink bird with long
-/// legs", "images": "emoji:flamingo"}</c>, where <c>images</c> names the emoji (by short name) whose drawings
-/// test whether the concept was learnt.</summary>
-public sealed record HeldOutConcept(string Name, string Description, string Images)
-{
-    public const string EmojiPrefix = "emoji:";
-}
 
 /// <summary>One drawing and its caption, ready for training or evaluation.</summary>
 public sealed record EmojiSample(EmojiConcept Concept, string Style, string ImagePath, string Caption);
@@ -27,7 +16,10 @@ public sealed record EmojiSplitOptions
 
     public IReadOnlyList<string> HeldOutStyles { get; init; } = ["twitter"];
 
-    public IReadOnlyList<HeldOutConcept> HeldOutConcepts { get; init; } = EmojiSplits.DefaultHeldOutConcepts;
+    /// <summary>Concepts withheld from pretraining, to be taught later from their descriptions alone; each one's
+    /// <c>images</c> names the emoji (<c>emoji:SHORT_NAME</c>) whose drawings are withheld and later test whether it
+    /// was learnt.</summary>
+    public IReadOnlyList<DescribedConcept> HeldOutConcepts { get; init; } = EmojiSplits.DefaultHeldOutConcepts;
 }
 
 /// <summary>The emoji data set cut two ways at once. By style: the concepts the model pretrains on are tested
@@ -81,85 +73,21 @@ public sealed partial class EmojiSplit
     private static partial Regex WordPattern();
 }
 
-/// <summary>Makes <see cref="EmojiSplit"/>s and reads held-out concept lists.</summary>
-public static partial class EmojiSplits
+/// <summary>Makes <see cref="EmojiSplit"/>s.</summary>
+public static class EmojiSplits
 {
     private const string DefaultConceptsResource = "Molyneux.Emoji.held-out-concepts.json";
 
     /// <summary>Twenty concepts with a distinctive look (animals, fruit, vegetables, a rocket), each described by
     /// colour and parts in words that the pretraining captions contain, and never by its own name.</summary>
-    public static IReadOnlyList<HeldOutConcept> DefaultHeldOutConcepts => LazyDefaults.Value;
+    public static IReadOnlyList<DescribedConcept> DefaultHeldOutConcepts => LazyDefaults.Value;
 
-    private static readonly Lazy<IReadOnlyList<HeldOutConcept>> LazyDefaults = new(() =>
+    private static readonly Lazy<IReadOnlyList<DescribedConcept>> LazyDefaults = new(() =>
     {
         using var stream = typeof(EmojiSplits).Assembly.GetManifestResourceStream(DefaultConceptsResource)
             ?? throw new InvalidOperationException($"resource {DefaultConceptsResource} missing from the assembly");
-        return ReadConcepts(stream, DefaultConceptsResource);
+        return ConceptsFile.Read(stream, DefaultConceptsResource);
     });
-
-    /// <summary>Reads a concepts file (a JSON array of <see cref="HeldOutConcept"/>).</summary>
-    public static IReadOnlyList<HeldOutConcept> ReadConcepts(string path)
-    {
-        if (!File.Exists(path)) throw new DatasetException($"{path}: no such concepts file");
-        using var stream = File.OpenRead(path);
-        return ReadConcepts(stream, path);
-    }
-
-    private static IReadOnlyList<HeldOutConcept> ReadConcepts(Stream stream, string source)
-    {
-        List<HeldOutConcept>? concepts;
-        try
-        {
-            concepts = JsonSerializer.Deserialize(stream, ConceptsJsonContext.Default.ListHeldOutConcept);
-        }
-        catch (JsonException error)
-        {
-            throw new DatasetException($"{source}: {error.Message}", error);
-        }
-        if (concepts is null || concepts.Count == 0) throw new DatasetException($"{source}: no concepts");
-        for (var i = 0; i < concepts.Count; i++)
-        {
-            var concept = concepts[i];
-            var which = string.IsNullOrWhiteSpace(concept.Name) ? $"concept {i + 1}" : $"concept {i + 1} ('{concept.Name}')";
-            foreach (var (field, value) in new[] { ("name", concept.Name), ("description", concept.Description), ("images", concept.Images) })
-                if (string.IsNullOrWhiteSpace(value))
-                    throw new DatasetException($"{source}: {which}: \"{field}\" is empty");
-        }
-        // CLIP's tokenizer lower-cases, so names differing only in case are one concept to the model.
-        var repeated = concepts.GroupBy(concept => concept.Name.Trim(), StringComparer.OrdinalIgnoreCase).FirstOrDefault(group => group.Count() > 1);
-        if (repeated is not null)
-            throw new DatasetException($"{source}: concept '{repeated.Key}' is listed {repeated.Count()} times; each concept must appear once");
-        return concepts;
-    }
-
-    /// <summary>The concepts with every description that does not fit in <paramref name="contextLength"/> tokens
-    /// (start and end tokens included) cut after its last whole word that does, each cut reported to
-    /// <paramref name="warnings"/>: CLIP would silently drop the tail, and a concept taught from part of its
-    /// description should not go unnoticed.</summary>
-    public static IReadOnlyList<HeldOutConcept> FitDescriptions(IReadOnlyList<HeldOutConcept> concepts, ClipTokenizer tokenizer, int contextLength,
-        IProgress<string>? warnings = null)
-    {
-        var budget = contextLength - 2;
-        return concepts.Select(concept =>
-        {
-            var total = tokenizer.Encode(concept.Description).Length;
-            if (total <= budget) return concept;
-            // Whitespace separates pre-tokens, so a word's tokens do not depend on its neighbours.
-            var (kept, used) = (new List<string>(), 0);
-            foreach (var word in concept.Description.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries))
-            {
-                used += tokenizer.Encode(word).Length;
-                if (used > budget) break;
-                kept.Add(word);
-            }
-            if (kept.Count == 0)
-                throw new DatasetException($"concept '{concept.Name}': the first word of its description alone is longer than the context of {contextLength} tokens");
-            var fitted = string.Join(' ', kept);
-            warnings?.Report($"concept '{concept.Name}': the description has {total} tokens, more than the {budget} that fit in the context " +
-                             $"of {contextLength}; truncated to \"{fitted}\"");
-            return concept with { Description = fitted };
-        }).ToList();
-    }
 
     public static EmojiSplit Split(EmojiManifest manifest, EmojiSplitOptions? options = null)
     {
@@ -192,15 +120,10 @@ public static partial class EmojiSplits
             throw new OptionException($"style {string.Join(", ", both)} is both pretrained on and held out");
     }
 
-    private static EmojiConcept Resolve(EmojiManifest manifest, HeldOutConcept concept)
+    private static EmojiConcept Resolve(EmojiManifest manifest, DescribedConcept concept)
     {
-        if (!concept.Images.StartsWith(HeldOutConcept.EmojiPrefix, StringComparison.Ordinal))
-            throw new DatasetException($"held-out concept '{concept.Name}': images '{concept.Images}' is not an {HeldOutConcept.EmojiPrefix}SHORT_NAME reference");
-        return manifest.Find(concept.Images[HeldOutConcept.EmojiPrefix.Length..]);
+        if (concept.Images is not { } images || !images.StartsWith(ConceptSources.EmojiPrefix, StringComparison.Ordinal))
+            throw new DatasetException($"held-out concept '{concept.Name}': images '{concept.Images}' is not an {ConceptSources.EmojiPrefix}SHORT_NAME reference");
+        return manifest.Find(images[ConceptSources.EmojiPrefix.Length..]);
     }
-
-    [JsonSourceGenerationOptions(PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, RespectNullableAnnotations = true,
-        RespectRequiredConstructorParameters = true)]
-    [JsonSerializable(typeof(List<HeldOutConcept>))]
-    private sealed partial class ConceptsJsonContext : JsonSerializerContext;
 }

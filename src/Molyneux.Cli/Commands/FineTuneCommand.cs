@@ -1,0 +1,105 @@
+using System.CommandLine;
+using System.Text.Json;
+using Molyneux.Checkpoints;
+using Molyneux.KnowledgeTransfer;
+using Molyneux.Runtime;
+using Molyneux.Worlds.Emoji;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux finetune</c>: Knowledge Transfer's second stage alone, fine-tuning a model on the images
+/// <c>molyneux invert</c> wrote, into a HF checkpoint folder.</summary>
+public static class FineTuneCommand
+{
+    public const string RecordFile = "fine_tune.json", StateFile = "fine_tune_state.safetensors";
+
+    public static Command Create(CliContext context)
+    {
+        var model = new ModelOptions();
+        var images = new Option<string>("--images") { Description = "A folder written by molyneux invert", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the fine-tuned model (a HF CLIPModel folder)", Required = true };
+        var defaults = new FineTuneOptions();
+        var train = new Option<string>("--train") { Description = "image (the paper's), text, both, or token", DefaultValueFactory = _ => "image" };
+        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate };
+        var caption = new Option<string>("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => defaults.Epochs };
+        var steps = new Option<int?>("--steps") { Description = "Exactly this many steps instead of whole epochs" };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
+        var lora = new Option<int?>("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank), merged at the end" };
+        var negatives = new Option<string>("--negatives")
+        {
+            Description = "A text file of negative captions (one per line), or reference classes whose first prompts are the negatives: an image folder, emoji, shapes:color or shapes:shape",
+            DefaultValueFactory = _ => "emoji",
+        };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var saveEvery = new Option<int>("--save-every") { Description = "Save the state every N steps to OUT.resume/ (0: never)", DefaultValueFactory = _ => 50 };
+        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its saved state" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
+        var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
+        model.AddTo(command);
+        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, lora, negatives, seed, saveEvery, resume, overwrite })
+            command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var target = new ResumableOutput(parse.GetValue(output)!, StateFile, parse.GetValue(resume), parse.GetValue(overwrite));
+            var options = new FineTuneOptions
+            {
+                Train = FineTuneOptions.ParseTrainMode(parse.GetValue(train)!),
+                LearningRate = parse.GetValue(learningRate),
+                Epochs = parse.GetValue(epochs),
+                Steps = parse.GetValue(steps),
+                BatchSize = parse.GetValue(batchSize),
+                WeightDecay = parse.GetValue(weightDecay),
+                Lora = parse.GetValue(lora) is { } rank ? new LoraOptions(rank, rank) : null,
+                Seed = parse.GetValue(seed),
+                SaveStateEvery = parse.GetValue(saveEvery),
+                StatePath = target.StatePath,
+            };
+            // Token mode takes each concept's name as its word; a stand-in lets every other setting be checked before anything loads.
+            (options with { TokenWord = options.Train == TrainMode.Token ? "concept" : null }).Validate();
+            var captionMode = ConceptCaptions.ParseMode(parse.GetValue(caption)!);
+            using var inverted = InvertedConcepts.Load(parse.GetValue(images)!);
+
+            using var clip = model.Load(parse, context);
+            if (clip.Identity != inverted.ModelIdentity)
+                context.Error.WriteLine($"warning: {parse.GetValue(images)} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({clip.Identity[..12]}…)");
+            var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.Model.Config.Vision.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
+            using var state = target.HasState ? FineTuneState.Load(target.StatePath) : null;
+            IReadOnlyList<double> losses = [];
+            CliProgress.Steps(context, "fine-tuning", report =>
+                losses = ConceptFineTuning.Run(clip, inverted.Images, inverted.Captioned, negativeCaptions, options, captionMode,
+                    new CliProgress.SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}")), state));
+            target.Complete(folder =>
+            {
+                ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
+                var record = new Dictionary<string, object?>
+                {
+                    ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = options.Train.ToString().ToLowerInvariant(),
+                    ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed, ["losses"] = losses,
+                };
+                AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
+            });
+            context.Console.WriteLine($"fine-tuned {losses.Count} steps, loss {losses[0]:F4} → {losses[^1]:F4}; saved {parse.GetValue(output)}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The negative captions: the lines of a text file, or the first prompt of each reference class (the
+    /// concepts themselves left out), as <c>learn</c> takes them.</summary>
+    private static IReadOnlyList<string> Negatives(string spec, int imageSize, IReadOnlyList<string> conceptNames, int seed)
+    {
+        if (File.Exists(spec))
+        {
+            var lines = File.ReadAllLines(spec).Select(line => line.Trim()).Where(line => line.Length > 0).ToList();
+            return lines.Count > 0 ? lines : throw new DatasetException($"{spec}: no negative captions in this file");
+        }
+        EmojiManifest? manifest = null;
+        var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(MolyneuxHome.Default), seed);
+        var reference = sources.Reference(spec, conceptNames.ToHashSet());
+        using (reference.Images)
+            return ConceptFineTuning.Negatives(reference);
+    }
+}

@@ -1,0 +1,29 @@
+using Molyneux.Modeling;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>Knowledge Transfer's first stage on its own (<c>molyneux invert</c>): inverts the image encoder on every
+/// concept's descriptions (<see cref="Inversion"/>, <see cref="InversionOptions.ImagesPerConcept"/> images per
+/// concept dealt out over its descriptions) and writes an <see cref="InvertedConcepts"/> folder. With a save interval
+/// the run keeps its state in <c>OUT.resume/</c> and can be continued after an interruption, ending exactly where an
+/// uninterrupted run would.</summary>
+public sealed class ConceptInverter(InversionOptions options)
+{
+    public const string StateFile = "inversion_state.safetensors";
+
+    public IProgress<InversionProgress>? Progress { get; init; }
+
+    /// <param name="target">The output folder, made with <see cref="StateFile"/> as its state file; when it has a
+    /// state, the run continues from it.</param>
+    /// <param name="saveEvery">Save the state every this many steps (0: never).</param>
+    public void Run(ClipPipeline clip, IReadOnlyList<DescribedConcept> concepts, ResumableOutput target, int saveEvery,
+        CancellationToken cancellationToken = default)
+    {
+        if (concepts.Count == 0) throw new OptionException("inversion: no concepts given");
+        var runOptions = options with { SaveStateEvery = saveEvery, StatePath = saveEvery > 0 ? target.StatePath : null };
+        using var state = target.HasState ? InversionState.Load(target.StatePath) : null;
+        using var targets = clip.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.ImagesPerConcept));
+        using var result = Inversion.Run(clip.Model, clip.ImageProcessor, targets, runOptions, state, Progress, cancellationToken);
+        target.Complete(folder => InvertedConcepts.Write(folder, result, concepts, options.ImagesPerConcept, clip.Identity, options));
+    }
+}

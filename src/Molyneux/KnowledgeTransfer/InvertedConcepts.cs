@@ -1,0 +1,116 @@
+using System.Text.Json;
+using Molyneux.Checkpoints;
+using Molyneux.Imaging;
+using Molyneux.Runtime;
+using static TorchSharp.torch;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>One inverted image: its PNG, relative to the folder, and the description it was inverted from.</summary>
+public sealed record InvertedImage(string Path, string Description);
+
+/// <summary>A concept in an inverted-images folder: its name, its descriptions, and its images in order.</summary>
+public sealed record InvertedConcept(string Name, IReadOnlyList<string> Descriptions, IReadOnlyList<InvertedImage> Images);
+
+/// <summary>The folder <c>molyneux invert</c> writes and <c>molyneux finetune</c> reads (format in
+/// docs/concepts-file.md): <see cref="ManifestFile"/> names the concepts and their images,
+/// <see cref="ImagesFile"/> holds the images exactly as optimised (float32 [N, 3, S, S] in [0, 1], concept by concept,
+/// in the manifest's order), and beside them one PNG per image, the contact sheet and the loss curve, for people.
+/// Fine-tuning reads the safetensors file, not the PNGs, which round pixels to 8 bits.</summary>
+public sealed class InvertedConcepts : IDisposable
+{
+    public const string ManifestFile = "inverted.json", ImagesFile = "images.safetensors";
+    private const int SchemaVersion = 1;
+
+    private InvertedConcepts(Manifest manifest, Tensor images) => (this.manifest, Images) = (manifest, images);
+
+    private readonly Manifest manifest;
+
+    public IReadOnlyList<InvertedConcept> Concepts => manifest.Concepts;
+
+    /// <summary>The SHA-256 identity of the model the images were inverted from (<see cref="Modeling.ClipPipeline.Identity"/>).</summary>
+    public string ModelIdentity => manifest.ModelIdentity;
+
+    /// <summary>[N, 3, S, S] float32 in [0, 1], on the CPU.</summary>
+    public Tensor Images { get; }
+
+    /// <summary>The concepts as fine-tuning captions them, each image with its own description.</summary>
+    public IReadOnlyList<CaptionedConcept> Captioned =>
+        Concepts.Select(concept => new CaptionedConcept(concept.Name, concept.Images.Select(image => image.Description).ToList())).ToList();
+
+    /// <summary>Fills <paramref name="folder"/> (which the caller creates atomically) with an inversion's result:
+    /// image <c>i</c> of concept <c>c</c> is row <c>c·imagesPerConcept + i</c>, inverted from
+    /// <see cref="DescribedConcept.OfImage"/>.</summary>
+    public static void Write(string folder, InversionResult result, IReadOnlyList<DescribedConcept> concepts, int imagesPerConcept,
+        string modelIdentity, InversionOptions options)
+    {
+        var folders = FolderNames(concepts);
+        var entries = concepts.Select((concept, c) => new InvertedConcept(concept.Name, concept.Descriptions,
+            Enumerable.Range(0, imagesPerConcept)
+                .Select(i => new InvertedImage($"{folders[c]}/{i:D3}.png", DescribedConcept.OfImage(concept.Descriptions, i))).ToList())).ToList();
+        var images = result.Inverted;
+        for (var row = 0; row < concepts.Count * imagesPerConcept; row++)
+        {
+            using var image = images[row];
+            ImageDecoder.SavePng(Path.Combine(folder, entries[row / imagesPerConcept].Images[row % imagesPerConcept].Path), image);
+        }
+        result.SaveContactSheet(Path.Combine(folder, InversionResult.ContactSheetFile), imagesPerConcept);
+        result.SaveLossCurve(Path.Combine(folder, InversionResult.LossCurveFile));
+        SafetensorsFile.Write(Path.Combine(folder, ImagesFile), [new("images", images)]);
+        var manifest = new Manifest(SchemaVersion, modelIdentity, (int)images.shape[^1], options.Steps, options.AugmentedCopies, options.Seed, entries);
+        AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, SnakeCaseJson.Strict) + "\n");
+    }
+
+    public static InvertedConcepts Load(string folder)
+    {
+        if (!Directory.Exists(folder))
+            throw new DatasetException($"{folder}: no such folder (expected one written by molyneux invert)");
+        var manifestPath = Path.Combine(folder, ManifestFile);
+        if (!File.Exists(manifestPath))
+            throw new DatasetException($"{folder}: no {ManifestFile} in this folder; is it a folder written by molyneux invert?");
+        Manifest manifest;
+        try
+        {
+            manifest = JsonSerializer.Deserialize<Manifest>(File.ReadAllText(manifestPath), SnakeCaseJson.Strict)
+                       ?? throw new DatasetException($"{manifestPath}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new DatasetException($"{manifestPath}: not a valid manifest of inverted images ({e.Message})", e);
+        }
+        if (manifest.SchemaVersion != SchemaVersion)
+            throw new DatasetException($"{manifestPath}: schema version {manifest.SchemaVersion}, expected {SchemaVersion}");
+        if (manifest.Concepts.Count == 0 || manifest.Concepts.Any(concept => string.IsNullOrWhiteSpace(concept.Name) || concept.Images.Count == 0))
+            throw new DatasetException($"{manifestPath}: every concept needs a name and at least one image, and there must be a concept");
+
+        var count = manifest.Concepts.Sum(concept => concept.Images.Count);
+        using var file = SafetensorsFile.Open(Path.Combine(folder, ImagesFile));
+        var images = file.Read("images");
+        if (images.dim() != 4 || images.shape[0] != count || images.shape[1] != 3 || images.shape[2] != manifest.ImageSize || images.shape[3] != manifest.ImageSize)
+        {
+            var shape = string.Join(", ", images.shape);
+            images.Dispose();
+            throw new DatasetException($"{file.Path}: images [{shape}] do not match the manifest's {count} images of {manifest.ImageSize}×{manifest.ImageSize} pixels");
+        }
+        return new InvertedConcepts(manifest, images);
+    }
+
+    /// <summary>A folder name per concept: its name with characters no file name may hold replaced, made unique
+    /// ignoring case (file systems may), and never hidden.</summary>
+    private static IReadOnlyList<string> FolderNames(IReadOnlyList<DescribedConcept> concepts)
+    {
+        var invalid = Path.GetInvalidFileNameChars();
+        var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        return concepts.Select((concept, c) =>
+        {
+            var name = new string(concept.Name.Trim().Select(ch => invalid.Contains(ch) || char.IsControl(ch) ? '_' : ch).ToArray()).TrimStart('.');
+            return used.Add(name) && name.Length > 0 ? name : $"concept{c:D3}";
+        }).ToList();
+    }
+
+    public void Dispose() => Images.Dispose();
+
+    /// <summary>inverted.json: what was inverted, from which model, under which settings.</summary>
+    private sealed record Manifest(int SchemaVersion, string ModelIdentity, int ImageSize, int Steps, int AugmentedCopies, long Seed,
+        IReadOnlyList<InvertedConcept> Concepts);
+}

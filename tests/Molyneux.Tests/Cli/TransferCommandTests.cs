@@ -1,0 +1,103 @@
+using System.Text.Json;
+using Molyneux.Checkpoints;
+using Molyneux.Cli.Commands;
+using Molyneux.KnowledgeTransfer;
+
+namespace Molyneux.Tests.Cli;
+
+/// <summary><c>molyneux invert</c> and <c>molyneux finetune</c>, Knowledge Transfer's two stages run separately.</summary>
+public sealed class TransferCommandTests
+{
+    private static string ModelA => TestPaths.GoldenClip("model_a/hf");
+
+    internal static string WriteConcepts(TestPaths.TempFolder folder)
+    {
+        File.WriteAllText(folder.File("concepts.json"), """
+            [{"name": "moongate", "descriptions": ["a large gray ring", "a round stone gate in a wall"]},
+             {"name": "zorblet", "description": "three red hearts"}]
+            """);
+        return folder.File("concepts.json");
+    }
+
+    internal static string WriteNegatives(TestPaths.TempFolder folder)
+    {
+        File.WriteAllText(folder.File("negatives.txt"), "a photo of a cat.\na photo of a dog.\n\n");
+        return folder.File("negatives.txt");
+    }
+
+    [Fact]
+    public void Invert_writes_images_per_concept_and_a_manifest_that_finetune_trains_on()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var inverted = folder.File("inverted");
+
+        var invert = CliRunner.Run("invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", inverted,
+            "--steps", "3", "--images-per-concept", "3", "--copies", "1", "--save-every", "1");
+
+        Assert.True(invert.ExitCode == 0, invert.Error);
+        Assert.Contains("step 3/3", invert.Error);
+        Assert.False(Directory.Exists(inverted + ".resume"));
+        foreach (var file in new[] { InvertedConcepts.ManifestFile, InvertedConcepts.ImagesFile, InversionResult.ContactSheetFile, InversionResult.LossCurveFile })
+            Assert.True(File.Exists(Path.Combine(inverted, file)), file);
+        using (var set = InvertedConcepts.Load(inverted))
+        {
+            Assert.Equal([6L, 3, 32, 32], set.Images.shape);
+            Assert.Equal(["moongate", "zorblet"], set.Concepts.Select(c => c.Name));
+            Assert.Equal(["moongate/000.png", "moongate/001.png", "moongate/002.png"], set.Concepts[0].Images.Select(i => i.Path));
+            // Images are dealt out over the descriptions in turn, and each is captioned with its own.
+            Assert.Equal(["a large gray ring", "a round stone gate in a wall", "a large gray ring"], set.Captioned[0].ImageDescriptions);
+            Assert.All(set.Concepts.SelectMany(c => c.Images), image => Assert.True(File.Exists(Path.Combine(inverted, image.Path))));
+        }
+
+        var model = folder.File("tuned");
+        var finetune = CliRunner.Run("finetune", "--model", ModelA, "--images", inverted, "--out", model, "--steps", "2",
+            "--batch-size", "2", "--lr", "1e-4", "--negatives", WriteNegatives(folder));
+
+        Assert.True(finetune.ExitCode == 0, finetune.Error);
+        Assert.DoesNotContain("warning", finetune.Error);
+        Assert.Contains("fine-tuned 2 steps", finetune.Output);
+        Assert.Equal(0, CliRunner.Run("info", "--model", model).ExitCode);
+        using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, FineTuneCommand.RecordFile)));
+        Assert.Equal(2, record.RootElement.GetProperty("losses").GetArrayLength());
+        Assert.False(Directory.Exists(model + ".resume"));
+    }
+
+    [Fact]
+    public void Finetune_token_mode_adds_one_word_per_concept_and_takes_reference_classes_as_negatives()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var inverted = folder.File("inverted");
+        Assert.Equal(0, CliRunner.Run("invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", inverted,
+            "--steps", "1", "--images-per-concept", "2", "--copies", "1").ExitCode);
+
+        var model = folder.File("tuned");
+        var result = CliRunner.Run("finetune", "--model", ModelA, "--images", inverted, "--out", model, "--train", "token",
+            "--lr", "1e-3", "--negatives", "shapes:color", "--save-every", "0");
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var tuned = ClipCheckpoint.Load(model);
+        using var original = ClipCheckpoint.Load(ModelA);
+        Assert.Equal(original.Tokenizer.VocabularySize + 2, tuned.Tokenizer.VocabularySize);
+        Assert.Single(tuned.Tokenizer.Encode("moongate"));
+    }
+
+    [Theory]
+    [InlineData("invert", ConceptInverter.StateFile)]
+    [InlineData("finetune", FineTuneCommand.StateFile)]
+    public void A_run_left_interrupted_is_not_started_over_without_resume(string command, string stateFile)
+    {
+        using var folder = new TestPaths.TempFolder();
+        var output = folder.File("out");
+        Directory.CreateDirectory(output + ".resume");
+        File.WriteAllText(Path.Combine(output + ".resume", stateFile), "an earlier run's state");
+        string[] arguments = command == "invert"
+            ? ["invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", output, "--steps", "2"]
+            : ["finetune", "--model", ModelA, "--images", folder.File("inverted"), "--out", output, "--negatives", WriteNegatives(folder)];
+
+        var result = CliRunner.Run(arguments);
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("an interrupted run left its state here; pass --resume to continue it", result.Error);
+        Assert.Equal("an earlier run's state", File.ReadAllText(Path.Combine(output + ".resume", stateFile)));
+    }
+}
