@@ -5,7 +5,9 @@ using static TorchSharp.torch;
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>A concept to teach: its name, its description(s), and real images of it (in [0,1], at the model's size)
-/// on which to measure whether it was learnt. The real images are never trained on.</summary>
+/// on which to measure whether it was learnt. The real images are never trained on. The inverted images are dealt
+/// out over the descriptions (<see cref="DescribedConcept.OfImage"/>), each captioned with its own, and classification
+/// by description averages their text embeddings.</summary>
 public sealed record TeachableConcept(string Name, IReadOnlyList<string> Descriptions, Tensor RealImages);
 
 /// <summary>What the model already knows, to measure forgetting and to serve as distractors: real images with

@@ -61,6 +61,25 @@ public sealed class KillAndResumeTests
         Assert.False(Directory.Exists(output), "the run finished before it was killed");
     }
 
+    /// <summary>Runs <paramref name="command"/> uninterrupted into one folder, and into another killed once it has
+    /// a state, refused without --resume, then resumed; checks the state's step with <paramref name="stepOfState"/>
+    /// and that it is gone at the end. Returns both output folders.</summary>
+    private static (string Uninterrupted, string Resumed) RunBothWays(TestPaths.TempFolder folder, Func<string, string[]> command,
+        string stateFile, Func<string, int> stepOfState, int saveEvery, int steps)
+    {
+        var (uninterrupted, resumed) = (folder.File("uninterrupted"), folder.File("resumed"));
+        RunToEnd(command(uninterrupted));
+
+        var statePath = Path.Combine(resumed + ".resume", stateFile);
+        RunAndKill(command(resumed), resumed, statePath);
+        var step = stepOfState(statePath);
+        Assert.True(step % saveEvery == 0 && step > 0 && step < steps, $"state at step {step}");
+        Assert.Contains("pass --resume to continue it", CliRunner.Run(command(resumed)).Error);
+        RunToEnd([.. command(resumed), "--resume"]);
+        Assert.False(Directory.Exists(resumed + ".resume"));
+        return (uninterrupted, resumed);
+    }
+
     [Fact]
     public void Inversion_killed_and_resumed_equals_an_uninterrupted_run()
     {
@@ -68,22 +87,17 @@ public sealed class KillAndResumeTests
         var concepts = TransferCommandTests.WriteConcepts(folder);
         string[] Invert(string output) => ["invert", "--model", ModelA, "--concepts", concepts, "--out", output, "--steps", "60",
             "--images-per-concept", "2", "--copies", "2", "--seed", "7", "--save-every", "4"];
-        var (uninterrupted, resumed) = (folder.File("uninterrupted"), folder.File("resumed"));
-        RunToEnd(Invert(uninterrupted));
 
-        var statePath = Path.Combine(resumed + ".resume", ConceptInverter.StateFile);
-        RunAndKill(Invert(resumed), resumed, statePath);
-        using (var state = InversionState.Load(statePath))
-            Assert.InRange(state.Step, 4, 56);
-        var refused = CliRunner.Run(Invert(resumed));
-        Assert.Contains("pass --resume to continue it", refused.Error);
-        RunToEnd([.. Invert(resumed), "--resume"]);
+        var (uninterrupted, resumed) = RunBothWays(folder, Invert, ConceptInverter.StateFile, path =>
+        {
+            using var state = InversionState.Load(path);
+            return state.Step;
+        }, saveEvery: 4, steps: 60);
 
         using var expected = InvertedConcepts.Load(uninterrupted);
         using var actual = InvertedConcepts.Load(resumed);
         Assert.True((actual.Images - expected.Images).abs().max().item<float>() <= 1e-6);
         Assert.Equal(File.ReadAllText(Path.Combine(uninterrupted, InversionResult.LossCurveFile)), File.ReadAllText(Path.Combine(resumed, InversionResult.LossCurveFile)));
-        Assert.False(Directory.Exists(resumed + ".resume"));
     }
 
     [Fact]
@@ -97,14 +111,12 @@ public sealed class KillAndResumeTests
         var negatives = TransferCommandTests.WriteNegatives(folder);
         string[] FineTune(string output) => ["finetune", "--model", ModelA, "--images", inverted, "--out", output, "--train", "both",
             "--steps", "40", "--batch-size", "4", "--lr", "1e-4", "--negatives", negatives, "--seed", "5", "--save-every", "3"];
-        var (uninterrupted, resumed) = (folder.File("uninterrupted"), folder.File("resumed"));
-        RunToEnd(FineTune(uninterrupted));
 
-        var statePath = Path.Combine(resumed + ".resume", FineTuneCommand.StateFile);
-        RunAndKill(FineTune(resumed), resumed, statePath);
-        using (var state = FineTuneState.Load(statePath))
-            Assert.InRange(state.Step, 3, 39);
-        RunToEnd([.. FineTune(resumed), "--resume"]);
+        var (uninterrupted, resumed) = RunBothWays(folder, FineTune, FineTuneCommand.StateFile, path =>
+        {
+            using var state = FineTuneState.Load(path);
+            return state.Step;
+        }, saveEvery: 3, steps: 40);
 
         using var scope = NewDisposeScope();
         using var expected = SafetensorsFile.Open(Path.Combine(uninterrupted, "model.safetensors"));
@@ -114,6 +126,5 @@ public sealed class KillAndResumeTests
         using var expectedRecord = JsonDocument.Parse(File.ReadAllText(Path.Combine(uninterrupted, FineTuneCommand.RecordFile)));
         using var actualRecord = JsonDocument.Parse(File.ReadAllText(Path.Combine(resumed, FineTuneCommand.RecordFile)));
         Assert.Equal(expectedRecord.RootElement.GetProperty("losses").ToString(), actualRecord.RootElement.GetProperty("losses").ToString());
-        Assert.False(Directory.Exists(resumed + ".resume"));
     }
 }
