@@ -16,8 +16,13 @@ public static class PretrainCommand
     public static Command Create(CliContext context)
     {
         var data = new Option<string>("--data") { Description = "emoji, shapes, or a captions .jsonl file", Required = true };
-        var preset = new Option<string>("--preset") { Description = "micro, tiny or small", DefaultValueFactory = _ => "tiny" };
-        preset.AcceptOnlyFromAmong("micro", "tiny", "small");
+        var preset = new Option<string>("--preset") { Description = "micro, tiny or small, or a model config.json for another shape", DefaultValueFactory = _ => "tiny" };
+        preset.Validators.Add(result =>
+        {
+            var value = result.GetValueOrDefault<string>();
+            if (value is not ("micro" or "tiny" or "small") && !value.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+                result.AddError($"--preset: expected micro, tiny, small or a config .json file, got '{value}'");
+        });
         var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)" };
@@ -39,7 +44,7 @@ public static class PretrainCommand
         {
             var options = new PretrainOptions
             {
-                Preset = "molyneux-" + parse.GetValue(preset),
+                Preset = parse.GetValue(preset)! is var chosen && chosen.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? chosen : "molyneux-" + chosen,
                 Minutes = parse.GetValue(minutes),
                 Steps = parse.GetValue(steps),
                 Seed = parse.GetValue(seed),

@@ -45,9 +45,8 @@ public sealed class EmojiImageEncoderTrainer
     /// <summary>Trains and writes a CLIPVisionModelWithProjection folder into <paramref name="folder"/> (which exists).</summary>
     public void Train(string folder, EncoderTrainingOptions options, IProgress<EncoderTrainingProgress>? progress = null)
     {
-        manual_seed(options.Seed);
         using var tower = ClipTower.Vision(Shape, ProjectionDim);
-        ClipInitialization.ApplyVision((ClipVisionTransformer)tower.Transformer, tower.Projection);
+        ClipInitialization.ApplyVision((ClipVisionTransformer)tower.Transformer, tower.Projection, options.Seed);
         var processor = ClipImageProcessor.Default(Shape.ImageSize);
         var logitScale = tensor((float)Math.Log(1 / options.Temperature));
         var batch = Math.Min(options.BatchSize, drawings.Count);

@@ -47,9 +47,8 @@ public sealed class EmojiTextEncoderTrainer
             EosTokenId = tokenizer.EndOfTextId,
             PadTokenId = 0,
         };
-        manual_seed(options.Seed);
         using var tower = ClipTower.Text(config, ProjectionDim);
-        ClipInitialization.ApplyText((ClipTextTransformer)tower.Transformer, tower.Projection);
+        ClipInitialization.ApplyText((ClipTextTransformer)tower.Transformer, tower.Projection, options.Seed);
         var logitScale = tensor((float)Math.Log(1 / options.Temperature));
         var batch = Math.Min(options.BatchSize, concepts.Count);
 

@@ -1,5 +1,6 @@
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
+using Molyneux.KnowledgeTransfer;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
@@ -27,6 +28,9 @@ public sealed class CaptionsPretrainingData : IPretrainingData
     public int ImageSize { get; }
 
     public IReadOnlyList<ZeroShotProbe> Probes => [];
+
+    /// <summary>Light, since a user's captions may name positions.</summary>
+    public RandomAffineOptions Augmentation => IPretrainingData.LightAugmentation;
 
     public IEnumerable<string> VocabularyCorpus => dataset.Captions;
 

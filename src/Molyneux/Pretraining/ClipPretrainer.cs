@@ -22,14 +22,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 {
     private const string StateFile = "pretrain_state.json";
 
-    private readonly RandomAffine augmentation = new(new RandomAffineOptions
-    {
-        MaxRotationDegrees = options.AugmentRotation,
-        MaxTranslation = options.AugmentTranslation,
-        MinScale = options.AugmentMinScale,
-        MaxScale = 1.0,
-        Probability = 1.0,
-    });
+    private readonly RandomAffine augmentation = new(data.Augmentation);
     private const string OptimizerFile = "optimizer.bin";
 
     public IProgress<PretrainProgress>? Progress { get; init; }
@@ -115,7 +108,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
     private ClipPipeline NewModel()
     {
         var tokenizer = BpeTrainer.Train(data.VocabularyCorpus, options.VocabularySize);
-        var preset = ClipConfig.Preset(options.Preset);
+        var preset = options.Preset.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ClipConfig.FromFile(options.Preset) : ClipConfig.Preset(options.Preset);
         var config = preset with
         {
             Text = preset.Text with
@@ -128,9 +121,8 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
             },
             Vision = preset.Vision with { ImageSize = data.ImageSize },
         };
-        manual_seed(options.Seed);
         var model = new ClipModel(config);
-        ClipInitialization.Apply(model);
+        ClipInitialization.Apply(model, options.Seed);
         return new ClipPipeline(model, tokenizer, ClipImageProcessor.Default(data.ImageSize), device);
     }
 

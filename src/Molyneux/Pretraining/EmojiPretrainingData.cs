@@ -1,4 +1,5 @@
 using Molyneux.Imaging;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 
@@ -11,6 +12,12 @@ public sealed class EmojiPretrainingData : IPretrainingData
 {
     /// <summary>Tags sampled into one caption: a few, so the label is not drowned and captions vary between epochs.</summary>
     internal const int MaxTagsPerCaption = 3;
+
+    /// <summary>Fraction of captions that are the bare label, the form zero-shot prompts take; without them the text
+    /// tower only ever sees labels followed by tags and visual words.</summary>
+    internal const double LabelOnlyRate = 0.5;
+
+    private const int DrawsPerCaption = MaxTagsPerCaption + 1;
 
     private readonly IReadOnlyList<EmojiSample> samples;
     private readonly Tensor images;
@@ -45,14 +52,22 @@ public sealed class EmojiPretrainingData : IPretrainingData
 
     public IReadOnlyList<ZeroShotProbe> Probes { get; }
 
+    /// <summary>Stronger than for shapes: captions name no positions, and generalising to another artist's drawing is
+    /// the point. Visual words name colours, so there is no colour jitter.</summary>
+    public RandomAffineOptions Augmentation { get; } = new() { MaxRotationDegrees = 15, MaxTranslation = 0.1, MinScale = 0.7, MaxScale = 1.05, Probability = 1 };
+
     public IEnumerable<string> VocabularyCorpus => samples.Select(sample => sample.Caption);
 
     public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator)
     {
         var index = tensor(indices.Select(i => (long)i).ToArray());
         var batch = images.index_select(0, index).to(ScalarType.Float32) / 255f;
-        var draws = rand(indices.Count, MaxTagsPerCaption + 1, generator: generator).data<float>().ToArray();
-        var captions = indices.Select((sampleIndex, row) => Caption(samples[sampleIndex], draws.AsSpan(row * (MaxTagsPerCaption + 1), MaxTagsPerCaption + 1))).ToList();
+        var draws = rand(indices.Count, DrawsPerCaption + 1, generator: generator).data<float>().ToArray();
+        var captions = indices.Select((sampleIndex, row) =>
+        {
+            var rowDraws = draws.AsSpan(row * (DrawsPerCaption + 1), DrawsPerCaption + 1);
+            return rowDraws[0] < LabelOnlyRate ? samples[sampleIndex].Concept.Label : Caption(samples[sampleIndex], rowDraws[1..]);
+        }).ToList();
         return (batch, captions);
     }
 

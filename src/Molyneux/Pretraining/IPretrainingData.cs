@@ -1,3 +1,4 @@
+using Molyneux.KnowledgeTransfer;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
@@ -18,6 +19,13 @@ public interface IPretrainingData
     /// <summary>Images [B,3,S,S] in [0,1] and one caption each; <paramref name="generator"/> drives any random
     /// caption choice, so a batch is a function of the indices and the generator's seed.</summary>
     (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator);
+
+    /// <summary>The random affine warp applied to every training image: as strong as the captions allow (a caption
+    /// that names a position forbids large translations).</summary>
+    RandomAffineOptions Augmentation { get; }
+
+    /// <summary>A light warp for captions that name positions and colours, which a strong one would falsify.</summary>
+    static RandomAffineOptions LightAugmentation { get; } = new() { MaxRotationDegrees = 10, MaxTranslation = 0.05, MinScale = 0.85, MaxScale = 1, Probability = 1 };
 
     /// <summary>Held-out zero-shot questions, evaluated along the learning curve.</summary>
     IReadOnlyList<ZeroShotProbe> Probes { get; }

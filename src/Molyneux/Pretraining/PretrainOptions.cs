@@ -5,7 +5,8 @@ namespace Molyneux.Pretraining;
 /// temperature capped at 100, gradient clipping and light affine augmentation.</summary>
 public sealed record PretrainOptions
 {
-    /// <summary>A model preset (Modeling/Presets): molyneux-micro (shapes tests), molyneux-tiny, molyneux-small.</summary>
+    /// <summary>A model preset (Modeling/Presets): molyneux-micro (shapes tests), molyneux-tiny, molyneux-small; or a
+    /// config.json file (HF or open_clip layout) for another shape.</summary>
     public string Preset { get; init; } = "molyneux-tiny";
 
     /// <summary>Optimizer steps. Exactly reproducible for a seed; <see cref="Minutes"/> is not, since it turns a time
@@ -35,14 +36,6 @@ public sealed record PretrainOptions
 
     /// <summary>Token positions of the text tower; captions longer than this are truncated CLIP's way.</summary>
     public int ContextLength { get; init; } = 32;
-
-    /// <summary>Augmentation strength: the affine ranges used on every training image (rotation in degrees,
-    /// translation as a fraction of the size, minimum scale). Kept light: captions name colours and positions.</summary>
-    public double AugmentRotation { get; init; } = 10;
-
-    public double AugmentTranslation { get; init; } = 0.05;
-
-    public double AugmentMinScale { get; init; } = 0.85;
 
     /// <summary>Evaluate the probes this many times over the run (plus at the end).</summary>
     public int EvaluationPoints { get; init; } = 10;

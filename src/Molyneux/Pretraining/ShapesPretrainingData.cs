@@ -1,3 +1,4 @@
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Worlds;
 using static TorchSharp.torch;
 
@@ -31,6 +32,8 @@ public sealed class ShapesPretrainingData : IPretrainingData
     public int ImageSize { get; }
 
     public IReadOnlyList<ZeroShotProbe> Probes { get; }
+
+    public RandomAffineOptions Augmentation => IPretrainingData.LightAugmentation;
 
     public IEnumerable<string> VocabularyCorpus =>
         Enumerable.Range(0, Math.Min(Count, VocabularyScenes)).Select(index => world.Sample(index, seed).Caption);
