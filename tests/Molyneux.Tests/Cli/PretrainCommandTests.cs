@@ -17,7 +17,7 @@ public sealed class PretrainCommandTests
         Assert.Equal(12, record.RootElement.GetProperty("final").GetProperty("steps").GetInt32());
         var info = CliRunner.Run("info", "--model", output, "--json");
         Assert.True(info.ExitCode == 0, info.Error);
-        Assert.Contains("\"image size / patch\": \"32 / 4\"", info.Output);
+        Assert.Contains("\"image size / patch\": \"32 / 8\"", info.Output);
     }
 
     [Theory]
