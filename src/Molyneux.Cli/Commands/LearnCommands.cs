@@ -88,8 +88,10 @@ public static class LearnCommands
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model", DefaultValueFactory = _ => "molyneux-demo/model" };
         var arguments = new LearnArguments();
-        arguments.Inversion.Steps.DefaultValueFactory = _ => 300;
-        arguments.Inversion.Copies.DefaultValueFactory = _ => 4;
+        // A few minutes on 2 cores: 20 concepts × 5 images × 2 copies per step, 200 steps.
+        arguments.Inversion.Steps.DefaultValueFactory = _ => 200;
+        arguments.Inversion.ImagesPerConcept.DefaultValueFactory = _ => 5;
+        arguments.Inversion.Copies.DefaultValueFactory = _ => 2;
         arguments.Report.DefaultValueFactory = _ => "molyneux-demo/report";
         var home = DataCommands.Home();
         var command = new Command("demo", "Knowledge Transfer on the default world: the default model learns the held-out emoji concepts from their descriptions") { output, home };
