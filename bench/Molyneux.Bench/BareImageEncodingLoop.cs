@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Bench;
 
-/// <summary>The step of <see cref="ImageEncodingLoop"/> as bare libtorch calls: <see cref="BareVisionTower"/> under
+/// <summary>The step of <see cref="EncodingLoop.Images"/> as bare libtorch calls: <see cref="BareVisionTower"/> under
 /// no_grad in one dispose scope, the features brought back as CPU float32.</summary>
 internal sealed class BareImageEncodingLoop(ClipPipeline clip, int batch) : IStepLoop
 {

@@ -33,9 +33,9 @@ internal static class MfuBenchmark
             foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
             {
                 using var clip = RandomClip.Create(preset, dtype);
-                var images = new ImageEncodingLoop(clip, 32);
+                var images = EncodingLoop.Images(clip, 32);
                 Report(preset, images, dtype, repeats, peak, target: "≥ 60% (fp32)");
-                var texts = measureText ? new TextEncodingLoop(clip, 256) : null;
+                var texts = measureText ? EncodingLoop.Texts(clip, 256) : null;
                 if (texts is not null) Report(preset, texts, dtype, repeats, peak, target: "");
                 var inversion = new InversionLoop(clip, 10, copies);
                 Report(preset, inversion, dtype, repeats, peak, target: "≥ 50% (fp32)");

@@ -19,7 +19,7 @@ internal static class OverheadBenchmark
         {
             using var clip = RandomClip.Create(preset, ScalarType.Float32);
             Compare(preset, new InversionLoop(clip, 10, copies), new BareInversionLoop(clip, 10, copies), steps);
-            Compare(preset, new ImageEncodingLoop(clip, 32), new BareImageEncodingLoop(clip, 32), steps);
+            Compare(preset, EncodingLoop.Images(clip, 32), new BareImageEncodingLoop(clip, 32), steps);
         }
     }
 

@@ -8,7 +8,7 @@ namespace Molyneux.Bench;
 /// (<see cref="OverheadBenchmark"/>), <c>--scaling</c> (<see cref="ScalingBenchmark"/>), <c>--memory</c>
 /// (<see cref="MemoryBenchmark"/>); <c>--asif</c> runs <see cref="AsifBenchmark"/> instead. Settings: <c>--repeats N</c>
 /// (3), <c>--presets A,B</c>, <c>--scaling-presets A,B,C</c>, <c>--scaling-repeats N</c> (1), <c>--memory-steps N</c>
-/// (1000), <c>--memory-preset P</c> (molyneux-tiny).</summary>
+/// (1000), <c>--memory-preset P</c> (molyneux-micro), <c>--memory-loops image,text,inversion,finetune</c>.</summary>
 public static class Program
 {
     public static int Main(string[] rawArgs)

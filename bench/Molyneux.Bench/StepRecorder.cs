@@ -4,19 +4,21 @@ using TorchSharp;
 
 namespace Molyneux.Bench;
 
-/// <summary>Marks the end of each step of a loop, with the time, the process's private resident memory and the
-/// tensors TorchSharp counts alive on this thread. The library's own loops report their steps through it
+/// <summary>Marks the end of each step of a loop, with the time, the process's private resident memory (and of it
+/// the .NET heap's committed bytes, so native memory can be told apart) and the tensors TorchSharp counts alive on
+/// this thread. The library's own loops report their steps through it
 /// (<see cref="Inversion"/> and <see cref="FineTuner"/> report synchronously after each step), so a step is timed
 /// from one report to the next on the library's real code path, setup before the first step excluded.</summary>
 internal sealed class StepRecorder(bool trackMemory = false) : IProgress<InversionProgress>, IProgress<FineTuneProgress>
 {
     private readonly Stopwatch clock = Stopwatch.StartNew();
-    private readonly List<(double Seconds, double ResidentMegabytes, long LiveTensors)> marks = [];
+    private readonly List<(double Seconds, double ResidentMegabytes, double ManagedMegabytes, long LiveTensors)> marks = [];
 
     public int Steps => marks.Count;
 
     public void Mark() => marks.Add((clock.Elapsed.TotalSeconds,
         trackMemory ? ProcessMemory.ResidentMegabytes().Anonymous : double.NaN,
+        trackMemory ? GC.GetGCMemoryInfo().TotalCommittedBytes / 1048576.0 : double.NaN,
         DisposeScopeManager.Statistics.ThreadTotalLiveCount));
 
     void IProgress<InversionProgress>.Report(InversionProgress value) => Mark();
@@ -33,10 +35,14 @@ internal sealed class StepRecorder(bool trackMemory = false) : IProgress<Inversi
         return Statistics.Median(steps);
     }
 
-    /// <summary>Least-squares slope of private resident memory against the step, over the steps after
-    /// <paramref name="warmUp"/>: bytes a step leaves behind.</summary>
-    public double ResidentBytesPerStep(int warmUp) =>
-        Statistics.Slope(marks.Skip(warmUp).Select((mark, i) => ((double)i, mark.ResidentMegabytes * 1024 * 1024)).ToList());
+    /// <summary>Least-squares slopes against the step, over the steps after <paramref name="warmUp"/>, of private
+    /// resident memory and of it what is not the .NET heap (native: libtorch's tensors and buffers): bytes a step
+    /// leaves behind.</summary>
+    public (double Resident, double Native) BytesPerStep(int warmUp) =>
+        (Slope(warmUp, mark => mark.ResidentMegabytes), Slope(warmUp, mark => mark.ResidentMegabytes - mark.ManagedMegabytes));
+
+    private double Slope(int warmUp, Func<(double Seconds, double ResidentMegabytes, double ManagedMegabytes, long LiveTensors), double> megabytes) =>
+        Statistics.Slope(marks.Skip(warmUp).Select((mark, i) => ((double)i, megabytes(mark) * 1048576)).ToList());
 
     public (double First, double Last, double Peak) ResidentMegabytes(int warmUp) =>
         (marks[warmUp].ResidentMegabytes, marks[^1].ResidentMegabytes, marks.Skip(warmUp).Max(mark => mark.ResidentMegabytes));
