@@ -10,22 +10,22 @@ namespace Molyneux.Bench;
 /// queries are answered from it (top-k over all anchors read in chunks, then scores against 1 000 candidate prompts),
 /// one at a time and in a batch of 100, which reads the anchors once for all of them.
 /// Usage: dotnet run -c Release --project bench/Molyneux.Bench -- --asif [--anchors 10000,100000,1000000] [--queries N]</summary>
-public static class AsifBenchmark
+internal static class AsifBenchmark
 {
     private const int Dimension = 512;
     private const int Candidates = 1000;
     private const int Batch = 100;
 
-    public static int Run(string[] args)
+    public static int Run(BenchArguments args)
     {
-        var counts = Argument(args, "--anchors")?.Split(',').Select(long.Parse).ToArray() ?? [10_000, 100_000, 1_000_000];
-        var queries = int.Parse(Argument(args, "--queries") ?? "20");
+        var counts = args.List("--anchors", "10000", "100000", "1000000").Select(long.Parse).ToArray();
+        var queries = args.Int("--queries", 20);
         var options = new AsifOptions();
         var folder = Path.Combine(Path.GetTempPath(), $"molyneux-asif-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(folder);
         Console.WriteLine($"threads: {get_num_threads()}, k = {options.NonZeros}, p = {options.Exponent}, chunks of {options.ChunkRows} anchors, " +
                           $"{Candidates} candidate prompts, median of {queries} single-image queries after one warm-up");
-        var (anonymous, mapped) = ResidentMegabytes();
+        var (anonymous, mapped) = ProcessMemory.ResidentMegabytes();
         Console.WriteLine($"before any index: {anonymous:F0} MB private resident memory, {mapped:F0} MB file-backed");
         Console.WriteLine($"| anchors | storage | file MB | query ms (top-k) | query ms (total) | ms per query, batch of {Batch} | private MB during queries | mapped MB resident |");
         Console.WriteLine("|---:|---|---:|---:|---:|---:|---:|---:|");
@@ -59,7 +59,7 @@ public static class AsifBenchmark
             var relative = RelativeRepresentation.Compute(query, anchors, options);
             var topKSeconds = watch.Elapsed.TotalSeconds;
             relative.Products(candidates).Dispose();
-            peakPrivate = Math.Max(peakPrivate, ResidentMegabytes().Anonymous);
+            peakPrivate = Math.Max(peakPrivate, ProcessMemory.ResidentMegabytes().Anonymous);
             if (q == 0) continue;
             topK.Add(topKSeconds);
             total.Add(watch.Elapsed.TotalSeconds);
@@ -70,23 +70,12 @@ public static class AsifBenchmark
             var batch = randn(Batch, Dimension, generator: new Generator(99));
             var watch = Stopwatch.StartNew();
             RelativeRepresentation.Compute(batch, anchors, options).Products(candidates).Dispose();
-            peakPrivate = Math.Max(peakPrivate, ResidentMegabytes().Anonymous);
+            peakPrivate = Math.Max(peakPrivate, ProcessMemory.ResidentMegabytes().Anonymous);
             return watch.Elapsed.TotalSeconds / Batch;
         });
-        Console.WriteLine($"| {count:N0} | {storage.ToString().ToLowerInvariant()} | {new FileInfo(path).Length / 1e6:F0} | {1000 * Median(topK):F1} | " +
-                          $"{1000 * Median(total):F1} | {1000 * batched:F1} | {peakPrivate:F0} | {ResidentMegabytes().Mapped:F0} |");
+        Console.WriteLine($"| {count:N0} | {storage.ToString().ToLowerInvariant()} | {new FileInfo(path).Length / 1e6:F0} | {1000 * Statistics.Median(topK):F1} | " +
+                          $"{1000 * Statistics.Median(total):F1} | {1000 * batched:F1} | {peakPrivate:F0} | {ProcessMemory.ResidentMegabytes().Mapped:F0} |");
         File.Delete(path);
-    }
-
-    /// <summary>Linux's RssAnon (private memory: tensors, buffers, the runtime) and RssFile (pages of mapped files
-    /// in memory, the anchor matrix among them: page cache the kernel can drop) of this process; NaN elsewhere.</summary>
-    private static (double Anonymous, double Mapped) ResidentMegabytes()
-    {
-        const string status = "/proc/self/status";
-        if (!File.Exists(status)) return (double.NaN, double.NaN);
-        double Field(string name) => File.ReadLines(status).Where(line => line.StartsWith(name + ":", StringComparison.Ordinal))
-            .Select(line => double.Parse(line[(name.Length + 1)..].Trim().Split(' ')[0]) / 1024).FirstOrDefault(double.NaN);
-        return (Field("RssAnon"), Field("RssFile"));
     }
 
     /// <summary>Random unit rows written in the index's layout, built a million floats at a time so that writing a
@@ -123,9 +112,4 @@ public static class AsifBenchmark
         }
         return new SparseRows(rows, k, anchorCount, indices, weights, weights);
     }
-
-    private static string? Argument(string[] args, string name) =>
-        Array.IndexOf(args, name) is >= 0 and var at && at + 1 < args.Length ? args[at + 1] : null;
-
-    private static double Median(List<double> values) => values.Order().ElementAt(values.Count / 2);
 }

@@ -1,68 +1,39 @@
-using System.Diagnostics;
-using Molyneux.Modeling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Molyneux.Bench;
 
-/// <summary>Measures this machine's matmul peak (fp32, bf16) and CLIP's image-encoding throughput against it (MFU).
-/// Usage: dotnet run -c Release --project bench/Molyneux.Bench [-- --repeats N]; <c>-- --asif</c> runs <see cref="AsifBenchmark"/> instead.</summary>
+/// <summary>Speed and memory of Molyneux's CLIP workloads on this machine; docs/performance.md shows the results and
+/// explains each table. Usage: <c>dotnet run -c Release --project bench/Molyneux.Bench -- MODE... [settings]</c>, modes:
+/// <c>--all</c> (all of the following), <c>--mfu</c> (<see cref="MfuBenchmark"/>), <c>--overhead</c>
+/// (<see cref="OverheadBenchmark"/>), <c>--scaling</c> (<see cref="ScalingBenchmark"/>), <c>--memory</c>
+/// (<see cref="MemoryBenchmark"/>); <c>--asif</c> runs <see cref="AsifBenchmark"/> instead. Settings: <c>--repeats N</c>
+/// (3), <c>--presets A,B</c>, <c>--scaling-presets A,B,C</c>, <c>--scaling-repeats N</c> (1), <c>--memory-steps N</c>
+/// (1000), <c>--memory-preset P</c> (molyneux-micro), <c>--memory-loops image,text,inversion,finetune</c>.</summary>
 public static class Program
 {
-    public static int Main(string[] args)
+    public static int Main(string[] rawArgs)
     {
-        if (args.Contains("--asif")) return AsifBenchmark.Run(args);
-        var repeats = args.Length >= 2 && args[0] == "--repeats" ? int.Parse(args[1]) : 10;
-        Console.WriteLine($"threads: {get_num_threads()}, cores: {Environment.ProcessorCount}, repeats: {repeats} (median after warm-up)");
-        var peakFp32 = MatmulPeak(ScalarType.Float32, repeats);
-        var peakBf16 = MatmulPeak(ScalarType.BFloat16, repeats);
-        Console.WriteLine($"matmul peak 2048³ fp32: {peakFp32 / 1e9,8:F1} GFLOP/s");
-        Console.WriteLine($"matmul peak 2048³ bf16: {peakBf16 / 1e9,8:F1} GFLOP/s");
-
-        foreach (var preset in new[] { "ViT-B-32" })
-        foreach (var dtype in new[] { ScalarType.Float32, ScalarType.BFloat16 })
+        var args = new BenchArguments(rawArgs);
+        if (args.Has("--asif")) return AsifBenchmark.Run(args);
+        var all = args.Has("--all");
+        if (!all && !new[] { "--mfu", "--overhead", "--scaling", "--memory" }.Any(args.Has))
         {
-            var config = ClipConfig.Preset(preset);
-            using var model = new ClipModel(config);
-            model.to(dtype).eval();
-            const int batch = 32;
-            using var pixels = randn(batch, 3, config.Vision.ImageSize, config.Vision.ImageSize).to(dtype);
-            var seconds = Median(repeats, () =>
-            {
-                using var scope = NewDisposeScope();
-                using var _ = no_grad();
-                model.GetImageFeatures(pixels);
-            });
-            var flops = batch * ClipFlops.ImageEncoding(config);
-            var peak = dtype == ScalarType.Float32 ? peakFp32 : peakBf16;
-            Console.WriteLine($"{preset} image encoding, batch {batch}, {dtype}: {batch / seconds,7:F1} images/s, " +
-                              $"{flops / seconds / 1e9,7:F1} GFLOP/s, MFU {100 * flops / seconds / peak,5:F1}% of the {dtype} matmul peak");
+            Console.Error.WriteLine("give a mode: --all, --mfu, --overhead, --scaling, --memory or --asif (see docs/performance.md)");
+            return 2;
         }
+        // libtorch's default is the physical core count; an explicit OMP_NUM_THREADS (a shared machine) wins.
+        if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null) set_num_threads(Environment.ProcessorCount);
+        Console.WriteLine($"threads: {get_num_threads()}, cores: {Environment.ProcessorCount}, load average at start: {LoadAverage()}");
+        var peak = MachinePeak.Measure(args.Int("--repeats", 3));
+        if (all || args.Has("--mfu")) MfuBenchmark.Run(args, peak);
+        if (all || args.Has("--overhead")) OverheadBenchmark.Run(args);
+        if (all || args.Has("--scaling")) ScalingBenchmark.Run(args, peak);
+        if (all || args.Has("--memory")) MemoryBenchmark.Run(args);
+        Console.WriteLine($"\nload average at the end: {LoadAverage()}");
         return 0;
     }
 
-    private static double MatmulPeak(ScalarType dtype, int repeats)
-    {
-        const int n = 2048;
-        using var a = randn(n, n).to(dtype);
-        using var b = randn(n, n).to(dtype);
-        var seconds = Median(repeats, () => { using var c = a.matmul(b); });
-        return 2.0 * n * n * n / seconds;
-    }
-
-    /// <summary>Median wall time of <paramref name="repeats"/> runs after two warm-up runs.</summary>
-    private static double Median(int repeats, Action action)
-    {
-        action();
-        action();
-        var times = new double[repeats];
-        for (var i = 0; i < repeats; i++)
-        {
-            var watch = Stopwatch.StartNew();
-            action();
-            times[i] = watch.Elapsed.TotalSeconds;
-        }
-        Array.Sort(times);
-        return times[repeats / 2];
-    }
+    /// <summary>The 1-minute load average: other work on the machine lowers every number here.</summary>
+    private static string LoadAverage() =>
+        File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "unknown";
 }

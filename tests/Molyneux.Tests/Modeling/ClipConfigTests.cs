@@ -76,5 +76,13 @@ public sealed class ClipConfigTests
         Assert.Equal(384 + 640 + 400 + 640 + 16, ClipFlops.ImageEncoding(config));
         // Text: 3 tokens: 8·3·16 = 384, 4·9·4 = 144, 4·3·4·8 = 384; projection 16.
         Assert.Equal(384 + 144 + 384 + 16, ClipFlops.TextEncoding(config));
+        // Backward to the pixels: the layer's activation gradients (its four weight products again, 640 + 640, and
+        // attention's four products, 2·400), the projection's input gradient (16) and the patch embedding's (384).
+        Assert.Equal(640 + 640 + 800 + 16 + 384, ClipFlops.ImageEncodingBackward(config, toPixels: true, toWeights: false));
+        // Backward to the weights: the same activation gradients without the pixels', then every weight's gradient:
+        // the layer's products (640 + 640), the patch embedding (384) and the projection (16).
+        Assert.Equal(640 + 640 + 800 + 16 + 640 + 640 + 384 + 16, ClipFlops.ImageEncodingBackward(config, toPixels: false, toWeights: true));
+        Assert.Equal(2 * 3 * (2080 + 2480), ClipFlops.InversionStep(config, images: 2, augmentedCopies: 3));
+        Assert.Equal(4 * (2080 + 3776), ClipFlops.FineTuneImageStep(config, batch: 4));
     }
 }
