@@ -100,6 +100,6 @@ public static class FineTuneCommand
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(MolyneuxHome.Default), seed);
         var reference = sources.Reference(spec, conceptNames.ToHashSet());
         using (reference.Images)
-            return ConceptFineTuning.Negatives(reference);
+            return ConceptFineTuning.Negatives(reference, seed: seed);
     }
 }

@@ -126,8 +126,15 @@ public static class LearnCommands
             sources.Images(c.Images ?? throw new DatasetException($"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"),
                 conceptsFolder))).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
-        var learner = new ConceptLearner(options) { Progress = new Progress<string>(message => context.Error.WriteLine(message)) };
-        using var result = learner.Learn(load, concepts, reference);
+        LearnResult? learnt = null;
+        CliProgress.Steps(context, "inverting", report =>
+            learnt = new ConceptLearner(options)
+            {
+                Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
+                InversionProgress = new CliProgress.SynchronousProgress<InversionProgress>(p =>
+                    report(p.Latest.Step, p.Steps, $"cosine {p.Latest.Cosine:F3}, {p.Size} px")),
+            }.Learn(load, concepts, reference));
+        using var result = learnt!;
 
         ClipCheckpoint.SaveHuggingFace(result.Model, output, overwrite);
         if (reportFolder is not null)

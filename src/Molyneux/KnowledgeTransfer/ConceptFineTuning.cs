@@ -12,8 +12,20 @@ public sealed record CaptionedConcept(string Name, IReadOnlyList<string> ImageDe
 /// <c>molyneux learn</c> runs for each configuration and <c>molyneux finetune</c> runs once.</summary>
 public static class ConceptFineTuning
 {
-    /// <summary>The negatives drawn from reference classes: each class's first prompt.</summary>
-    public static IReadOnlyList<string> Negatives(ReferenceClasses reference) => reference.PromptsPerClass.Select(prompts => prompts[0]).ToList();
+    /// <summary>How many reference classes lend a negative caption by default: every step contrasts its pairs with
+    /// all the negatives, and with the text tower trainable each one is encoded every step, so the 1 800 emoji classes
+    /// would make a step ~7 times dearer than 256 of them for little more signal.</summary>
+    public const int DefaultNegativeBank = 256;
+
+    /// <summary>The negatives drawn from reference classes: the first prompt of each class, or of a seeded random
+    /// <paramref name="bank"/> of them when there are more.</summary>
+    public static IReadOnlyList<string> Negatives(ReferenceClasses reference, int bank = DefaultNegativeBank, int seed = 0)
+    {
+        var classes = Enumerable.Range(0, reference.Names.Count);
+        if (reference.Names.Count > bank)
+            classes = randperm(reference.Names.Count, generator: new Generator((ulong)seed + 211)).data<long>().Take(bank).Select(i => (int)i).Order();
+        return classes.Select(c => reference.PromptsPerClass[c][0]).ToList();
+    }
 
     /// <summary>Trains <paramref name="model"/> in place on <paramref name="images"/> [N, 3, S, S] in [0, 1], the
     /// concepts' images one concept after the other, and returns the loss of every step. In token mode each concept

@@ -147,7 +147,7 @@ public sealed class ConceptLearner(LearnOptions options)
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
             DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();
-        var losses = ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference), fineTune, options.Caption);
+        var losses = ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption);
         return (Measure(model, concepts, reference), losses);
     }
 

@@ -23,9 +23,13 @@ public sealed class ConceptToken
 
     /// <summary>Adds <paramref name="word"/> to the pipeline's tokenizer and a row to its model. The row starts as the
     /// mean of the embeddings of the tokens the word was split into before, so the new token begins close to what
-    /// the model read for the name.</summary>
+    /// the model read for the name. A word the vocabulary already holds as one token (a concept withheld from
+    /// pretraining whose name still occurs in other captions) keeps that token, and its row is the one trained: prompts
+    /// of other classes that contain the word then change too, which the forgetting measurement shows.</summary>
     public static ConceptToken Add(ClipPipeline clip, string word)
     {
+        if (clip.Tokenizer.Encode(word) is [var existing] && clip.Tokenizer.Decode([existing]).Trim() == word.Trim().ToLowerInvariant())
+            return new ConceptToken(word, existing);
         var tokenizer = clip.Tokenizer.WithAddedWord(word);
         var id = tokenizer.VocabularySize - 1;
         using (NewDisposeScope())

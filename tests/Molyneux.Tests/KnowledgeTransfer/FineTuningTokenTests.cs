@@ -48,6 +48,25 @@ public sealed class FineTuningTokenTests
     }
 
     [Fact]
+    public void A_name_the_vocabulary_already_holds_as_one_token_trains_that_tokens_row()
+    {
+        using var clip = LoadModelA();
+        var existing = clip.Tokenizer.Encode("cat");
+        Assert.Single(existing);
+        var before = clip.Model.text_model.embeddings.token_embedding.weight!.detach().clone();
+
+        var result = new FineTuner(TokenOptions with { TokenWord = "cat" })
+            .Run(clip, new FineTuneData(RandomImages(2), ["a photo of a cat.", "a cat"], Negatives));
+
+        Assert.Equal(existing[0], result.Token!.Id);
+        Assert.Equal(OldVocabulary, clip.Model.Config.Text.VocabSize);
+        var table = clip.Model.text_model.embeddings.token_embedding.weight!.detach();
+        var others = arange(OldVocabulary).ne(existing[0]);
+        Assert.True(TensorAssert.Identical(before[others], table[others]));
+        Assert.False(TensorAssert.Identical(before[existing[0]], table[existing[0]]));
+    }
+
+    [Fact]
     public void FineTuning_token_row_starts_at_the_mean_of_the_names_old_tokens()
     {
         using var clip = LoadModelA();
