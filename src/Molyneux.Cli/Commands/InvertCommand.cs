@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.KnowledgeTransfer;
+using Molyneux.Runtime;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;

@@ -19,9 +19,8 @@ public static class PretrainCommand
         var preset = new Option<string>("--preset") { Description = "micro, tiny or small, or a model config.json for another shape", DefaultValueFactory = _ => "tiny" };
         preset.Validators.Add(result =>
         {
-            var value = result.GetValueOrDefault<string>();
-            if (value is not ("micro" or "tiny" or "small") && !value.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
-                result.AddError($"--preset: expected micro, tiny, small or a config .json file, got '{value}'");
+            if (LibraryPreset(result.GetValueOrDefault<string>()) is null)
+                result.AddError($"--preset: expected micro, tiny, small or a config .json file, got '{result.GetValueOrDefault<string>()}'");
         });
         var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
@@ -44,7 +43,7 @@ public static class PretrainCommand
         {
             var options = new PretrainOptions
             {
-                Preset = parse.GetValue(preset)! is var chosen && chosen.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? chosen : "molyneux-" + chosen,
+                Preset = LibraryPreset(parse.GetValue(preset)!)!,
                 Minutes = parse.GetValue(minutes),
                 Steps = parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
@@ -71,7 +70,7 @@ public static class PretrainCommand
             }
             catch (OperationCanceledException)
             {
-                context.Error.WriteLine($"interrupted: the state is saved in {ClipPretrainer.ResumeFolder(parse.GetValue(output)!)}; rerun with --resume to continue");
+                context.Error.WriteLine($"interrupted: the state is saved in {ResumableOutput.ResumeFolderOf(parse.GetValue(output)!)}; rerun with --resume to continue");
                 return 130;
             }
             finally
@@ -86,6 +85,13 @@ public static class PretrainCommand
         });
         return command;
     }
+
+    /// <summary>What <see cref="PretrainOptions.Preset"/> takes for a --preset value: Molyneux's preset of that name or
+    /// the config file itself; null for anything else.</summary>
+    private static string? LibraryPreset(string value) =>
+        value.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? value
+        : value is "micro" or "tiny" or "small" ? "molyneux-" + value
+        : null;
 
     private static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages)
     {

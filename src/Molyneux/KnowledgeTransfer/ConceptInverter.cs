@@ -1,4 +1,5 @@
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 
 namespace Molyneux.KnowledgeTransfer;
 

@@ -27,23 +27,14 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 
     public IProgress<PretrainProgress>? Progress { get; init; }
 
-    /// <summary>Where resumable state lives while a run is under way: beside the output, so the output folder itself
-    /// is only ever complete or absent.</summary>
-    public static string ResumeFolder(string output) => Path.GetFullPath(output).TrimEnd(Path.DirectorySeparatorChar) + ".resume";
-
     /// <summary>Trains and writes <paramref name="output"/>. Cancelling saves the state (to resume from) and throws
     /// <see cref="OperationCanceledException"/>.</summary>
     public TrainingRecord Run(string output, bool resume = false, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        if (Directory.Exists(output) && !overwrite)
-            throw new OptionException($"{output}: already exists (pass --overwrite to replace it)");
-        var resumeFolder = ResumeFolder(output);
-        var hasState = File.Exists(Path.Combine(resumeFolder, StateFile));
-        if (hasState && !resume)
-            throw new OptionException($"{resumeFolder}: an interrupted run left its state here; pass --resume to continue it, or delete the folder");
-
-        var state = hasState ? LoadState(resumeFolder) : null;
+        var target = new ResumableOutput(output, StateFile, resume, overwrite);
+        var resumeFolder = target.ResumeFolder;
+        var state = target.HasState ? LoadState(resumeFolder) : null;
         using var clip = state is null ? NewModel() : ClipCheckpoint.Load(resumeFolder, new ClipLoadOptions { Device = device });
         var model = clip.Model;
         var (decay, noDecay) = ParameterGroups(model);
@@ -94,13 +85,12 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
         foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
         var record = new TrainingRecord(data.Description, options, totalSteps, curve, final);
-        AtomicFile.WriteDirectory(output, overwrite, folder =>
+        target.Complete(folder =>
         {
             ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
             record.Save(Path.Combine(folder, "training.json"));
             record.SavePlot(Path.Combine(folder, "training.png"));
         });
-        if (Directory.Exists(resumeFolder)) Directory.Delete(resumeFolder, recursive: true);
         return record;
     }
 

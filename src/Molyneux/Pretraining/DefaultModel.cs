@@ -28,7 +28,7 @@ public static class DefaultModel
         messages?.Report($"no default model yet: installing the emoji world and pretraining one ({Recipe.Steps} steps, about 20 minutes on 2 cores) into {cached}");
         var manifest = EmojiInstaller.Install(home, messages);
         var data = new EmojiPretrainingData(manifest, EmojiSplits.Split(manifest), messages);
-        new ClipPretrainer(data, Recipe, ComputeDevice.Parse("auto")) { Progress = progress }.Run(cached, resume: Directory.Exists(ClipPretrainer.ResumeFolder(cached)));
+        new ClipPretrainer(data, Recipe, ComputeDevice.Parse("auto")) { Progress = progress }.Run(cached, resume: Directory.Exists(ResumableOutput.ResumeFolderOf(cached)));
         return cached;
     }
 }

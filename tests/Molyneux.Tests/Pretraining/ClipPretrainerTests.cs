@@ -42,7 +42,7 @@ public sealed class ClipPretrainerTests
             Assert.InRange(final.GetProperty(probe).GetDouble(), 0, 1);
         Assert.Equal(2, record.Curve.Count);
         Assert.True(record.Curve[^1].Loss < record.Curve[0].Loss, $"loss {record.Curve[0].Loss} → {record.Curve[^1].Loss}");
-        Assert.False(Directory.Exists(ClipPretrainer.ResumeFolder(output)));
+        Assert.False(Directory.Exists(ResumableOutput.ResumeFolderOf(output)));
     }
 
     [Fact]
