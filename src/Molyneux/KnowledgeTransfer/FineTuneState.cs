@@ -59,15 +59,8 @@ public sealed class FineTuneState : IDisposable
     public static FineTuneState Load(string path)
     {
         using var file = SafetensorsFile.Open(path);
-        string Metadata(string key) => file.Metadata.TryGetValue(key, out var value)
-            ? value
-            : throw new CheckpointException($"{path}: not a fine-tuning state (no '{key}' in the metadata)");
-        if (Metadata("format") != Format)
-            throw new CheckpointException($"{path}: fine-tuning state format '{Metadata("format")}', expected '{Format}'");
-        int Count(string key) => int.TryParse(Metadata(key), NumberStyles.None, CultureInfo.InvariantCulture, out var value)
-            ? value
-            : throw new CheckpointException($"{path}: {key} '{Metadata(key)}' is not a count");
-        var (step, trainableCount) = (Count("step"), Count("trainable"));
+        var metadata = new StateMetadata(file, "fine-tuning state", Format);
+        var (step, trainableCount) = (metadata.Count("step"), metadata.Count("trainable"));
 
         using var scope = NewDisposeScope();
         var losses = file.Read("losses").to(ScalarType.Float64).data<double>().ToArray();
@@ -75,7 +68,7 @@ public sealed class FineTuneState : IDisposable
             throw new CheckpointException($"{path}: {losses.Length} losses for {step} steps");
         var trainable = Enumerable.Range(0, trainableCount).Select(i => file.Read($"trainable.{i}").DetachFromDisposeScope()).ToList();
         return new FineTuneState(step, trainable, file.Read("optimizer").data<byte>().ToArray(), file.Read("generator_state").DetachFromDisposeScope(),
-            file.Read("order").DetachFromDisposeScope(), losses, Metadata("fingerprint"));
+            file.Read("order").DetachFromDisposeScope(), losses, metadata["fingerprint"]);
     }
 
     /// <summary>Puts the saved values into a fresh run's parameters, optimiser and generator, after checking that it

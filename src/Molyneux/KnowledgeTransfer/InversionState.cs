@@ -56,13 +56,8 @@ public sealed class InversionState : IDisposable
     public static InversionState Load(string path)
     {
         using var file = SafetensorsFile.Open(path);
-        string Metadata(string key) => file.Metadata.TryGetValue(key, out var value)
-            ? value
-            : throw new CheckpointException($"{path}: not an inversion state (no '{key}' in the metadata)");
-        if (Metadata("format") != Format)
-            throw new CheckpointException($"{path}: inversion state format '{Metadata("format")}', expected '{Format}'");
-        if (!int.TryParse(Metadata("step"), NumberStyles.None, CultureInfo.InvariantCulture, out var step))
-            throw new CheckpointException($"{path}: step '{Metadata("step")}' is not a count");
+        var metadata = new StateMetadata(file, "inversion state", Format);
+        var step = metadata.Count("step");
 
         using var scope = NewDisposeScope();
         var inverted = file.Read("inverted");
@@ -77,7 +72,7 @@ public sealed class InversionState : IDisposable
             .Select(i => new InversionStepLoss((int)values[5 * i], values[5 * i + 1], values[5 * i + 2], values[5 * i + 3], values[5 * i + 4]))
             .ToList();
         return new InversionState(step, inverted.DetachFromDisposeScope(), first.DetachFromDisposeScope(), second.DetachFromDisposeScope(),
-            file.Read("generator_state").DetachFromDisposeScope(), file.Read("targets").DetachFromDisposeScope(), points, Metadata("fingerprint"));
+            file.Read("generator_state").DetachFromDisposeScope(), file.Read("targets").DetachFromDisposeScope(), points, metadata["fingerprint"]);
     }
 
     public void Dispose()
