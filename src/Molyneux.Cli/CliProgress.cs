@@ -10,18 +10,16 @@ public static class CliProgress
     public static T Run<T>(CliContext context, Func<IProgress<EvaluationProgress>?, T> work)
     {
         if (!context.Console.Profile.Capabilities.Interactive) return work(null);
-        return context.Console.Progress().AutoClear(true).Columns(
-                new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(progress =>
+        return Bars(context).Start(progress =>
+        {
+            var tasks = new Dictionary<EvaluationStage, ProgressTask>();
+            return work(new SynchronousProgress<EvaluationProgress>(report =>
             {
-                var tasks = new Dictionary<EvaluationStage, ProgressTask>();
-                return work(new SynchronousProgress<EvaluationProgress>(report =>
-                {
-                    if (!tasks.TryGetValue(report.Stage, out var task))
-                        tasks[report.Stage] = task = progress.AddTask(report.Stage == EvaluationStage.EncodingTexts ? "encoding texts" : "encoding images", maxValue: report.Total);
-                    task.Value = report.Done;
-                }));
-            });
+                if (!tasks.TryGetValue(report.Stage, out var task))
+                    tasks[report.Stage] = task = progress.AddTask(report.Stage == EvaluationStage.EncodingTexts ? "encoding texts" : "encoding images", maxValue: report.Total);
+                task.Value = report.Done;
+            }));
+        });
     }
 
     /// <summary>Pretraining progress: a line every 5% with loss and throughput (for logs as well as terminals).</summary>
@@ -41,19 +39,20 @@ public static class CliProgress
             work(EveryFivePercent(context));
             return;
         }
-        context.Console.Progress().AutoClear(true).Columns(
-                new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-            .Start(progress =>
+        Bars(context).Start(progress =>
+        {
+            var task = progress.AddTask(label);
+            work((done, total, detail) =>
             {
-                var task = progress.AddTask(label);
-                work((done, total, detail) =>
-                {
-                    task.MaxValue = total;
-                    task.Value = done;
-                    task.Description = $"{label}: {Markup.Escape(detail)}";
-                });
+                task.MaxValue = total;
+                task.Value = done;
+                task.Description = $"{label}: {Markup.Escape(detail)}";
             });
+        });
     }
+
+    private static Spectre.Console.Progress Bars(CliContext context) => context.Console.Progress().AutoClear(true).Columns(
+        new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
     private static Action<int, int, string> EveryFivePercent(CliContext context)
     {

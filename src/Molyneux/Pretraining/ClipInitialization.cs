@@ -22,6 +22,7 @@ public static class ClipInitialization
     public static void ApplyText(ClipTextTransformer text, Linear projection, int seed)
     {
         using var _ = no_grad();
+        using var temporaries = NewDisposeScope();
         var random = new Generator((ulong)seed);
         var config = text.Config;
         Normal(text.embeddings.token_embedding.weight!, 0.02, random);
@@ -34,6 +35,7 @@ public static class ClipInitialization
     public static void ApplyVision(ClipVisionTransformer vision, Linear projection, int seed)
     {
         using var _ = no_grad();
+        using var temporaries = NewDisposeScope();
         // Another stream than the text tower's, so that equal shapes in both towers do not start out equal.
         var random = new Generator((ulong)seed ^ 0x5DEECE66DUL);
         var width = (int)vision.embeddings.class_embedding.shape[0];

@@ -17,7 +17,8 @@ public sealed class EmojiPretrainingData : IPretrainingData
     /// tower only ever sees labels followed by tags and visual words.</summary>
     internal const double LabelOnlyRate = 0.5;
 
-    private const int DrawsPerCaption = MaxTagsPerCaption + 1;
+    /// <summary>Uniform draws per caption: whether it is the bare label, then what <see cref="Caption"/> takes.</summary>
+    private const int DrawsPerCaption = MaxTagsPerCaption + 2;
 
     private readonly IReadOnlyList<EmojiSample> samples;
     private readonly Tensor images;
@@ -62,10 +63,10 @@ public sealed class EmojiPretrainingData : IPretrainingData
     {
         var index = tensor(indices.Select(i => (long)i).ToArray());
         var batch = images.index_select(0, index).to(ScalarType.Float32) / 255f;
-        var draws = rand(indices.Count, DrawsPerCaption + 1, generator: generator).data<float>().ToArray();
+        var draws = rand(indices.Count, DrawsPerCaption, generator: generator).data<float>().ToArray();
         var captions = indices.Select((sampleIndex, row) =>
         {
-            var rowDraws = draws.AsSpan(row * (DrawsPerCaption + 1), DrawsPerCaption + 1);
+            var rowDraws = draws.AsSpan(row * DrawsPerCaption, DrawsPerCaption);
             return rowDraws[0] < LabelOnlyRate ? samples[sampleIndex].Concept.Label : Caption(samples[sampleIndex], rowDraws[1..]);
         }).ToList();
         return (batch, captions);
