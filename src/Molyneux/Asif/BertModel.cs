@@ -1,4 +1,5 @@
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -32,7 +33,7 @@ public sealed class BertEmbeddings : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var length = (int)inputIds.shape[1];
-        var sum = word_embeddings.forward(inputIds) + position_embeddings.weight![..length] + token_type_embeddings.weight![0];
+        var sum = word_embeddings.forward(inputIds).Plus(position_embeddings.weight![..length]).Plus(token_type_embeddings.weight![0]);
         return LayerNorm.forward(sum).MoveToOuterDisposeScope();
     }
 }
@@ -57,8 +58,8 @@ public sealed class BertLayer : Module<Tensor, Tensor, Tensor>
     public override Tensor forward(Tensor hiddenStates, Tensor keyMask)
     {
         using var scope = NewDisposeScope();
-        var attended = attention_norm.forward(hiddenStates + self_attn.Forward(hiddenStates, causal: false, keyMask));
-        return output_norm.forward(attended + mlp.forward(attended)).MoveToOuterDisposeScope();
+        var attended = attention_norm.forward(hiddenStates.Plus(self_attn.Forward(hiddenStates, causal: false, keyMask)));
+        return output_norm.forward(attended.Plus(mlp.forward(attended))).MoveToOuterDisposeScope();
     }
 }
 

@@ -1,4 +1,5 @@
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -51,7 +52,7 @@ public sealed class ViTEmbeddings : Module<Tensor, Tensor>
             throw new ArgumentException($"image of {pixelValues.shape[2]}x{pixelValues.shape[3]} px gives {patches.shape[1]} patches; " +
                                         $"the model has position embeddings for {position_embeddings.shape[1] - 1}");
         var tokens = cat([cls_token.expand(patches.shape[0], -1, -1), patches], 1);
-        return (tokens + position_embeddings).MoveToOuterDisposeScope();
+        return tokens.Plus(position_embeddings).MoveToOuterDisposeScope();
     }
 }
 

@@ -26,6 +26,6 @@ public static class ContrastiveLoss
         var targets = arange(batch, device: logits.device);
         var imageToText = functional.cross_entropy(logits, targets);
         var textToImage = functional.cross_entropy(logits[.., ..(int)batch].t(), targets);
-        return ((imageToText + textToImage) / 2).MoveToOuterDisposeScope();
+        return stack([imageToText, textToImage]).mean().MoveToOuterDisposeScope();
     }
 }

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -69,7 +70,10 @@ public sealed class ClipMlp : Module<Tensor, Tensor>
         return fc2.call(Activation(fc1.call(hiddenStates))).MoveToOuterDisposeScope();
     }
 
-    public Tensor Activation(Tensor x) => quickGelu ? x * functional.sigmoid(x * 1.702) : functional.gelu(x);
+    public Tensor Activation(Tensor x) => quickGelu ? x * functional.sigmoid(x.mul(QuickGeluSlope)) : functional.gelu(x);
+
+    /// <summary>Made once: a temporary Scalar can be freed while libtorch reads it (<see cref="LiveScalars"/>).</summary>
+    private static readonly Scalar QuickGeluSlope = 1.702;
 }
 
 /// <summary>A pre-norm residual block: x + attn(ln1(x)), then x + mlp(ln2(x)).</summary>
@@ -93,8 +97,8 @@ public sealed class ClipEncoderLayer : Module<Tensor, bool, Tensor>
     public override Tensor forward(Tensor hiddenStates, bool causal)
     {
         using var scope = NewDisposeScope();
-        var afterAttention = hiddenStates + self_attn.forward(layer_norm1.forward(hiddenStates), causal);
-        return (afterAttention + mlp.forward(layer_norm2.forward(afterAttention))).MoveToOuterDisposeScope();
+        var afterAttention = hiddenStates.Plus(self_attn.forward(layer_norm1.forward(hiddenStates), causal));
+        return afterAttention.Plus(mlp.forward(layer_norm2.forward(afterAttention))).MoveToOuterDisposeScope();
     }
 }
 
@@ -140,7 +144,7 @@ public sealed class ClipTextEmbeddings : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var length = inputIds.shape[1];
-        return (token_embedding.call(inputIds) + position_embedding.weight![..(int)length]).MoveToOuterDisposeScope();
+        return token_embedding.call(inputIds).Plus(position_embedding.weight![..(int)length]).MoveToOuterDisposeScope();
     }
 }
 
@@ -199,7 +203,7 @@ public sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>
             throw new ArgumentException($"image of {pixelValues.shape[2]}x{pixelValues.shape[3]} px gives {patches.shape[1]} patches; " +
                                         $"the model has position embeddings for {position_embedding.weight.shape[0] - 1}");
         var classToken = class_embedding.expand(patches.shape[0], 1, -1);
-        return (cat([classToken, patches], 1) + position_embedding.weight).MoveToOuterDisposeScope();
+        return cat([classToken, patches], 1).Plus(position_embedding.weight).MoveToOuterDisposeScope();
     }
 
     /// <summary>Resizes the patch-grid position embeddings bicubically (the class token's stays), so the model can
