@@ -112,7 +112,7 @@ public sealed class BertModel : Module<Tensor, Tensor, Tensor>
         using var scope = NewDisposeScope();
         var weights = attentionMask.unsqueeze(-1).to(embeddings.word_embeddings.weight!.dtype);
         var summed = (forward(inputIds, attentionMask) * weights).sum(1);
-        return (summed / weights.sum(1).clamp_min(1)).MoveToOuterDisposeScope();
+        return (summed / weights.sum(1).clamp_min(LiveScalars.One)).MoveToOuterDisposeScope();
     }
 }
 

@@ -10,11 +10,12 @@ namespace Molyneux.Runtime;
 /// garbage collection started by another thread during the native call may finalize it while libtorch still reads it:
 /// training under CPU contention crashed in the ViT's embedding sum with "Expected false to be true … toFloat …
 /// Scalar.h:140" (and a reused allocation could as well be read as a wrong number). The forward passes add with
-/// <see cref="Plus"/> and scale by static Scalars instead.</summary>
+/// <see cref="Plus"/>, bound by <see cref="One"/> and scale by static Scalars instead.</summary>
 internal static class LiveScalars
 {
-    private static readonly Scalar one = 1;
+    /// <summary>1, for the places that need the number itself (a lower bound of a count).</summary>
+    public static Scalar One { get; } = 1;
 
     /// <summary>a + b.</summary>
-    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, one);
+    public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
 }
