@@ -1,4 +1,5 @@
 using Molyneux.Evaluation;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Pretraining;
 using Spectre.Console;
 
@@ -50,6 +51,10 @@ public static class CliProgress
             });
         });
     }
+
+    /// <summary>Inversion progress as a <see cref="Steps"/> report: the latest cosine and the resolution.</summary>
+    public static IProgress<InversionProgress> Inversion(Action<int, int, string> report) =>
+        new SynchronousProgress<InversionProgress>(p => report(p.Latest.Step, p.Steps, $"cosine {p.Latest.Cosine:F3}, {p.Size} px"));
 
     private static Spectre.Console.Progress Bars(CliContext context) => context.Console.Progress().AutoClear(true).Columns(
         new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());

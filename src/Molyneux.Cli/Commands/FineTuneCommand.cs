@@ -34,16 +34,15 @@ public static class FineTuneCommand
             DefaultValueFactory = _ => "emoji",
         };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-        var saveEvery = new Option<int>("--save-every") { Description = "Save the state every N steps to OUT.resume/ (0: never)", DefaultValueFactory = _ => 50 };
-        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its saved state" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
+        var resumable = new ResumeArguments(saveEveryDefault: 50);
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, lora, negatives, seed, saveEvery, resume, overwrite })
+        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, lora, negatives, seed })
             command.Options.Add(option);
+        resumable.AddTo(command);
         context.SetAction(command, parse =>
         {
-            var target = new ResumableOutput(parse.GetValue(output)!, StateFile, parse.GetValue(resume), parse.GetValue(overwrite));
+            var target = resumable.Output(parse, parse.GetValue(output)!, StateFile);
             var options = new FineTuneOptions
             {
                 Train = FineTuneOptions.ParseTrainMode(parse.GetValue(train)!),
@@ -54,7 +53,7 @@ public static class FineTuneCommand
                 WeightDecay = parse.GetValue(weightDecay),
                 Lora = parse.GetValue(lora) is { } rank ? new LoraOptions(rank, rank) : null,
                 Seed = parse.GetValue(seed),
-                SaveStateEvery = parse.GetValue(saveEvery),
+                SaveStateEvery = resumable.SaveEveryValue(parse),
                 StatePath = target.StatePath,
             };
             // Token mode takes each concept's name as its word; a stand-in lets every other setting be checked before anything loads.

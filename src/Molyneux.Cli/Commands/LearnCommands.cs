@@ -131,8 +131,7 @@ public static class LearnCommands
             learnt = new ConceptLearner(options)
             {
                 Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
-                InversionProgress = new CliProgress.SynchronousProgress<InversionProgress>(p =>
-                    report(p.Latest.Step, p.Steps, $"cosine {p.Latest.Cosine:F3}, {p.Size} px")),
+                InversionProgress = CliProgress.Inversion(report),
             }.Learn(load, concepts, reference));
         using var result = learnt!;
 

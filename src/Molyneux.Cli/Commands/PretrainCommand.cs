@@ -27,8 +27,7 @@ public static class PretrainCommand
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts pretraining never sees by name" };
-        var resume = new Option<bool>("--resume") { Description = "Continue an interrupted run from its saved state" };
-        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
+        var resumable = new ResumeArguments();
         var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => new PretrainOptions().BatchSize };
         var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => new PretrainOptions().LearningRate };
         var vocabularySize = new Option<int>("--vocab-size") { DefaultValueFactory = _ => new PretrainOptions().VocabularySize };
@@ -37,8 +36,9 @@ public static class PretrainCommand
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var command = new Command("pretrain", "Pretrain a small CLIP from scratch (contrastive, AdamW, warm-up + cosine)");
-        foreach (var option in new Option[] { data, preset, output, minutes, steps, seed, withhold, resume, overwrite, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
+        foreach (var option in new Option[] { data, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
             command.Options.Add(option);
+        resumable.AddTo(command);
         context.SetAction(command, parse =>
         {
             var options = new PretrainOptions
@@ -66,7 +66,7 @@ public static class PretrainCommand
             TrainingRecord record;
             try
             {
-                record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resume), parse.GetValue(overwrite), interrupt.Token);
+                record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resumable.Resume), parse.GetValue(resumable.Overwrite), interrupt.Token);
             }
             catch (OperationCanceledException)
             {
