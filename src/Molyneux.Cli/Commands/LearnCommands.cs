@@ -13,14 +13,10 @@ namespace Molyneux.Cli.Commands;
 /// (the same on the default world: the default model learns the default held-out emoji concepts).</summary>
 public static class LearnCommands
 {
-    /// <summary>The grid <c>--train auto</c> and <c>--lr auto</c> search.</summary>
-    private static readonly TrainMode[] AutoTrainModes = [TrainMode.Image, TrainMode.Text, TrainMode.Token];
-    private static readonly double[] AutoLearningRates = [1e-5, 1e-4, 1e-3];
-
     private sealed class LearnArguments
     {
         public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (search, keep the best within the forgetting bound)", DefaultValueFactory = _ => "auto" };
-        public Option<string> LearningRate { get; } = new("--lr") { Description = "Fine-tuning learning rate, or auto (1e-5, 1e-4, 1e-3)", DefaultValueFactory = _ => "auto" };
+        public Option<string> LearningRate { get; } = new("--lr") { Description = $"Fine-tuning learning rate, or auto ({string.Join(", ", LearnOptions.AutoLearningRates.Select(rate => rate.ToString("G2", System.Globalization.CultureInfo.InvariantCulture)))})", DefaultValueFactory = _ => "auto" };
         public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
         public InversionArguments Inversion { get; } = new();
         public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => 1 };
@@ -43,7 +39,7 @@ public static class LearnCommands
             var train = parse.GetValue(Train)!;
             var rate = parse.GetValue(LearningRate)!;
             double[] rates;
-            if (rate == "auto") rates = AutoLearningRates;
+            if (rate == "auto") rates = [.. LearnOptions.AutoLearningRates];
             else if (double.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0) rates = [value];
             else throw new OptionException($"--lr: must be a positive number or auto, got '{rate}'");
             return new LearnOptions
@@ -51,7 +47,7 @@ public static class LearnCommands
                 Inversion = inversion,
                 FineTune = new FineTuneOptions { Epochs = parse.GetValue(Epochs) },
                 Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
-                TrainModes = train == "auto" ? AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
+                TrainModes = train == "auto" ? LearnOptions.AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
                 LearningRates = rates,
                 Distractors = parse.GetValue(Distractors),
                 ForgettingBound = parse.GetValue(ForgettingBound) / 100,

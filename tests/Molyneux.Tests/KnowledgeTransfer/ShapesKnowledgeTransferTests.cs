@@ -17,7 +17,7 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
     {
         Inversion = new InversionOptions { Steps = 150, ImagesPerConcept = 10, AugmentedCopies = 4, Seed = seed },
         TrainModes = modes,
-        LearningRates = [1e-4, 1e-3],
+        LearningRates = LearnOptions.AutoLearningRates,
         Caption = CaptionMode.Name,
         Distractors = 0,
         ForgettingBound = 0.05,
@@ -42,7 +42,7 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
         foreach (var seed in new[] { 0, 1, 2 })
         {
             var (concepts, reference) = Inputs(seed);
-            using var result = new ConceptLearner(Options(seed, [TrainMode.Image, TrainMode.Text, TrainMode.Token]))
+            using var result = new ConceptLearner(Options(seed, LearnOptions.AutoTrainModes))
                 .Learn(() => ClipCheckpoint.Load(model.Folder), concepts, reference);
             var chosen = result.Chosen;
             rows.Add((result.Before.MeanNameTop1, chosen.After.MeanNameTop1, result.NoiseControl!.MeanNameTop1, chosen.Forgetting,
@@ -56,9 +56,9 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
         }
         Assert.True(rows.Average(r => r.Before) <= 0.10, $"before: {rows.Average(r => r.Before):P1}");
         Assert.True(rows.Average(r => r.After) >= 0.40, $"after: {rows.Average(r => r.After):P1}");
-        // The inverted images, not the fine-tuning itself, must carry the concept: the same training on noise teaches
-        // at most half as much.
-        Assert.True(rows.Average(r => r.Noise) <= rows.Average(r => r.After) / 2, $"noise control: {rows.Average(r => r.Noise):P1}");
+        // The inverted images, not the fine-tuning itself, must carry the concept: the same training on noise stays at
+        // chance or below.
+        Assert.True(rows.Average(r => r.Noise) <= 0.10, $"noise control: {rows.Average(r => r.Noise):P1}");
         Assert.All(rows, r => Assert.True(r.Forgetting <= 0.05, $"forgetting {100 * r.Forgetting:F1} points"));
         Assert.All(rows, r => Assert.True(r.TokenForgetting <= 0.005, $"--train token forgetting {100 * r.TokenForgetting:F1} points"));
     }
