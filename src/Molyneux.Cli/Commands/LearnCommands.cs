@@ -16,7 +16,7 @@ public static class LearnCommands
     private sealed class LearnArguments
     {
         public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (search, keep the best within the forgetting bound)", DefaultValueFactory = _ => "auto" };
-        public Option<string> LearningRate { get; } = new("--lr") { Description = $"Fine-tuning learning rate, or auto ({string.Join(", ", LearnOptions.AutoLearningRates.Select(rate => rate.ToString("G2", System.Globalization.CultureInfo.InvariantCulture)))})", DefaultValueFactory = _ => "auto" };
+        public Option<string> LearningRate { get; } = new("--lr") { Description = $"Fine-tuning learning rate, or auto ({string.Join(", ", LearnOptions.AutoLearningRates.Select(rate => rate.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture)))})", DefaultValueFactory = _ => "auto" };
         public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
         public InversionArguments Inversion { get; } = new();
         public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => 1 };

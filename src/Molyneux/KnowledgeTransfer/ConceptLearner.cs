@@ -54,7 +54,7 @@ public sealed record LearnOptions
     /// <summary>What <c>--lr auto</c> searches: half-decade steps from the middle of the paper's sweep (1e-6 to 1e-4)
     /// to textual inversion's usual 1e-3. Decade steps are too coarse: on the shapes world the text tower teaches
     /// 25–32 % of the names at 1e-4 and 79–94 % at 1e-3 but loses 19–28 points of reference accuracy there, while
-    /// 3e-4 teaches 56–74 % within the bound.</summary>
+    /// 3e-4 teaches 56–74 % for at most 3.9 points.</summary>
     public static IReadOnlyList<double> AutoLearningRates { get; } = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3];
 
     public IReadOnlyList<double> LearningRates { get; init; } = [1e-5];
