@@ -38,8 +38,8 @@ public static class LearnCommands
             var inversion = Inversion.Options(parse);
             var train = parse.GetValue(Train)!;
             var rate = parse.GetValue(LearningRate)!;
-            double[] rates;
-            if (rate == "auto") rates = [.. LearnOptions.AutoLearningRates];
+            IReadOnlyList<double> rates;
+            if (rate == "auto") rates = LearnOptions.AutoLearningRates;
             else if (double.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0) rates = [value];
             else throw new OptionException($"--lr: must be a positive number or auto, got '{rate}'");
             return new LearnOptions

@@ -13,10 +13,10 @@ namespace Molyneux.Tests.KnowledgeTransfer;
 [Collection(ShapesModelCollection.Name)]
 public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITestOutputHelper output)
 {
-    private static LearnOptions Options(int seed, IReadOnlyList<TrainMode> modes) => new()
+    private static LearnOptions Options(int seed) => new()
     {
         Inversion = new InversionOptions { Steps = 150, ImagesPerConcept = 10, AugmentedCopies = 4, Seed = seed },
-        TrainModes = modes,
+        TrainModes = LearnOptions.AutoTrainModes,
         LearningRates = LearnOptions.AutoLearningRates,
         Caption = CaptionMode.Name,
         Distractors = 0,
@@ -42,7 +42,7 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
         foreach (var seed in new[] { 0, 1, 2 })
         {
             var (concepts, reference) = Inputs(seed);
-            using var result = new ConceptLearner(Options(seed, LearnOptions.AutoTrainModes))
+            using var result = new ConceptLearner(Options(seed))
                 .Learn(() => ClipCheckpoint.Load(model.Folder), concepts, reference);
             var chosen = result.Chosen;
             rows.Add((result.Before.MeanNameTop1, chosen.After.MeanNameTop1, result.NoiseControl!.MeanNameTop1, chosen.Forgetting,
