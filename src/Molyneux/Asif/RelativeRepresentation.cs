@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.Asif;
@@ -28,7 +29,7 @@ public static class RelativeRepresentation
             var count = Math.Min(chunkRows, anchors.Count - start);
             var similarities = unit.matmul(anchors.ReadRows(start, count).t());
             var (chunkValues, chunkIndices) = similarities.topk((int)Math.Min(kept, count), dim: 1);
-            chunkIndices = chunkIndices + start;
+            chunkIndices = chunkIndices.Plus(start);
             if (values is not null)
             {
                 var candidates = cat([values, chunkValues], 1);
@@ -49,8 +50,8 @@ public static class RelativeRepresentation
         using var scope = NewDisposeScope();
         var kept = (int)Math.Min(options.NonZeros, values.shape[1]);
         var similarities = values[.., ..kept].contiguous();
-        var clamped = options.ClampNegatives ? similarities.clamp_min(0) : similarities;
-        var weights = nn.functional.normalize(clamped.pow(options.Exponent), p: 2, dim: 1, eps: 1e-12);
+        var clamped = options.ClampNegatives ? similarities.AtLeast(0) : similarities;
+        var weights = nn.functional.normalize(clamped.Power(options.Exponent), p: 2, dim: 1, eps: 1e-12);
         var rows = (int)values.shape[0];
         return new SparseRows(rows, kept, anchorCount,
             indices[.., ..kept].to(ScalarType.Int32).contiguous().data<int>().ToArray(),

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
 
@@ -96,7 +97,7 @@ public sealed class ZeroShotClassifier : IDisposable
                 .Select(c => cosines.narrow(1, _offsets[c], _offsets[c + 1] - _offsets[c]).amax([1]))
                 .ToList(), 1);
         }
-        if (LogitScale is { } scale) scores = scores * scale;
+        if (LogitScale is { } scale) scores = scores.Times(scale);
         return scores.MoveToOuterDisposeScope();
     }
 

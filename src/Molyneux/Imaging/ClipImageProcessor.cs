@@ -188,7 +188,7 @@ public sealed class ClipImageProcessor
     {
         using var scope = NewDisposeScope();
         var (mean, std) = ChannelTensors(image);
-        return image.mul(std).add(mean).MoveToOuterDisposeScope();
+        return image.mul(std).Plus(mean).MoveToOuterDisposeScope();
     }
 
     /// <summary>HF's get_resize_output_image_size for a shortest-edge size: the short side becomes
@@ -236,7 +236,7 @@ public sealed class ClipImageProcessor
         Tensor Pass(Tensor x, long h, long w) =>
             interpolate(x.unsqueeze(0), [h, w], mode: mode,
                 align_corners: mode == InterpolationMode.NearestExact ? null : false, antialias: antialias).squeeze(0)
-            .clamp_(0, 1).mul_(255).round_().div_(255);
+            .ClampInPlace(0, 1).mul_(LiveScalars.ByteMaximum).round_().div_(LiveScalars.ByteMaximum);
         var horizontal = newWidth == width ? image : Pass(image, height, newWidth);
         var resized = newHeight == height ? horizontal : Pass(horizontal, newHeight, newWidth);
         return resized.MoveToOuterDisposeScope();
@@ -272,7 +272,7 @@ public sealed class ClipImageProcessor
         if (DoCenterCrop) x = CenterCrop(x);
         // HF multiplies 0–255 pixels by rescale_factor when do_rescale is set; ours are already divided by 255.
         // Multiplying even by 1 keeps the result from aliasing the caller's tensor when nothing else changed it.
-        x = x.mul(DoRescale ? RescaleFactor * 255 : 255.0);
+        x = x.Times(DoRescale ? RescaleFactor * 255 : 255.0);
         if (DoNormalize) x = Normalize(x);
         return x.contiguous().MoveToOuterDisposeScope();
     }

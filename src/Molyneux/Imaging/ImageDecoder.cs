@@ -143,12 +143,12 @@ public static class ImageDecoder
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var rgba = tensor(pixels, [height, width, 4]);
-        var rgb = rgba.narrow(2, 0, 3).permute(2, 0, 1).to(ScalarType.Float32).div_(255f);
+        var rgb = rgba.narrow(2, 0, 3).permute(2, 0, 1).to(ScalarType.Float32).div_(LiveScalars.ByteMaximum);
         if (hasAlpha)
         {
             // colour × alpha + white × (1 − alpha); written this way an opaque pixel keeps its exact value.
-            var alpha = rgba.select(2, 3).to(ScalarType.Float32).div_(255f);
-            rgb = rgb.mul_(alpha).add_(alpha.neg().add_(1f));
+            var alpha = rgba.select(2, 3).to(ScalarType.Float32).div_(LiveScalars.ByteMaximum);
+            rgb = rgb.mul_(alpha).add_(alpha.neg().add_(LiveScalars.One, LiveScalars.One), LiveScalars.One);
         }
         return rgb.contiguous().MoveToOuterDisposeScope();
     }

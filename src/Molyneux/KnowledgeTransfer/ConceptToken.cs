@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -61,7 +62,7 @@ public sealed class ConceptToken
             this.id = id;
             Row = new Parameter(embedding.weight![id].detach().clone().DetachFromDisposeScope());
             hook = embedding.register_forward_hook((_, ids, embedded) =>
-                where(ids.eq(id).unsqueeze(-1), Row, embedded));
+                where(ids.EqualTo(id).unsqueeze(-1), Row, embedded));
         }
 
         public Parameter Row { get; }

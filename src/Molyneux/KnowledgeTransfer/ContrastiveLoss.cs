@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -23,7 +24,7 @@ public static class ContrastiveLoss
             throw new ArgumentException($"the loss needs at least one image and a caption for each: got {batch} images and {textFeatures.shape[0]} texts");
         using var scope = NewDisposeScope();
         var logits = ClipModel.ScaledCosine(imageFeatures, textFeatures, logitScale).to(ScalarType.Float32);
-        var targets = arange(batch, device: logits.device);
+        var targets = LiveScalars.Range(batch, logits.device);
         var imageToText = functional.cross_entropy(logits, targets);
         var textToImage = functional.cross_entropy(logits[.., ..(int)batch].t(), targets);
         return stack([imageToText, textToImage]).mean().MoveToOuterDisposeScope();

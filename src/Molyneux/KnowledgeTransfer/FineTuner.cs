@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using System.Diagnostics;
 using Molyneux.Modeling;
 using TorchSharp;
@@ -64,7 +65,7 @@ public sealed class FineTuner(FineTuneOptions options)
         var pairCount = data.Captions.Count;
         var texts = data.Captions.Concat(data.Negatives).ToList();
         var textIds = clip.Tokenizer.TokenizeBatch(texts, model.Config.Text.MaxPositionEmbeddings).to(model.Device);
-        if (token is not null && !textIds[..pairCount].eq(token.Id).any().item<bool>())
+        if (token is not null && !textIds[..pairCount].EqualTo(token.Id).any().item<bool>())
             throw new OptionException($"--train token: no caption contains the word \"{token.Word}\", so its token would learn nothing");
         var trainsImage = options.Train is TrainMode.Image or TrainMode.Both;
         var trainsText = options.Train is not TrainMode.Image;

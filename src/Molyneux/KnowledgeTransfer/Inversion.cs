@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
 using TorchSharp;
@@ -94,7 +95,7 @@ public static class Inversion
 
             var variable = inverted.detach().requires_grad_(true);
             var (cosine, regularizer) = objective.Evaluate(variable, targetsOnDevice, generator);
-            var loss = weight * regularizer - cosine;  // per image: the negated objective of Eq. 3 (or Eq. 4)
+            var loss = regularizer.Times(weight) - cosine;  // per image: the negated objective of Eq. 3 (or Eq. 4)
             var gradient = autograd.grad([loss.sum()], [variable])[0];
             // Checked before the update, so the tensor and the saved state stay the last finite ones.
             if (!(isfinite(loss).all() & isfinite(gradient).all()).item<bool>())
@@ -124,7 +125,7 @@ public static class Inversion
     {
         using var scope = NewDisposeScope();
         var norms = linalg.vector_norm(gradient.flatten(1), 2, [1]);
-        var coefficient = (maxNorm / (norms + 1e-6)).clamp_max(1);
+        var coefficient = norms.Plus(1e-6).reciprocal().Times(maxNorm).AtMost(1);
         gradient.mul_(coefficient.view([-1, .. Enumerable.Repeat(1L, (int)gradient.dim() - 1)]));
     }
 
@@ -195,12 +196,12 @@ internal sealed class PixelObjective(ClipModel model, ClipImageProcessor process
     public void Project(Tensor pixels)
     {
         using var _ = no_grad();
-        pixels.clamp_(0, 1);
+        pixels.ClampInPlace(0, 1);
     }
 
     public Tensor Resize(Tensor pixels, int size)
     {
         using var _ = no_grad();
-        return interpolate(pixels, [size, size], mode: InterpolationMode.Bicubic, align_corners: false).clamp_(0, 1);
+        return interpolate(pixels, [size, size], mode: InterpolationMode.Bicubic, align_corners: false).ClampInPlace(0, 1);
     }
 }

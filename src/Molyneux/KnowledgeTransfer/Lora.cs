@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -96,7 +97,7 @@ public sealed class Lora : IDisposable
                 B = new Parameter(zeros([outFeatures, options.Rank], weight.dtype, weight.device).DetachFromDisposeScope());
             }
             hook = layer.register_forward_hook((_, input, output) =>
-                output + functional.linear(functional.linear(input, A), B) * scale);
+                output.Plus(functional.linear(functional.linear(input, A), B).Times(scale)));
         }
 
         public string Name { get; }
@@ -109,7 +110,7 @@ public sealed class Lora : IDisposable
         {
             using var scope = NewDisposeScope();
             using var _ = no_grad();
-            layer.weight!.add_(B.matmul(A) * scale);
+            layer.weight!.add_(B.matmul(A).Times(scale), LiveScalars.One);
         }
 
         public void Dispose()

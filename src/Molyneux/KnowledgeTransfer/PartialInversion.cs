@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
@@ -44,7 +45,7 @@ internal sealed class FeatureObjective(ClipModel model, PartialInversionOptions 
         using var scope = NewDisposeScope();
         var vision = model.Config.Vision;
         var noise = randn([count, vision.GridSize * vision.GridSize + 1, vision.HiddenSize], generator: generator);
-        return (options.Statistics.Mean + options.Statistics.Std * noise).MoveToOuterDisposeScope();
+        return options.Statistics.Mean.Plus(options.Statistics.Std * noise).MoveToOuterDisposeScope();
     }
 
     public (Tensor Cosine, Tensor Regularizer) Evaluate(Tensor features, Tensor targets, Generator generator)
@@ -63,9 +64,9 @@ internal sealed class FeatureObjective(ClipModel model, PartialInversionOptions 
     {
         var (std, mean) = features.std_mean(1, unbiased: false);
         var target = options.Statistics;
-        var scale = target.Std.to(features.device).clamp_min(1e-6);
+        var scale = target.Std.to(features.device).AtLeast(1e-6);
         Tensor MeanSquare(Tensor deviation) => deviation.div(scale).square().mean([1]);
-        return MeanSquare(mean - target.Mean.to(features.device)) + MeanSquare(std - target.Std.to(features.device));
+        return MeanSquare(mean - target.Mean.to(features.device)).Plus(MeanSquare(std - target.Std.to(features.device)));
     }
 
     public void Project(Tensor features)

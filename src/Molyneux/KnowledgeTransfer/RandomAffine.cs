@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
@@ -69,11 +70,11 @@ public sealed class RandomAffine
     {
         using var scope = NewDisposeScope();
         var uniform = rand([count, 5], generator: generator);
-        var applied = uniform[.., 0] < options.Probability;
-        Tensor Symmetric(Tensor u, double limit) => (u * 2 - 1) * limit;
+        var applied = uniform[.., 0].Below(options.Probability);
+        Tensor Symmetric(Tensor u, double limit) => u.Times(2).Plus(-1.0).Times(limit);
         var angle = where(applied, Symmetric(uniform[.., 1], options.MaxRotationDegrees), 0f);
         var translation = where(applied.unsqueeze(1), Symmetric(uniform[.., 2..4], options.MaxTranslation), 0f);
-        var scale = where(applied, uniform[.., 4] * (options.MaxScale - options.MinScale) + options.MinScale, 1f);
+        var scale = where(applied, uniform[.., 4].Times(options.MaxScale - options.MinScale).Plus(options.MinScale), 1f);
         return new AffineParameters(angle.MoveToOuterDisposeScope(), translation.MoveToOuterDisposeScope(), scale.MoveToOuterDisposeScope());
     }
 
@@ -95,15 +96,15 @@ public sealed class RandomAffine
         // R(θ) = [[cos θ, sin θ], [−sin θ, cos θ]], so p_in = R(θ)ᵀ·(p_out − t)/s. affine_grid works in coordinates
         // normalised to [−1, 1] per axis; for a non-square image the turn is conjugated by diag(W/2, H/2) so it stays
         // a true rotation in pixels, and a shift of a fraction f of a side is 2f in normalised units.
-        var radians = parameters.AngleDegrees.to(ScalarType.Float64) * (Math.PI / 180);
+        var radians = parameters.AngleDegrees.to(ScalarType.Float64).Times(Math.PI / 180);
         var (cos, sin) = (radians.cos(), radians.sin());
         var inverseScale = parameters.Scale.to(ScalarType.Float64).reciprocal();
         var aspect = (double)height / width;
         var linear = stack([
-            stack([cos, -sin * aspect], 1),
-            stack([sin / aspect, cos], 1),
+            stack([cos, sin.neg().Times(aspect)], 1),
+            stack([sin.Over(aspect), cos], 1),
         ], 1) * inverseScale.view(count, 1, 1);
-        var shift = parameters.Translation.to(ScalarType.Float64) * 2;
+        var shift = parameters.Translation.to(ScalarType.Float64).Times(2);
         var offset = -linear.matmul(shift.unsqueeze(2));
         var theta = cat([linear, offset], 2).to(images.dtype).to(images.device);
         var grid = affine_grid(theta, [count, images.shape[1], height, width], align_corners: false);

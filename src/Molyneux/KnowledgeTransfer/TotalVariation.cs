@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.KnowledgeTransfer;
@@ -37,10 +38,10 @@ public static class TotalVariation
         var vertical = images.narrow(2, 1, height - 1) - images.narrow(2, 0, height - 1);
         var total = form switch
         {
-            TotalVariationForm.Kazemi => (ChannelNorms(horizontal) + ChannelNorms(vertical)
-                                          + ChannelNorms(Window(1, 1) - Window(0, 0))
-                                          + ChannelNorms(Window(1, 0) - Window(0, 1))).mean([1]),
-            TotalVariationForm.Anisotropic => horizontal.abs().sum([1, 2, 3]) + vertical.abs().sum([1, 2, 3]),
+            TotalVariationForm.Kazemi => ChannelNorms(horizontal).Plus(ChannelNorms(vertical))
+                                          .Plus(ChannelNorms(Window(1, 1) - Window(0, 0)))
+                                          .Plus(ChannelNorms(Window(1, 0) - Window(0, 1))).mean([1]),
+            TotalVariationForm.Anisotropic => horizontal.abs().sum([1, 2, 3]).Plus(vertical.abs().sum([1, 2, 3])),
             _ => throw new ArgumentOutOfRangeException(nameof(form), form, null),
         };
         return total.MoveToOuterDisposeScope();

@@ -171,13 +171,13 @@ public sealed class ClipTextTransformer : Module<Tensor, (Tensor LastHiddenState
     {
         using var scope = NewDisposeScope();
         var lastHiddenState = final_layer_norm.forward(encoder.forward(embeddings.forward(inputIds), true));
-        var pooled = lastHiddenState[arange(inputIds.shape[0], device: inputIds.device), EndOfTextPositions(inputIds)];
+        var pooled = lastHiddenState[LiveScalars.Range(inputIds.shape[0], inputIds.device), EndOfTextPositions(inputIds)];
         return (lastHiddenState.MoveToOuterDisposeScope(), pooled.MoveToOuterDisposeScope());
     }
 
     /// <summary>Argmax of the ids (the first one on ties) in the legacy config, else the first end-of-text id.</summary>
     public Tensor EndOfTextPositions(Tensor inputIds) =>
-        Config.PoolsAtArgmax ? inputIds.argmax(-1) : inputIds.eq(Config.EosTokenId).to(ScalarType.Int32).argmax(-1);
+        Config.PoolsAtArgmax ? inputIds.argmax(-1) : inputIds.EqualTo(Config.EosTokenId).to(ScalarType.Int32).argmax(-1);
 }
 
 public sealed class ClipVisionEmbeddings : Module<Tensor, Tensor>

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
 using Molyneux.KnowledgeTransfer;
@@ -16,7 +17,7 @@ public sealed class CaptionsPretrainingData : IPretrainingData
     {
         this.dataset = dataset;
         var processor = new ClipImageProcessor(shortestEdge: imageSize, cropHeight: imageSize, cropWidth: imageSize, doNormalize: false);
-        images = (processor.PreprocessFiles(dataset.Images.Select(image => image.ImagePath).ToList()) * 255f).round().to(ScalarType.Byte);
+        images = processor.PreprocessFiles(dataset.Images.Select(image => image.ImagePath).ToList()).Times(255).round().to(ScalarType.Byte);
         ImageSize = imageSize;
         Description = $"captions file {dataset.Location}: {dataset.Images.Count} images, {dataset.Captions.Count} captions";
     }
@@ -42,6 +43,6 @@ public sealed class CaptionsPretrainingData : IPretrainingData
             var choices = dataset.Images[index].Captions;
             return choices[Math.Min(choices.Count - 1, (int)(draws[row] * choices.Count))];
         }).ToList();
-        return (images.index_select(0, tensor(indices.Select(i => (long)i).ToArray())).to(ScalarType.Float32) / 255f, captions);
+        return (images.index_select(0, tensor(indices.Select(i => (long)i).ToArray())).to(ScalarType.Float32).Over(255), captions);
     }
 }

@@ -157,7 +157,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         loss.backward();
         nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
         optimizer.step();
-        using (no_grad()) model.logit_scale.clamp_(0, Math.Log(options.MaxLogitScale));
+        using (no_grad()) model.logit_scale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
         return loss.item<float>();
     }
 

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Imaging;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Worlds.Emoji;
@@ -62,7 +63,7 @@ public sealed class EmojiPretrainingData : IPretrainingData
     public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator)
     {
         var index = tensor(indices.Select(i => (long)i).ToArray());
-        var batch = images.index_select(0, index).to(ScalarType.Float32) / 255f;
+        var batch = images.index_select(0, index).to(ScalarType.Float32).Over(255);
         var draws = rand(indices.Count, DrawsPerCaption, generator: generator).data<float>().ToArray();
         var captions = indices.Select((sampleIndex, row) =>
         {
@@ -96,7 +97,7 @@ public sealed class EmojiPretrainingData : IPretrainingData
         Parallel.For(0, paths.Count, i =>
         {
             using var image = ImageDecoder.Load(paths[i]);
-            loaded[i] = (image * 255f).round().to(ScalarType.Byte);
+            loaded[i] = image.Times(255).round().to(ScalarType.Byte);
         });
         var stacked = stack(loaded);
         foreach (var image in loaded) image.Dispose();

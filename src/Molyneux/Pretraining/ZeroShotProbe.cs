@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Evaluation;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
@@ -25,7 +26,7 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
         var wasTraining = model.training;
         model.eval();
         using var classifier = ZeroShotClassifier.Build(clip, ClassNames, PromptsPerClass, TemplateEnsemble.Mean, batchSize: batchSize);
-        var pixels = clip.ImageProcessor.Normalize(Images.to(ScalarType.Float32) / (Images.dtype == ScalarType.Byte ? 255f : 1f));
+        var pixels = clip.ImageProcessor.Normalize(Images.to(ScalarType.Float32).Over(Images.dtype == ScalarType.Byte ? 255 : 1));
         var imageFeatures = clip.EncodePixels(pixels);
         var metrics = ClassificationMetrics.Compute(classifier.Predict(imageFeatures), Labels, ClassNames);
         if (wasTraining) model.train();

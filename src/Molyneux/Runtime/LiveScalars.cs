@@ -10,12 +10,61 @@ namespace Molyneux.Runtime;
 /// garbage collection started by another thread during the native call may finalize it while libtorch still reads it:
 /// training under CPU contention crashed in the ViT's embedding sum with "Expected false to be true … toFloat …
 /// Scalar.h:140" (and a reused allocation could as well be read as a wrong number). The forward passes add with
-/// <see cref="Plus"/>, bound by <see cref="One"/> and scale by static Scalars instead.</summary>
+/// <see cref="Plus(Tensor, Tensor)"/>, bound by <see cref="One"/> and scale by static Scalars instead; the training and
+/// data loops do arithmetic with numbers through the methods below, each of which keeps its Scalar alive until libtorch
+/// returns (the <c>using</c> disposes it after the call). A background garbage collection, started when a batch
+/// allocates a large array, made this crash within seconds when two threads augmented batches (RandomAffine) side
+/// by side.</summary>
 internal static class LiveScalars
 {
     /// <summary>1, for the places that need the number itself (a lower bound of a count).</summary>
     public static Scalar One { get; } = 1;
 
+    /// <summary>255, to scale between bytes and [0, 1] in place.</summary>
+    public static Scalar ByteMaximum { get; } = 255;
+
     /// <summary>a + b.</summary>
     public static Tensor Plus(this Tensor a, Tensor b) => a.add(b, One);
+
+    /// <summary>a + number.</summary>
+    public static Tensor Plus(this Tensor a, double number) => Using(number.ToScalar(), scalar => a.add(scalar, One));
+
+    /// <summary>a + number, in int64 arithmetic for an integer tensor.</summary>
+    public static Tensor Plus(this Tensor a, long number) => Using(number.ToScalar(), scalar => a.add(scalar, One));
+
+    /// <summary>a · number.</summary>
+    public static Tensor Times(this Tensor a, double number) => Using(number.ToScalar(), a.mul);
+
+    /// <summary>a / number.</summary>
+    public static Tensor Over(this Tensor a, double number) => Using(number.ToScalar(), scalar => a.div(scalar));
+
+    /// <summary>a to the power number.</summary>
+    public static Tensor Power(this Tensor a, double number) => Using(number.ToScalar(), a.pow);
+
+    /// <summary>Whether each element is below number.</summary>
+    public static Tensor Below(this Tensor a, double number) => Using(number.ToScalar(), a.lt);
+
+    /// <summary>Whether each element equals number.</summary>
+    public static Tensor EqualTo(this Tensor a, long number) => Using(number.ToScalar(), a.eq);
+
+    /// <summary>max(a, number).</summary>
+    public static Tensor AtLeast(this Tensor a, double number) => Using(number.ToScalar(), a.clamp_min);
+
+    /// <summary>min(a, number).</summary>
+    public static Tensor AtMost(this Tensor a, double number) => Using(number.ToScalar(), a.clamp_max);
+
+    /// <summary>Clamps a to [min, max] in place.</summary>
+    public static Tensor ClampInPlace(this Tensor a, double min, double max) =>
+        Using(min.ToScalar(), low => Using(max.ToScalar(), high => a.clamp_(low, high)));
+
+    /// <summary>0, 1, …, count − 1 as int64 (torch.arange).</summary>
+    public static Tensor Range(long count, Device? device = null) =>
+        Using(count.ToScalar(), stop => arange(stop, ScalarType.Int64, device));
+
+    /// <summary>Runs <paramref name="operation"/> and only then disposes <paramref name="scalar"/>, which keeps it
+    /// reachable for as long as libtorch may read it.</summary>
+    private static Tensor Using(Scalar scalar, Func<Scalar, Tensor> operation)
+    {
+        using (scalar) return operation(scalar);
+    }
 }
