@@ -1,6 +1,6 @@
-using Molyneux.Runtime;
 using System.Diagnostics;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -74,7 +74,7 @@ public sealed class FineTuner(FineTuneOptions options)
         Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? model.GetImageFeatures(pixels.index_select(0, rows));
         Tensor TextFeatures(Tensor rows) => fixedTextFeatures?.index_select(0, rows) ?? model.GetTextFeatures(textIds.index_select(0, rows));
 
-        var negativeRows = arange(pairCount, texts.Count, dtype: ScalarType.Int64, device: model.Device);
+        var negativeRows = LiveScalars.Range(pairCount, texts.Count, model.Device);
         var stepsPerEpoch = (pairCount + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = options.Steps ?? options.Epochs * stepsPerEpoch;
         var shuffling = new Generator((ulong)options.Seed);

@@ -1,6 +1,6 @@
-using Molyneux.Runtime;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;

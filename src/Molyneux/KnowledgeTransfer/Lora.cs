@@ -1,5 +1,5 @@
-using Molyneux.Runtime;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,5 +1,5 @@
-using Molyneux.Runtime;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 

@@ -1,7 +1,7 @@
-using Molyneux.Runtime;
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
 using Molyneux.KnowledgeTransfer;
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;

@@ -1,6 +1,6 @@
-using Molyneux.Runtime;
 using Molyneux.Imaging;
 using Molyneux.KnowledgeTransfer;
+using Molyneux.Runtime;
 using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 

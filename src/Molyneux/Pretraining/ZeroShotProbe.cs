@@ -1,6 +1,6 @@
-using Molyneux.Runtime;
 using Molyneux.Evaluation;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;

@@ -3,21 +3,18 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Runtime;
 
-/// <summary>Arithmetic for the models' hot paths that passes libtorch only Scalars living as long as the process.
+/// <summary>Tensor arithmetic with numbers that keeps every Scalar it hands libtorch reachable until libtorch returns:
+/// constants are static, and each method below disposes its Scalar only after the call.
 ///
 /// Why: TorchSharp 0.107 turns every number into a <see cref="Scalar"/> whose finalizer frees the native value, and
 /// <c>a + b</c> hands libtorch a temporary Scalar (alpha = 1) that is unreachable as soon as its handle is read. A
-/// garbage collection started by another thread during the native call may finalize it while libtorch still reads it:
-/// training under CPU contention crashed in the ViT's embedding sum with "Expected false to be true … toFloat …
-/// Scalar.h:140" (and a reused allocation could as well be read as a wrong number). The forward passes add with
-/// <see cref="Plus(Tensor, Tensor)"/>, bound by <see cref="One"/> and scale by static Scalars instead; the training and
-/// data loops do arithmetic with numbers through the methods below, each of which keeps its Scalar alive until libtorch
-/// returns (the <c>using</c> disposes it after the call). A background garbage collection, started when a batch
-/// allocates a large array, made this crash within seconds when two threads augmented batches (RandomAffine) side
-/// by side.</summary>
+/// garbage collection started by another thread during the native call may finalize it while libtorch still reads it,
+/// and the call fails ("Unknown scalar type", "Expected false to be true … Scalar.h:140") or reads a wrong number. It
+/// crashed training under CPU contention in the ViT's embedding sum, and within seconds when two threads augmented
+/// batches (RandomAffine) while a background collection ran.</summary>
 internal static class LiveScalars
 {
-    /// <summary>1, for the places that need the number itself (a lower bound of a count).</summary>
+    /// <summary>1: the alpha of additions, and the lower bound of a count.</summary>
     public static Scalar One { get; } = 1;
 
     /// <summary>255, to scale between bytes and [0, 1] in place.</summary>
@@ -58,8 +55,11 @@ internal static class LiveScalars
         Using(min.ToScalar(), low => Using(max.ToScalar(), high => a.clamp_(low, high)));
 
     /// <summary>0, 1, …, count − 1 as int64 (torch.arange).</summary>
-    public static Tensor Range(long count, Device? device = null) =>
-        Using(count.ToScalar(), stop => arange(stop, ScalarType.Int64, device));
+    public static Tensor Range(long count, Device? device = null) => Range(0, count, device);
+
+    /// <summary>start, start + 1, …, stop − 1 as int64 (torch.arange).</summary>
+    public static Tensor Range(long start, long stop, Device? device = null) =>
+        Using(start.ToScalar(), first => Using(stop.ToScalar(), end => arange(first, end, ScalarType.Int64, device)));
 
     /// <summary>Runs <paramref name="operation"/> and only then disposes <paramref name="scalar"/>, which keeps it
     /// reachable for as long as libtorch may read it.</summary>
