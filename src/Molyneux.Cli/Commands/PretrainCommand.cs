@@ -15,7 +15,7 @@ public static class PretrainCommand
 {
     public static Command Create(CliContext context)
     {
-        var data = new Option<string>("--data") { Description = "emoji, shapes, or a captions .jsonl file", Required = true };
+        var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain (one solid shape on black) or a captions .jsonl file", Required = true };
         var preset = new Option<string>("--preset") { Description = "micro, tiny or small, or a model config.json for another shape", DefaultValueFactory = _ => "tiny" };
         preset.Validators.Add(result =>
         {
@@ -101,12 +101,13 @@ public static class PretrainCommand
                 var manifest = EmojiInstaller.Install(home, messages);
                 var splitOptions = withhold is null ? new EmojiSplitOptions() : new EmojiSplitOptions { HeldOutConcepts = ConceptsFile.Read(withhold) };
                 return new EmojiPretrainingData(manifest, EmojiSplits.Split(manifest, splitOptions), messages);
-            case "shapes":
+            case "shapes" or "shapes-plain":
                 var concepts = withhold is null ? [] : ConceptsFile.Read(withhold).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList();
-                var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize ?? 32, Withhold = concepts });
+                var configuration = data == "shapes-plain" ? ShapesWorldOptions.Plain : new ShapesWorldOptions();
+                var world = new ShapesWorld(configuration with { ImageSize = imageSize ?? 32, Withhold = concepts });
                 return new ShapesPretrainingData(world, shapesCount, seed);
             default:
-                if (!File.Exists(data)) throw new OptionException($"--data: '{data}' is not emoji, shapes or an existing captions file");
+                if (!File.Exists(data)) throw new OptionException($"--data: '{data}' is not emoji, shapes, shapes-plain or an existing captions file");
                 return new CaptionsPretrainingData(CaptionsDataset.Load(data), imageSize ?? 64);
         }
     }

@@ -22,7 +22,7 @@ public sealed class ShapesPretrainingData : IPretrainingData
         Count = count;
         ImageSize = world.Options.ImageSize;
         Probes = [Probe(world, ShapesQuestion.Color, probeImagesPerClass, seed + 1), Probe(world, ShapesQuestion.Shape, probeImagesPerClass, seed + 2)];
-        Description = $"shapes: {count} scenes (seed {seed}), {ImageSize} px";
+        Description = $"shapes: {count} scenes (seed {seed}), {ImageSize} px, {world.Options.Summary}";
     }
 
     public string Description { get; }
@@ -40,12 +40,18 @@ public sealed class ShapesPretrainingData : IPretrainingData
 
     public (Tensor Images, IReadOnlyList<string> Captions) Batch(IReadOnlyList<int> indices, Generator generator)
     {
-        var samples = indices.Select(index => world.Sample(index, seed)).ToList();
+        // Painting costs about as much as the micro model's forward and backward pass, which gains little from a second
+        // core; each scene is a pure function of its index, so painting them in parallel changes nothing but the time.
+        var samples = new ShapesSample[indices.Count];
+        Parallel.For(0, samples.Length, i => samples[i] = world.Sample(indices[i], seed));
         return (ShapesSample.Stack(samples), samples.Select(sample => sample.Caption).ToList());
     }
 
+    /// <summary>The question as <paramref name="world"/> can ask it (<see cref="ShapesWorld.Ask"/>), on
+    /// <paramref name="perClass"/> scenes per class of the stream <paramref name="seed"/>.</summary>
     public static ZeroShotProbe Probe(ShapesWorld world, ShapesQuestion question, int perClass, int seed)
     {
+        question = world.Ask(question);
         var set = world.EvaluationSet(question, perClass, seed);
         return new ZeroShotProbe(question.Name, ShapesSample.Stack(set.Select(entry => entry.Sample).ToList()),
             set.Select(entry => entry.Label).ToList(), question.DisplayNames, question.Prompts);

@@ -117,6 +117,16 @@ public sealed class ShapesQuestion
             concepts.Select(c => c.Spec).ToArray());
     }
 
+    /// <summary>This question with only the classes <paramref name="possible"/> accepts, in their order.</summary>
+    internal ShapesQuestion Keeping(Func<ShapesSpec, bool> possible)
+    {
+        var kept = Enumerable.Range(0, Classes.Count).Where(k => possible(ClassSpecs[k])).ToArray();
+        if (kept.Length == Classes.Count) return this;
+        if (kept.Length < 2) throw new OptionException($"the {Name} question keeps fewer than two classes in this world");
+        return new(Name, kept.Select(k => Classes[k]).ToArray(), kept.Select(k => DisplayNames[k]).ToArray(),
+            kept.Select(k => Prompts[k]).ToArray(), kept.Select(k => ClassSpecs[k]).ToArray());
+    }
+
     /// <summary>The class a scene belongs to, or null when it belongs to none (a concept question's scene showing
     /// no listed concept).</summary>
     public int? LabelOf(ShapesAttributes attributes)

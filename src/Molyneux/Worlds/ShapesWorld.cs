@@ -101,6 +101,21 @@ public sealed record ShapesWorldOptions
 
     /// <summary>Whether scenes may be striped or dotted; without, every shape is solid.</summary>
     public bool Patterns { get; init; } = true;
+
+    /// <summary>When set, every scene has this background and no shape has this colour; otherwise the background is
+    /// any colour but the shape's.</summary>
+    public ShapeColor? Background { get; init; }
+
+    /// <summary>One solid shape per scene on a black background: the shape always stands out brighter than the
+    /// ground. A micro ViT learns shapes from this world in a few hundred steps; with backgrounds of every colour the
+    /// shape is brighter or darker than its ground by turns, and the same budget learns colour but hardly shape.</summary>
+    public static ShapesWorldOptions Plain { get; } = new() { MaxCount = 1, Patterns = false, Background = ShapeColor.Black };
+
+    /// <summary>What the scenes may show, for training records: "1–3 shapes, patterned or solid, on grounds of any
+    /// colour".</summary>
+    public string Summary =>
+        $"{(MaxCount == 1 ? "1 shape" : $"1–{MaxCount} shapes")}, {(Patterns ? "patterned or solid" : "solid")}, " +
+        (Background is { } ground ? $"on {ShapesCaptions.Word(ground)}" : "on grounds of any colour");
 }
 
 /// <summary>One scene: its image, the caption pretraining sees with it, and the attributes it was drawn from.</summary>
@@ -288,10 +303,15 @@ public sealed class ShapesWorld
         });
     }
 
+    /// <summary>The question without the classes this world never shows (in a world with a fixed background, the
+    /// shapes of that colour; in one of single shapes, the concepts of several).</summary>
+    public ShapesQuestion Ask(ShapesQuestion question) => question.Keeping(spec => Conflict(spec.WithForcedValues()) is null);
+
     /// <summary>Writes a question's <see cref="EvaluationSet"/> as an image folder: <c>root/&lt;class&gt;/NNNNNN.png</c>
     /// and <c>classes.json</c>, an object mapping each class folder to its display name, in class order.</summary>
     public void ExportImageFolder(string root, ShapesQuestion question, int perClass, int seed, bool overwrite = false)
     {
+        question = Ask(question);
         var set = EvaluationSet(question, perClass, seed);
         AtomicFile.WriteDirectory(root, overwrite, temporary =>
         {
@@ -318,12 +338,15 @@ public sealed class ShapesWorld
         if (Conflict(spec) is { } reason) throw new OptionException($"shapes spec {spec}: {reason}");
         if (Options.MaxCount == 1) spec = spec with { Count = 1 };
         if (!Options.Patterns) spec = spec with { Pattern = ShapePattern.Solid };
+        if (Options.Background is { } background) spec = spec with { Background = background };
         return spec;
     }
 
     private string? Conflict(ShapesSpec spec) =>
         spec.Count > Options.MaxCount ? $"this world shows at most {Options.MaxCount} shapes"
         : !Options.Patterns && spec.Pattern is not (null or ShapePattern.Solid) ? "this world has no patterns"
+        : Options.Background is { } background && spec.Background is { } other && other != background ? $"this world's background is always {ShapesCaptions.Word(background)}"
+        : Options.Background is { } ground && spec.Color == ground ? $"this world draws every shape on a {ShapesCaptions.Word(ground)} background, so none is {ShapesCaptions.Word(ground)}"
         : null;
 
     /// <summary>Rejection sampling terminates: <paramref name="spec"/> has its forced values filled in, so when it

@@ -171,7 +171,7 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["--device tpu"] = (w => w.Pretrain("--steps", "1", "--device", "tpu"), "--device: unknown value 'tpu'"),
         ["--device cuda:3 without CUDA"] = (w => w.Convert(ModelA, "--device", "cuda:3"), "--device: 'cuda:3'"),
         ["--dtype fp8"] = (w => w.Convert(ModelA, "--dtype", "fp8"), "--dtype: unknown value 'fp8'"),
-        ["--data that is no data set"] = (w => ["pretrain", "--data", "/nonexistent/captions.jsonl", "--steps", "1", "--out", w.Out], "is not emoji, shapes or an existing captions file"),
+        ["--data that is no data set"] = (w => ["pretrain", "--data", "/nonexistent/captions.jsonl", "--steps", "1", "--out", w.Out], "is not emoji, shapes, shapes-plain or an existing captions file"),
         ["invert --steps -5"] = (w => w.Invert("--steps", "-5"), "--steps: must be positive, got -5"),
         ["invert --save-every -1"] = (w => w.Invert("--save-every", "-1"), "--save-every: must not be negative, got -1"),
         ["finetune --steps -2"] = (w => w.FineTune(w.Folder.Path, "--steps", "-2"), "--steps: must be at least 1, got -2"),

@@ -25,7 +25,7 @@ public sealed class PretrainCommandTests
     [InlineData(new[] { "--steps", "5", "--lr", "0" }, "--lr: must be positive")]
     [InlineData(new[] { "--steps", "5", "--minutes", "3" }, "give exactly one of --steps and --minutes")]
     [InlineData(new[] { "--steps", "5", "--batch-size", "1" }, "--batch-size: must be at least 2")]
-    [InlineData(new[] { "--steps", "5", "--data", "/nonexistent.jsonl" }, "is not emoji, shapes or an existing captions file")]
+    [InlineData(new[] { "--steps", "5", "--data", "/nonexistent.jsonl" }, "is not emoji, shapes, shapes-plain or an existing captions file")]
     public void Bad_pretraining_options_are_refused_before_any_work(string[] options, string expected)
     {
         using var folder = new TestPaths.TempFolder();

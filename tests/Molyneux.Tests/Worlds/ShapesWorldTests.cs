@@ -218,6 +218,28 @@ public class ShapesWorldTests
     }
 
     [Fact]
+    public void Shapes_PlainWorld_DrawsOneSolidShapeOnBlack_AndAsksOnlyWhatItShows()
+    {
+        var plain = new ShapesWorld(ShapesWorldOptions.Plain with { ConceptRate = 0.5 });
+        Assert.Equal("1 shape, solid, on black", plain.Options.Summary);
+        Assert.Equal("1–3 shapes, patterned or solid, on grounds of any colour", World.Options.Summary);
+        var samples = plain.Generate(300, seed: 1);
+        Assert.All(samples, s => Assert.True(s.Attributes is { Count: 1, Pattern: ShapePattern.Solid, Background: ShapeColor.Black }));
+        Assert.DoesNotContain(samples, s => s.Attributes.Color == ShapeColor.Black);
+        Assert.Equal(8, samples.Select(s => s.Attributes.Color).Distinct().Count());
+        Assert.All(samples, s => Assert.True(s.Rgb[0] <= 32 && s.Rgb[1] <= 32 && s.Rgb[2] <= 32, "the top-left corner is background: black (20) up to the ±12 jitter"));
+
+        var colors = plain.Ask(ShapesQuestion.Color);
+        Assert.Equal(ShapesWorld.Colors.Where(c => c != "black"), colors.Classes);
+        Assert.Same(ShapesQuestion.Shape, plain.Ask(ShapesQuestion.Shape));
+        Assert.All(plain.EvaluationSet(colors, perClass: 2, seed: 3), entry => Assert.Equal(colors.Classes[entry.Label], ShapesCaptions.Word(entry.Sample.Attributes.Color)));
+        var black = Assert.Throws<OptionException>(() => plain.EvaluationSet(ShapesQuestion.Color, perClass: 1, seed: 3));
+        Assert.Contains("every shape on a black background, so none is black", black.Message);
+        var ground = Assert.Throws<OptionException>(() => plain.Sample(0, 1, new ShapesSpec { Background = ShapeColor.Blue }));
+        Assert.Contains("background is always black", ground.Message);
+    }
+
+    [Fact]
     public void Shapes_Export_WritesPngsAndCaptionsJsonl()
     {
         using var temp = new TestPaths.TempFolder();
