@@ -42,12 +42,14 @@ public static class DataCommands
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var size = new Option<int>("--image-size") { DefaultValueFactory = _ => 32 };
         var question = new Option<string?>("--question") { Description = "Write an image folder for this question instead of captions: color, shape or concepts" };
+        var plain = new Option<bool>("--plain") { Description = "One solid shape per scene on black (the world of pretrain --data shapes-plain)" };
         var overwrite = new Option<bool>("--overwrite");
         var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, or an image folder per class");
-        foreach (var option in new Option[] { output, count, seed, size, question, overwrite }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, count, seed, size, question, plain, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = parse.GetValue(size) });
+            var configuration = parse.GetValue(plain) ? ShapesWorldOptions.Plain : new ShapesWorldOptions();
+            var world = new ShapesWorld(configuration with { ImageSize = parse.GetValue(size) });
             var target = parse.GetValue(output)!;
             if (parse.GetValue(question) is { } name)
             {

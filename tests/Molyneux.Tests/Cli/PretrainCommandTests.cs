@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Molyneux.Worlds;
 
 namespace Molyneux.Tests.Cli;
 
@@ -45,5 +46,12 @@ public sealed class PretrainCommandTests
         Assert.Equal(5, File.ReadAllLines(Path.Combine(folder.File("captions"), "captions.jsonl")).Length);
         Assert.Equal(0, CliRunner.Run("data", "shapes", "--out", folder.File("colors"), "--count", "2", "--question", "color").ExitCode);
         Assert.Equal(9, Directory.GetDirectories(folder.File("colors")).Length);
+
+        Assert.Equal(0, CliRunner.Run("data", "shapes", "--plain", "--out", folder.File("plain-colors"), "--count", "2", "--question", "color").ExitCode);
+        Assert.Equal(ShapesWorld.Colors.Where(c => c != "black").Order(), Directory.GetDirectories(folder.File("plain-colors")).Select(Path.GetFileName).Order());
+        var concepts = CliRunner.Run("data", "shapes", "--plain", "--out", folder.File("plain-concepts"), "--question", "concepts");
+        Assert.Equal(1, concepts.ExitCode);
+        Assert.Contains("the concept question keeps fewer than two classes in this world", concepts.Error);
+        Assert.False(Directory.Exists(folder.File("plain-concepts")));
     }
 }
