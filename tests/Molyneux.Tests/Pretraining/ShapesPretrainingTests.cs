@@ -34,7 +34,7 @@ public sealed class ShapesPretrainingTests(ShapesModelFixture model, ITestOutput
     {
         using var folder = new TestPaths.TempFolder();
         var world = new ShapesWorld(ShapesWorldOptions.Plain);
-        var options = new PretrainOptions { Preset = "molyneux-micro", Steps = 1100, BatchSize = 128, LearningRate = 2e-3, VocabularySize = 1000, Seed = 0 };
+        var options = new PretrainOptions { Preset = "molyneux-micro", Steps = 1100, BatchSize = 128, LearningRate = 1.5e-3, VocabularySize = 1000, Seed = 0 };
         var record = new ClipPretrainer(new ShapesPretrainingData(world, count: 1_000_000, seed: 0), options, ComputeDevice.Cpu).Run(folder.File("plain"));
         using var clip = ClipCheckpoint.Load(folder.File("plain"));
         var (color, _) = ShapesPretrainingData.Probe(world, ShapesQuestion.Color, perClass: 40, seed: 1234).Evaluate(clip);
