@@ -106,9 +106,9 @@ public sealed record ShapesWorldOptions
     /// any colour but the shape's.</summary>
     public ShapeColor? Background { get; init; }
 
-    /// <summary>One solid shape per scene on a black background: the shape always stands out brighter than the
-    /// ground. A micro ViT learns shapes from this world in a few hundred steps; with backgrounds of every colour the
-    /// shape is brighter or darker than its ground by turns, and the same budget learns colour but hardly shape.</summary>
+    /// <summary>One solid shape per scene on a black background, so that every shape is brighter than its ground. The
+    /// micro CLIP learns colour and shape from this world in 1 100 steps; with grounds of every colour a shape is
+    /// brighter or darker than its ground by turns, and the same budget learns colour but hardly shape (README).</summary>
     public static ShapesWorldOptions Plain { get; } = new() { MaxCount = 1, Patterns = false, Background = ShapeColor.Black };
 
     /// <summary>What the scenes may show, for training records: "1–3 shapes, patterned or solid, on grounds of any
