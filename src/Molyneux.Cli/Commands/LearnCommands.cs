@@ -152,7 +152,10 @@ public static class LearnCommands
                                   $"(chosen: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:G3})");
         if (result.NoiseControl is { } noise)
             context.Console.WriteLine($"noise control: name top-1 {100 * noise.MeanNameTop1:F1}%, reference {100 * noise.ReferenceTop1:F1}%");
-        context.Console.WriteLine($"saved {output}" + (reportFolder is null ? "" : $"; report in {reportFolder}"));
+        context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
+        if (reportFolder is not null)
+            context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
+                                      "(inverted images beside real ones, every number); report.json holds the same numbers for scripts");
     }
 
     /// <summary>The concepts-file option of <c>learn</c> and <c>invert</c>.</summary>

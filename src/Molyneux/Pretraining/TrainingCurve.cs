@@ -46,25 +46,28 @@ public sealed record TrainingRecord(string Data, PretrainOptions Options, int To
         using var axis = new SKPaint { Color = SKColors.Gray, StrokeWidth = 1 };
         canvas.DrawLine(area.Left, area.Bottom, area.Right, area.Bottom, axis);
         canvas.DrawLine(area.Left, area.Top, area.Left, area.Bottom, axis);
-        canvas.DrawText(title, area.Left, area.Top - 15, font, ink);
+        canvas.DrawText(title, area.Left, area.Top - 15, SKTextAlign.Left, font, ink);
         var points = lines.SelectMany(line => line.Points).ToList();
         if (points.Count == 0) return;
         var maxX = Math.Max(points.Max(p => p.X), 1e-9);
         var maxY = Math.Max(fixedMax ?? points.Max(p => p.Y), 1e-9);
-        canvas.DrawText($"{maxY:G3}", area.Left - 45, area.Top + 5, font, ink);
-        canvas.DrawText($"{maxX:F1} min", area.Right - 50, area.Bottom + 20, font, ink);
+        canvas.DrawText($"{maxY:G3}", area.Left - 45, area.Top + 5, SKTextAlign.Left, font, ink);
+        canvas.DrawText($"{maxX:F1} min", area.Right - 50, area.Bottom + 20, SKTextAlign.Left, font, ink);
         for (var l = 0; l < lines.Count; l++)
         {
             using var stroke = new SKPaint { Color = palette[l % palette.Length], StrokeWidth = 2, IsAntialias = true, Style = SKPaintStyle.Stroke };
-            using var path = new SKPath();
+            using var builder = new SKPathBuilder();
+            var first = true;
             foreach (var (x, y) in lines[l].Points)
             {
                 var point = new SKPoint(area.Left + (float)(x / maxX) * area.Width, area.Bottom - (float)(y / maxY) * area.Height);
-                if (path.IsEmpty) path.MoveTo(point); else path.LineTo(point);
+                if (first) builder.MoveTo(point); else builder.LineTo(point);
+                first = false;
             }
+            using var path = builder.Detach();
             canvas.DrawPath(path, stroke);
             using var label = new SKPaint { Color = stroke.Color, IsAntialias = true };
-            canvas.DrawText(lines[l].Label, area.Right - 150, area.Top + 15 + 16 * l, font, label);
+            canvas.DrawText(lines[l].Label, area.Right - 150, area.Top + 15 + 16 * l, SKTextAlign.Left, font, label);
         }
     }
 }

@@ -6,7 +6,7 @@ namespace Molyneux.Runtime;
 /// <summary>The outcome of an external program run to completion.</summary>
 public sealed record CommandResult(int ExitCode, string Output, string Error);
 
-/// <summary>Runs external programs (npm, rsvg-convert). An interface so that tests can stand in for the network
+/// <summary>Runs external programs (npm). An interface so that tests can stand in for the network
 /// and count what would have been run.</summary>
 public interface ICommandRunner
 {

@@ -3,6 +3,7 @@ using System.IO.Compression;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using Molyneux.Runtime;
+using SkiaSharp;
 
 namespace Molyneux.Worlds.Emoji;
 
@@ -38,8 +39,8 @@ public sealed record EmojiSources(
 
 /// <summary>Installs the emoji data set into <c>home/emoji</c>: fetches each pinned package with <c>npm pack</c>,
 /// checks its integrity, extracts only the metadata and the 64 px images of base emoji (skin-tone variants,
-/// sprite sheets and everything else stay in the tarball), rasterizes OpenMoji's SVGs, and writes
-/// <c>manifest.json</c>.
+/// sprite sheets and everything else stay in the tarball), rasterizes OpenMoji's SVGs in-process
+/// (<see cref="SvgRasterizer"/>), and writes <c>manifest.json</c>.
 ///
 /// Every step produces one folder (or the manifest) through an atomic rename, and a step whose output exists is
 /// skipped, so a second run does nothing and an interrupted run picks up at the step it was in. Each tarball is
@@ -49,8 +50,6 @@ public sealed record EmojiSources(
 public sealed class EmojiInstaller
 {
     private const int ImageSize = 64;
-
-    private const string RsvgHint = "rsvg-convert (from librsvg) rasterizes OpenMoji's SVGs; on Debian or Ubuntu: apt-get install -y librsvg2-bin";
 
     private readonly string _folder;
     private readonly string _downloads;
@@ -87,9 +86,6 @@ public sealed class EmojiInstaller
             _progress?.Report($"{manifestPath}: already installed");
             return EmojiManifest.Read(manifestPath);
         }
-        // Checked before downloading hundreds of megabytes that would be of no use without it.
-        if (!Directory.Exists(EmojiLayout.StyleFolder(_folder, EmojiManifest.OpenMojiStyle))) RequireRsvgConvert();
-
         InstallMetadata(sources);
         var baseEmoji = EmojiManifest.ReadBaseEmoji(_folder);
         InstallVendorImages(sources, baseEmoji);
@@ -233,12 +229,6 @@ public sealed class EmojiInstaller
         return count;
     }
 
-    private void RequireRsvgConvert()
-    {
-        if (_commands.Run("rsvg-convert", ["--version"]) is not { ExitCode: 0 })
-            throw new DatasetException($"rsvg-convert is not installed. {RsvgHint}");
-    }
-
     /// <summary>Renders <c>svg/*.svg</c> under <paramref name="folder"/> to 64 px PNGs on white beside it, then
     /// drops the SVGs: the PNGs are what the manifest uses, and they match the vendor images in size.</summary>
     private void RasterizeSvgFolder(string folder)
@@ -248,22 +238,14 @@ public sealed class EmojiInstaller
         _progress?.Report($"rasterizing {svgs.Length} OpenMoji SVGs to {ImageSize} px PNGs");
         try
         {
-            Parallel.ForEach(svgs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, svg => Rasterize(svg, folder));
+            Parallel.ForEach(svgs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, svg =>
+                File.WriteAllBytes(Path.Combine(folder, Path.ChangeExtension(Path.GetFileName(svg), ".png")),
+                    SvgRasterizer.ToPng(svg, ImageSize, SKColors.White)));
         }
         catch (AggregateException error)
         {
             ExceptionDispatchInfo.Throw(error.InnerExceptions[0]);
         }
         Directory.Delete(svgFolder, recursive: true);
-    }
-
-    private void Rasterize(string svg, string folder)
-    {
-        var png = Path.Combine(folder, Path.ChangeExtension(Path.GetFileName(svg), ".png"));
-        var result = _commands.Run("rsvg-convert",
-            ["--width", $"{ImageSize}", "--height", $"{ImageSize}", "--background-color", "white", "--output", png, svg])
-            ?? throw new DatasetException($"rsvg-convert is not installed. {RsvgHint}");
-        if (result.ExitCode != 0)
-            throw new DatasetException($"{svg}: rsvg-convert failed with exit code {result.ExitCode}: {result.Error.Trim()}");
     }
 }
