@@ -72,6 +72,28 @@ public sealed record LearnReport(
     {
         AtomicFile.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(this, JsonOptions) + "\n");
         AtomicFile.WriteAllText(Path.Combine(folder, "report.html"), Html(folder));
+        AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), SummaryMarkdown());
+    }
+
+    /// <summary>The headline as a Markdown table (summary.md): mean name and description top-1 over the concepts
+    /// and the reference top-1, before, after and for the noise control. The README's demo table is this file as
+    /// the demo wrote it.</summary>
+    public string SummaryMarkdown()
+    {
+        static string Percent(double value) => $"{100 * value:F1} %";
+        string Row(string label, Func<ConceptReport, AccuracyBlock?> block, double? reference) =>
+            $"| {label} | {Percent(Concepts.Average(c => block(c)!.NameTop1))} | {Percent(Concepts.Average(c => block(c)!.DescriptionTop1))} | " +
+            $"{(reference is { } top1 ? Percent(top1) : "")} |";
+        var chosen = Trials.FirstOrDefault(trial => trial.Chosen);
+        var rows = new List<string>
+        {
+            $"| {Concepts.Count} concepts | name top-1 | description top-1 | reference top-1 ({Reference.Classes} classes) |",
+            "|---|---:|---:|---:|",
+            Row("before", c => c.Before, Reference.BeforeTop1),
+            Row(chosen is null ? "after" : $"after (`--train {chosen.Train}`, lr {chosen.LearningRate:0.###e-0})", c => c.After, Reference.AfterTop1),
+        };
+        if (Concepts.All(c => c.NoiseControl is not null)) rows.Add(Row("noise control", c => c.NoiseControl, Reference.NoiseControlTop1));
+        return string.Join("\n", rows) + "\n";
     }
 
     /// <summary>One page with everything inline (images as data URIs), so it can be mailed or archived alone.</summary>

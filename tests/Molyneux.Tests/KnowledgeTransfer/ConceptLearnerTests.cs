@@ -79,5 +79,10 @@ public sealed class ConceptLearnerTests
         Assert.Contains("data:image/png;base64,", html);
         Assert.Contains("moongate", html);
         Assert.DoesNotContain("src=\"concept", html);
+        var summary = File.ReadAllLines(Path.Combine(reportFolder, "summary.md"));
+        Assert.Equal($"| 2 concepts | name top-1 | description top-1 | reference top-1 ({reference.Names.Count} classes) |", summary[0]);
+        Assert.Equal($"| before | {100 * result.Before.MeanNameTop1:F1} % | {100 * result.Before.Concepts.Average(c => c.DescriptionTop1):F1} % | {100 * result.Before.ReferenceTop1:F1} % |", summary[2]);
+        Assert.StartsWith($"| after (`--train image`, lr 1e-4) | {100 * result.Chosen.After.MeanNameTop1:F1} % |", summary[3]);
+        Assert.Equal(4, summary.Length);
     }
 }
