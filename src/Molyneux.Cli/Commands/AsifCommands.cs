@@ -70,8 +70,16 @@ public static class AsifCommands
     /// emoji-trained ones, trained on first use.</summary>
     private sealed class EncoderFolderOptions
     {
-        private readonly Option<string?> image = new("--image-encoder") { Description = "Image encoder folder: HF ViT, CLIPVisionModelWithProjection (default: Molyneux's own, trained on the emoji world)" };
-        private readonly Option<string?> text = new("--text-encoder") { Description = "Text encoder folder: HF BERT sentence encoder, CLIPTextModelWithProjection (default: Molyneux's own)" };
+        private readonly Option<string?> image = new("--image-encoder")
+        {
+            Description = $"Image encoder: {UnimodalEncoders.ResNet18ImageNetName} (ImageNet ResNet18, built in) or a folder: HF ViT, " +
+                          "CLIPVisionModelWithProjection (default: Molyneux's own, trained on the emoji world)",
+        };
+        private readonly Option<string?> text = new("--text-encoder")
+        {
+            Description = $"Text encoder: {UnimodalEncoders.MiniLmName} (all-MiniLM-L6-v2, built in) or a folder: HF BERT sentence encoder, " +
+                          "CLIPTextModelWithProjection (default: Molyneux's own)",
+        };
         private readonly Option<string?> home = DataCommands.Home();
 
         public void AddTo(Command command)
@@ -104,6 +112,12 @@ public static class AsifCommands
 
     private static Option<bool> AllowOutsideRoot() => new("--allow-outside-root") { Description = "Accept image paths outside the anchors file's folder" };
 
+    private static Option<bool> CentreOption() => new("--centre")
+    {
+        Description = "Centre each modality on its anchors' mean embedding before the cosines (for encoders whose features " +
+                      "share one direction, as a ResNet's post-ReLU features do)",
+    };
+
     private static Command Build(CliContext context)
     {
         var encoders = new EncoderFolderOptions();
@@ -113,10 +127,10 @@ public static class AsifCommands
         storage.AcceptOnlyFromAmong("fp32", "fp16", "int8");
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing index folder" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var (allowOutside, batchSize) = (AllowOutsideRoot(), EvalCommands.BatchSize());
+        var (allowOutside, batchSize, centre) = (AllowOutsideRoot(), EvalCommands.BatchSize(), CentreOption());
         var command = new Command("build", "Encode anchor image–caption pairs into an ASIF index");
         encoders.AddTo(command);
-        foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize })
+        foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize, centre })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
@@ -126,10 +140,10 @@ public static class AsifCommands
             var image = UnimodalEncoders.LoadImageEncoder(imageFolder, computeDevice);
             var text = UnimodalEncoders.LoadTextEncoder(textFolder, computeDevice);
             using var index = CliProgress.Run(context, progress => AsifIndex.Build(image, text, pairs, ParseStorage(parse.GetValue(storage)!),
-                imageFolder, textFolder, parse.GetValue(batchSize), progress));
+                imageFolder, textFolder, parse.GetValue(batchSize), progress, parse.GetValue(centre)));
             index.Save(parse.GetValue(output)!, parse.GetValue(overwrite));
             context.Console.WriteLine($"{index.Anchors.Count} anchors ({pairs.Select(pair => pair.ImagePath).Distinct().Count()} images) " +
-                                      $"in {parse.GetValue(output)}, {index.Storage.ToString().ToLowerInvariant()}, " +
+                                      $"in {parse.GetValue(output)}, {index.Storage.ToString().ToLowerInvariant()}{(index.Centred ? ", centred" : "")}, " +
                                       $"{(index.ImageAnchors.StoredBytes + index.TextAnchors.StoredBytes) / 1e6:F1} MB of embeddings");
             return 0;
         });
@@ -295,9 +309,10 @@ public static class AsifCommands
         var encoders = new EncoderFolderOptions();
         var json = EvalCommands.JsonOut();
         var maxWrong = new Option<double>("--max-wrong") { Description = "Wrong answers allowed among answered calibration images", DefaultValueFactory = _ => 0.5 };
+        var centre = CentreOption();
         var command = new Command("experiment", "The emoji acceptance experiment: anchors from three vendors, Twitter's drawings classified among all emoji")
         {
-            json, maxWrong,
+            json, maxWrong, centre,
         };
         encoders.AddTo(command);
         context.SetAction(command, parse =>
@@ -305,7 +320,7 @@ public static class AsifCommands
             var messages = new Progress<string>(message => context.Error.WriteLine(message));
             var (imageFolder, textFolder) = encoders.Folders(parse, context);
             var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
-                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages);
+                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: parse.GetValue(centre));
             if (parse.GetValue(json) is { } output) result.Save(output);
             context.Console.WriteLine($"{result.Anchors} anchors, {result.TestImages} Twitter images among {result.Classes} emoji: " +
                                       $"top-1 {100 * result.Top1:F1}%, top-5 {100 * result.Top5:F1}% ({result.Seconds:F0} s)");

@@ -1,12 +1,17 @@
 using System.CommandLine;
 using System.Text.Json;
+using Molyneux.Asif;
 using Molyneux.Checkpoints;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
 using Spectre.Console;
 using static TorchSharp.torch;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts.</summary>
+/// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts; or, with
+/// a built-in encoder's name as the model, its pooled features (<c>resnet18-imagenet</c>: images, 512 values;
+/// <c>minilm</c>: texts, 384 values, mean-pooled and not normalised).</summary>
 public static class EmbedCommand
 {
     public static Command Create(CliContext context)
@@ -16,7 +21,8 @@ public static class EmbedCommand
         var pixels = new Option<string?>("--pixels") { Description = "A .safetensors file holding pixel_values [N,3,H,W], already preprocessed" };
         var texts = new Option<string[]>("--text") { Description = "Texts", AllowMultipleArgumentsPerToken = true };
         var json = new Option<bool>("--json") { Description = "Print JSON: {\"texts\":[{text,embedding}],\"images\":[{source,embedding}]}" };
-        var command = new Command("embed", "Print the CLIP embeddings (unnormalized) of images and texts");
+        var command = new Command("embed", "Print the CLIP embeddings (unnormalized) of images and texts, or a built-in encoder's " +
+                                           $"pooled features (--model {UnimodalEncoders.ResNet18ImageNetName} or {UnimodalEncoders.MiniLmName})");
         model.AddTo(command);
         foreach (var option in new Option[] { images, pixels, texts, json }) command.Options.Add(option);
         context.SetAction(command, parse =>
@@ -26,24 +32,11 @@ public static class EmbedCommand
             var pixelFile = parse.GetValue(pixels);
             if (imageFiles.Length == 0 && textInputs.Length == 0 && pixelFile is null)
                 throw new OptionException("nothing to embed: give --image, --pixels or --text");
-            using var clip = model.Load(parse, context);
             var results = new List<(string Kind, string Source, float[] Embedding)>();
-            foreach (var (text, row) in textInputs.Zip(Rows(clip.EncodeTexts(textInputs))))
-                results.Add(("text", text, row));
-            foreach (var (file, row) in imageFiles.Zip(Rows(clip.EncodeImages(imageFiles))))
-                results.Add(("image", file, row));
-            if (pixelFile is not null)
-            {
-                using var stored = SafetensorsFile.Open(pixelFile);
-                if (!stored.Entries.ContainsKey("pixel_values"))
-                    throw new CheckpointException($"{pixelFile}: no tensor named 'pixel_values' (found: {string.Join(", ", stored.Entries.Keys)})");
-                using var values = stored.Read("pixel_values");
-                if (values.dim() != 4 || values.shape[1] != 3)
-                    throw new CheckpointException($"{pixelFile}: pixel_values must be [N, 3, H, W], found [{string.Join(", ", values.shape)}]");
-                var index = 0;
-                foreach (var row in Rows(clip.EncodePixels(values.to(ScalarType.Float32))))
-                    results.Add(("image", $"{pixelFile}#{index++}", row));
-            }
+            if (parse.GetValue(model.Model) is { } name && UnimodalEncoders.IsBuiltIn(name))
+                EmbedWithBuiltInEncoder(name, ComputeDevice.Parse(parse.GetValue(model.Device)!, parse.GetValue(model.DType)!), imageFiles, textInputs, pixelFile, results);
+            else
+                EmbedWithClip(model.Load(parse, context), imageFiles, textInputs, pixelFile, results);
             if (parse.GetValue(json))
             {
                 var document = new
@@ -62,6 +55,52 @@ public static class EmbedCommand
             return 0;
         });
         return command;
+    }
+
+    private static void EmbedWithClip(ClipPipeline clip, string[] imageFiles, string[] textInputs, string? pixelFile,
+        List<(string Kind, string Source, float[] Embedding)> results)
+    {
+        using (clip)
+        {
+            foreach (var (text, row) in textInputs.Zip(Rows(clip.EncodeTexts(textInputs))))
+                results.Add(("text", text, row));
+            foreach (var (file, row) in imageFiles.Zip(Rows(clip.EncodeImages(imageFiles))))
+                results.Add(("image", file, row));
+            if (pixelFile is not null)
+            {
+                using var stored = SafetensorsFile.Open(pixelFile);
+                if (!stored.Entries.ContainsKey("pixel_values"))
+                    throw new CheckpointException($"{pixelFile}: no tensor named 'pixel_values' (found: {string.Join(", ", stored.Entries.Keys)})");
+                using var values = stored.Read("pixel_values");
+                if (values.dim() != 4 || values.shape[1] != 3)
+                    throw new CheckpointException($"{pixelFile}: pixel_values must be [N, 3, H, W], found [{string.Join(", ", values.shape)}]");
+                var index = 0;
+                foreach (var row in Rows(clip.EncodePixels(values.to(ScalarType.Float32))))
+                    results.Add(("image", $"{pixelFile}#{index++}", row));
+            }
+        }
+    }
+
+    /// <summary>A built-in encoder reads one modality only; it takes files, not preprocessed pixels.</summary>
+    private static void EmbedWithBuiltInEncoder(string name, ComputeDevice device, string[] imageFiles, string[] textInputs, string? pixelFile,
+        List<(string Kind, string Source, float[] Embedding)> results)
+    {
+        if (pixelFile is not null)
+            throw new OptionException($"--pixels: {name} preprocesses its own images; give --image files");
+        if (name == UnimodalEncoders.MiniLmName)
+        {
+            if (imageFiles.Length > 0) throw new OptionException($"--image: {name} is a text encoder; give --text");
+            var textEncoder = UnimodalEncoders.LoadTextEncoder(name, device);
+            using (textEncoder as IDisposable)
+                foreach (var (text, row) in textInputs.Zip(Rows(textEncoder.EncodeTexts(textInputs))))
+                    results.Add(("text", text, row));
+            return;
+        }
+        if (textInputs.Length > 0) throw new OptionException($"--text: {name} is an image encoder; give --image");
+        var imageEncoder = UnimodalEncoders.LoadImageEncoder(name, device);
+        using (imageEncoder as IDisposable)
+            foreach (var (file, row) in imageFiles.Zip(Rows(imageEncoder.EncodeImages(imageFiles))))
+                results.Add(("image", file, row));
     }
 
     private static IEnumerable<float[]> Rows(Tensor features)

@@ -19,7 +19,8 @@ public sealed record EncoderInfo(string? Path, string Identity, int EmbeddingSiz
 /// On disk, a folder written atomically (complete or absent): <c>index.json</c> (format, encoders, storage, count),
 /// <c>anchors.jsonl</c> (one <c>{"image": …, "caption": …}</c> per anchor, in row order) and
 /// <c>anchors.safetensors</c> (<c>image</c> [n, Ei] and <c>text</c> [n, Et] in F32, F16 or I8, plus
-/// <c>image_scales</c>/<c>text_scales</c> [n] for I8). An opened index memory-maps the embeddings and reads them a
+/// <c>image_scales</c>/<c>text_scales</c> [n] for I8, and <c>image_centre</c> [Ei] / <c>text_centre</c> [Et] in F32
+/// for a centred index). An opened index memory-maps the embeddings and reads them a
 /// chunk at a time.</summary>
 public sealed class AsifIndex : IDisposable
 {
@@ -55,19 +56,23 @@ public sealed class AsifIndex : IDisposable
     public AnchorStorage Storage => ImageAnchors.Storage;
 
     /// <summary>Encodes the anchor pairs (each distinct image once) and keeps their unit embeddings in
-    /// <paramref name="storage"/>. The paths are recorded so that commands can load the encoders again.</summary>
+    /// <paramref name="storage"/>. The paths are recorded so that commands can load the encoders again. With
+    /// <paramref name="centre"/>, each modality's anchors and queries are centred on the anchors' mean embedding
+    /// (<see cref="AnchorMatrix"/>); the means are fixed here, so that anchors added later are centred alike.</summary>
     public static AsifIndex Build(IImageEncoder imageEncoder, ITextEncoder textEncoder, IReadOnlyList<AnchorPair> anchors,
         AnchorStorage storage = AnchorStorage.Fp32, string? imageEncoderPath = null, string? textEncoderPath = null,
-        int batchSize = 64, IProgress<EvaluationProgress>? progress = null)
+        int batchSize = 64, IProgress<EvaluationProgress>? progress = null, bool centre = false)
     {
         if (anchors.Count == 0) throw new DatasetException("no anchor pairs to build an ASIF index from");
         var (images, texts) = Encode(imageEncoder, textEncoder, anchors, batchSize, progress);
         using (images)
         using (texts)
+        using (var imageMean = centre ? images.mean([0]) : null)
+        using (var textMean = centre ? texts.mean([0]) : null)
             return new AsifIndex(
-                new EncoderInfo(imageEncoderPath is null ? null : Path.GetFullPath(imageEncoderPath), imageEncoder.Identity, imageEncoder.EmbeddingSize),
-                new EncoderInfo(textEncoderPath is null ? null : Path.GetFullPath(textEncoderPath), textEncoder.Identity, textEncoder.EmbeddingSize),
-                anchors.ToList(), AnchorMatrix.FromRows(images, storage), AnchorMatrix.FromRows(texts, storage));
+                new EncoderInfo(imageEncoderPath is null ? null : UnimodalEncoders.Recorded(imageEncoderPath), imageEncoder.Identity, imageEncoder.EmbeddingSize),
+                new EncoderInfo(textEncoderPath is null ? null : UnimodalEncoders.Recorded(textEncoderPath), textEncoder.Identity, textEncoder.EmbeddingSize),
+                anchors.ToList(), AnchorMatrix.FromRows(images, storage, imageMean), AnchorMatrix.FromRows(texts, storage, textMean));
     }
 
     /// <summary>A new index with <paramref name="anchors"/> appended, in this index's storage. Only the new pairs are
@@ -83,7 +88,8 @@ public sealed class AsifIndex : IDisposable
         using (images)
         using (texts)
             return new AsifIndex(ImageEncoder, TextEncoder, [.. Anchors, .. added],
-                ImageAnchors.Append(AnchorMatrix.FromRows(images, Storage)), TextAnchors.Append(AnchorMatrix.FromRows(texts, Storage)));
+                ImageAnchors.Append(AnchorMatrix.FromRows(images, Storage, ImageAnchors.Centre)),
+                TextAnchors.Append(AnchorMatrix.FromRows(texts, Storage, TextAnchors.Centre)));
     }
 
     /// <summary>A new index without the anchors <paramref name="remove"/> selects; nothing is encoded.</summary>
@@ -153,12 +159,11 @@ public sealed class AsifIndex : IDisposable
     }
 
     /// <summary>The same anchors in another storage (to measure what quantization costs).</summary>
-    public AsifIndex WithStorage(AnchorStorage storage)
-    {
-        using var images = ImageAnchors.ReadRows(0, ImageAnchors.Count);
-        using var texts = TextAnchors.ReadRows(0, TextAnchors.Count);
-        return new AsifIndex(ImageEncoder, TextEncoder, Anchors, AnchorMatrix.FromRows(images, storage), AnchorMatrix.FromRows(texts, storage));
-    }
+    public AsifIndex WithStorage(AnchorStorage storage) =>
+        new(ImageEncoder, TextEncoder, Anchors, ImageAnchors.WithStorage(storage), TextAnchors.WithStorage(storage));
+
+    /// <summary>Whether anchors and queries are centred on the anchors' mean embeddings (<see cref="Build"/>).</summary>
+    public bool Centred => ImageAnchors.Centre is not null;
 
     public void Dispose() => file?.Dispose();
 

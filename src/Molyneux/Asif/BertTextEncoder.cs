@@ -17,6 +17,10 @@ public sealed class BertTextEncoder(BertModel model, BertWordPieceTokenizer toke
 
     public int BatchSize { get; init; } = 64;
 
+    /// <summary>Tokens per text, [CLS] and [SEP] included; longer texts are cut. The model's position limit unless
+    /// the encoder's origin truncates earlier or later.</summary>
+    public int MaxLength { get; init; } = model.Config.MaxPositionEmbeddings;
+
     public static BertTextEncoder Load(string folder, ComputeDevice? device = null)
     {
         device ??= ComputeDevice.Cpu;
@@ -40,7 +44,15 @@ public sealed class BertTextEncoder(BertModel model, BertWordPieceTokenizer toke
     public Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null) =>
         BatchedInference.Run(texts, BatchSize, EmbeddingSize, progress, batch =>
         {
-            var (ids, mask) = Tokenizer.TokenizeBatch(batch, Model.Config.MaxPositionEmbeddings);
+            var (ids, mask) = Tokenizer.TokenizeBatch(batch, MaxLength);
             return Model.MeanPool(ids.to(Device.Device), mask.to(Device.Device));
         });
+
+    /// <summary>The sentence embeddings as sentence-transformers returns them with its Normalize module: the mean
+    /// pooling of <see cref="EncodeTexts"/>, L2-normalised, CPU float32 [N, EmbeddingSize].</summary>
+    public Tensor EncodeSentences(IReadOnlyList<string> texts, IProgress<int>? progress = null)
+    {
+        using var pooled = EncodeTexts(texts, progress);
+        return Evaluation.Cosine.Normalize(pooled);
+    }
 }

@@ -19,7 +19,7 @@ public sealed record CurvePoint(double Setting, double Top1, double Top5);
 /// <param name="OutOfSetUnknown">At that threshold, the fraction of the held-out concepts' images (no class of
 /// theirs competes, so "unknown" is the right answer) answered "unknown".</param>
 public sealed record EmojiAsifResult(
-    int Anchors, int TestImages, int Classes, double Top1, double Top5, double Seconds,
+    int Anchors, bool Centred, int TestImages, int Classes, double Top1, double Top5, double Seconds,
     double ImageNeighbourAccuracy, double TextNeighbourAccuracy,
     IReadOnlyList<CurvePoint> ByAnchors, IReadOnlyList<CurvePoint> ByNonZeros, IReadOnlyList<CurvePoint> ByExponent,
     IReadOnlyDictionary<string, CurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
@@ -44,8 +44,9 @@ public static class EmojiAsifExperiment
 
     /// <param name="maxWrong">The unknown threshold's target: wrong answers allowed among answered calibration images.</param>
     /// <param name="splitOptions">The split (default: the standard one, as the encoders were trained on).</param>
+    /// <param name="centre">Centre both modalities on the anchors' means (<see cref="AsifIndex.Build"/>).</param>
     public static EmojiAsifResult Run(EmojiManifest manifest, IImageEncoder imageEncoder, ITextEncoder textEncoder,
-        double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null)
+        double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null, bool centre = false)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var split = EmojiSplits.Split(manifest, splitOptions);
@@ -57,7 +58,8 @@ public static class EmojiAsifExperiment
         var anchorConcepts = split.Pretrain.Select(sample => classOf[sample.Concept.ShortName]).ToArray();
 
         messages?.Report($"encoding {split.Pretrain.Count} anchor pairs");
-        using var index = AsifIndex.Build(imageEncoder, textEncoder, split.Pretrain.Select(sample => new AnchorPair(sample.ImagePath, sample.Caption)).ToList());
+        using var index = AsifIndex.Build(imageEncoder, textEncoder, split.Pretrain.Select(sample => new AnchorPair(sample.ImagePath, sample.Caption)).ToList(),
+            centre: centre);
         messages?.Report($"encoding {test.Count + outOfSet.Count} test images and {concepts.Count} prompts");
         using var images = imageEncoder.EncodeImages(test.Select(sample => sample.ImagePath).ToList());
         using var outOfSetImages = imageEncoder.EncodeImages(outOfSet.Select(sample => sample.ImagePath).ToList());
@@ -108,7 +110,7 @@ public static class EmojiAsifExperiment
         using var promptNearest = promptIndices[.., 0].contiguous();
         var imageNeighbour = imageNearest.data<long>().ToArray().Select((anchor, i) => anchorConcepts[anchor] == labels[i]).Average(hit => hit ? 1.0 : 0.0);
         var textNeighbour = promptNearest.data<long>().ToArray().Select((anchor, c) => anchorConcepts[anchor] == c).Average(hit => hit ? 1.0 : 0.0);
-        return new EmojiAsifResult(index.Anchors.Count, test.Count, concepts.Count, atDefaults.Top1, atDefaults.Top5, clock.Elapsed.TotalSeconds,
+        return new EmojiAsifResult(index.Anchors.Count, centre, test.Count, concepts.Count, atDefaults.Top1, atDefaults.Top5, clock.Elapsed.TotalSeconds,
             imageNeighbour, textNeighbour, byAnchors, byNonZeros, byExponent, byStorage, threshold, unknown,
             outOfSetBest.Average(score => score < threshold ? 1.0 : 0.0));
     }

@@ -20,7 +20,7 @@ public static class RelativeRepresentation
         if (anchors.Count == 0) throw new OptionException("the index has no anchors");
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var unit = nn.functional.normalize(queries.to(ScalarType.Float32).cpu(), p: 2, dim: 1, eps: 1e-12);
+        var unit = anchors.CentreQueries(queries);
         var kept = (int)Math.Min(k, anchors.Count);
         Tensor? values = null, indices = null;
         for (long start = 0; start < anchors.Count; start += chunkRows)

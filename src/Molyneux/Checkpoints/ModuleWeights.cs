@@ -39,6 +39,33 @@ public static class ModuleWeights
         }
     }
 
+    /// <summary>Copies tensors named as the module names its own into the module's parameters (and its buffers but
+    /// the BatchNorm step counters, with <paramref name="withBuffers"/>), strictly: nothing is copied unless every
+    /// target is found with its shape and every tensor has a target. Returns what did not fit, described with
+    /// <paramref name="displayName"/>'s names, or "" when all did (what an import maps, rather than a file holds).</summary>
+    internal static string CopyInto(nn.Module model, IReadOnlyDictionary<string, Tensor> tensors, bool withBuffers, Func<string, string> displayName)
+    {
+        var targets = model.named_parameters().Select(entry => (entry.name, Tensor: (Tensor)entry.parameter));
+        if (withBuffers) targets = targets.Concat(model.named_buffers().Where(entry => !entry.name.EndsWith("num_batches_tracked", StringComparison.Ordinal)));
+        var targetList = targets.ToList();
+        var missing = new List<string>();
+        var misShaped = new List<string>();
+        foreach (var (name, target) in targetList)
+        {
+            if (!tensors.TryGetValue(name, out var found)) missing.Add(displayName(name));
+            else if (!found.shape.SequenceEqual(target.shape))
+                misShaped.Add($"{displayName(name)}: [{string.Join(", ", found.shape)}], expected [{string.Join(", ", target.shape)}]");
+        }
+        var used = targetList.Select(entry => entry.name).ToHashSet(StringComparer.Ordinal);
+        var unexpected = tensors.Keys.Where(name => !used.Contains(name)).Order(StringComparer.Ordinal).Select(displayName).ToList();
+        if (missing.Count + misShaped.Count + unexpected.Count > 0)
+            return string.Join("; ", new[] { Describe("not found", missing), Describe("unexpected", unexpected), Describe("with the wrong shape", misShaped) }
+                .Where(part => part.Length > 0));
+        using var _ = no_grad();
+        foreach (var (name, target) in targetList) target.copy_(tensors[name]);
+        return "";
+    }
+
     /// <summary>Writes every parameter under its file name, atomically, with HF's <c>format: pt</c> metadata.</summary>
     public static void Save(nn.Module model, string weightsPath, Func<string, string> fileNameOf) =>
         SafetensorsFile.Write(weightsPath,

@@ -1,4 +1,5 @@
 using Molyneux.Asif;
+using static TorchSharp.torch;
 
 namespace Molyneux.Tests.Asif;
 
@@ -81,5 +82,45 @@ public sealed class AsifIndexTests
         var other = new Evaluation.MeanColourImageEncoder("another-image-encoder");
         var error = Assert.Throws<OptionException>(() => index.Add(other, world.TextEncoder, world.Anchors("blue")));
         Assert.Contains("image encoder", error.Message);
+    }
+    /// <summary>Centring subtracts each modality's anchor mean from anchors and queries alike: the stored rows are the
+    /// unit vectors of (embedding − mean), the mean survives a save and an open and is reused for added anchors, and a
+    /// query's similarities are cosines around that mean.</summary>
+    [Fact]
+    public void A_centred_index_stores_its_means_and_centres_anchors_added_later_and_queries_alike()
+    {
+        using var world = new AsifColourWorld();
+        var pairs = world.Anchors("red", "green", "blue");
+        using var plain = AsifIndex.Build(world.ImageEncoder, world.TextEncoder, pairs);
+        using var centred = AsifIndex.Build(world.ImageEncoder, world.TextEncoder, pairs, centre: true);
+        using var raw = world.ImageEncoder.EncodeImages(pairs.Select(pair => pair.ImagePath).ToList());
+        using var mean = raw.mean([0]);
+        using var expected = nn.functional.normalize(raw - mean, p: 2, dim: 1);
+
+        Assert.False(plain.Centred);
+        Assert.True(centred.Centred);
+        Assert.True(mean.allclose(centred.ImageAnchors.Centre!, rtol: 0, atol: 1e-6));
+        using (var rows = centred.ImageAnchors.ReadRows(0, pairs.Count))
+            Assert.True(expected.allclose(rows, rtol: 0, atol: 1e-6));
+        using (var query = centred.ImageAnchors.CentreQueries(raw[..1]))
+        {
+            var (values, _) = RelativeRepresentation.TopSimilarities(raw[..1], centred.ImageAnchors, 1, 1000);
+            using (values)
+                Assert.Equal(1.0, values[0, 0].item<float>(), 5);   // a query equal to an anchor is its own nearest, at cosine 1
+            Assert.True(expected[..1].allclose(query, rtol: 0, atol: 1e-6));
+        }
+
+        centred.Save(world.Folder.File("index"));
+        using var opened = AsifIndex.Open(world.Folder.File("index"));
+        Assert.True(opened.Centred);
+        Assert.True(TensorAssert.Identical(centred.TextAnchors.Centre!, opened.TextAnchors.Centre!));
+        var purple = world.Anchors("purple");
+        using var grown = opened.Add(world.ImageEncoder, world.TextEncoder, purple);
+        using var purpleRaw = world.ImageEncoder.EncodeImages(purple.Select(pair => pair.ImagePath).ToList());
+        using var purpleExpected = nn.functional.normalize(purpleRaw - mean, p: 2, dim: 1);
+        using var purpleRows = grown.ImageAnchors.ReadRows(pairs.Count, purple.Count);
+        Assert.True(purpleExpected.allclose(purpleRows, rtol: 0, atol: 1e-6));
+        using var quantized = opened.WithStorage(AnchorStorage.Fp16);
+        Assert.True(TensorAssert.Identical(opened.ImageAnchors.Centre!, quantized.ImageAnchors.Centre!));
     }
 }

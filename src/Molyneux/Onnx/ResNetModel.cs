@@ -1,0 +1,66 @@
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace Molyneux.Onnx;
+
+/// <summary>torchvision's ResNet (resnet.py) without its classifier, as an image tower: conv1, bn1, relu, maxpool,
+/// layer1 to layer4 of <see cref="ResNetBasicBlock"/>s, avgpool. <see cref="forward"/> gives the pooled features
+/// [batch, 512] (what torchvision feeds its fc); <see cref="FeatureMap"/> the last stage's map before pooling.
+/// BatchNorm stays a layer with its running statistics (not folded into the convolutions), so the tower can be put in
+/// training mode and fine-tuned, or differentiated through for inversion; after an import it is in eval mode.</summary>
+public sealed class ResNetModel : Module<Tensor, Tensor>
+{
+    public readonly Conv2d conv1;
+    public readonly BatchNorm2d bn1;
+    public readonly ReLU relu;
+    public readonly MaxPool2d maxpool;
+    public readonly Sequential layer1;
+    public readonly Sequential layer2;
+    public readonly Sequential layer3;
+    public readonly Sequential layer4;
+    public readonly AdaptiveAvgPool2d avgpool;
+
+    public ResNetModel(ResNetConfig config) : base(nameof(ResNetModel))
+    {
+        config.Validate(nameof(ResNetConfig));
+        Config = config;
+        conv1 = Conv2d(3, ResNetConfig.StemWidth, 7, stride: 2, padding: 3, bias: false);
+        bn1 = BatchNorm2d(ResNetConfig.StemWidth, config.BatchNormEps);
+        relu = ReLU();
+        maxpool = MaxPool2d(3, stride: 2, padding: 1);
+        layer1 = Stage(config, 0);
+        layer2 = Stage(config, 1);
+        layer3 = Stage(config, 2);
+        layer4 = Stage(config, 3);
+        avgpool = AdaptiveAvgPool2d(1);
+        RegisterComponents();
+    }
+
+    public ResNetConfig Config { get; }
+
+    /// <summary>The pooled features [batch, 512] of preprocessed pixels [batch, 3, H, W].</summary>
+    public override Tensor forward(Tensor pixelValues)
+    {
+        using var scope = NewDisposeScope();
+        return avgpool.forward(FeatureMap(pixelValues)).flatten(1).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>layer4's output [batch, 512, H/32, W/32], post-ReLU.</summary>
+    public Tensor FeatureMap(Tensor pixelValues)
+    {
+        using var scope = NewDisposeScope();
+        var stem = maxpool.forward(relu.forward(bn1.forward(conv1.forward(pixelValues))));
+        return layer4.forward(layer3.forward(layer2.forward(layer1.forward(stem)))).MoveToOuterDisposeScope();
+    }
+
+    private static Sequential Stage(ResNetConfig config, int stage)
+    {
+        var width = ResNetConfig.StageWidth(stage);
+        var inputWidth = stage == 0 ? ResNetConfig.StemWidth : ResNetConfig.StageWidth(stage - 1);
+        var blocks = new List<Module<Tensor, Tensor>>();
+        for (var block = 0; block < config.Layers[stage]; block++)
+            blocks.Add(new ResNetBasicBlock(block == 0 ? inputWidth : width, width, block == 0 && stage > 0 ? 2 : 1, config.BatchNormEps));
+        return Sequential(blocks);
+    }
+}
