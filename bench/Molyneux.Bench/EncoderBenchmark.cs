@@ -86,14 +86,11 @@ internal static class EncoderBenchmark
     private static double Median(int repeats, Action work)
     {
         work();
-        var seconds = new List<double>();
-        for (var r = 0; r < repeats; r++)
+        return Statistics.Median(Enumerable.Range(0, repeats).Select(_ =>
         {
             var clock = Stopwatch.StartNew();
             work();
-            seconds.Add(clock.Elapsed.TotalSeconds);
-        }
-        seconds.Sort();
-        return seconds[seconds.Count / 2];
+            return clock.Elapsed.TotalSeconds;
+        }).ToList());
     }
 }

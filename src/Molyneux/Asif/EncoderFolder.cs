@@ -29,10 +29,16 @@ internal static class EncoderFolder
     {
         var weights = WeightsPath(folder);
         ModuleWeights.Load(model, weights, fileNameOf, isIgnorable);
+        ToDevice(model, device);
+        return ClipPipeline.HashFile(weights);
+    }
+
+    /// <summary>Moves a loaded encoder (float32 weights) to the device and dtype, in eval mode.</summary>
+    public static void ToDevice(nn.Module model, ComputeDevice device)
+    {
         model.to(device.Device);
         if (device.DType != ScalarType.Float32) model.to(device.DType);
         model.eval();
-        return ClipPipeline.HashFile(weights);
     }
 
     /// <summary>Moves a batch to the model's device and dtype (integer ids keep theirs).</summary>

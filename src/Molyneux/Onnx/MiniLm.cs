@@ -2,7 +2,6 @@ using System.Reflection;
 using System.Security.Cryptography;
 using Molyneux.Asif;
 using Molyneux.Runtime;
-using TorchSharp;
 
 namespace Molyneux.Onnx;
 
@@ -36,9 +35,7 @@ public static class MiniLm
             model.Dispose();
             throw new TokenizerException($"{VocabularyResource}: {tokenizer.VocabularySize} tokens, more than the model's vocabulary of {model.Config.VocabSize}");
         }
-        model.to(device.Device);
-        if (device.DType != torch.ScalarType.Float32) model.to(device.DType);
-        model.eval();
+        EncoderFolder.ToDevice(model, device);
         return new BertTextEncoder(model, tokenizer, device, Convert.ToHexStringLower(SHA256.HashData(bytes))) { MaxLength = MaxLength };
     }
 

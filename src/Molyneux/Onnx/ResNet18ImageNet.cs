@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
+using Molyneux.Asif;
 using Molyneux.Runtime;
-using TorchSharp;
 
 namespace Molyneux.Onnx;
 
@@ -60,9 +60,7 @@ public static class ResNet18ImageNet
             processor.Dispose();
             throw;
         }
-        model.to(device.Device);
-        if (device.DType != torch.ScalarType.Float32) model.to(device.DType);
-        model.eval();
+        EncoderFolder.ToDevice(model, device);
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(modelBytes);
