@@ -22,6 +22,6 @@ internal sealed class InversionLoop(ClipPipeline clip, int images, int copies) :
     {
         LastResult?.Dispose();
         var options = new InversionOptions { Steps = steps, AugmentedCopies = copies, ImagesPerConcept = images };
-        LastResult = Inversion.Run(clip.Model, clip.ImageProcessor, targets, options, progress: recorder);
+        LastResult = Inversion.Run(clip, targets, options, progress: recorder);
     }
 }

@@ -65,7 +65,8 @@ public static class CliProgress
         return (done, total, detail) =>
         {
             var percent = 100 * done / total;
-            if (percent < lastPercent + 5 && done != total) return;
+            // A report below the last one starts a new phase (set-up encoding, then the steps).
+            if (percent >= lastPercent && percent < lastPercent + 5 && done != total) return;
             lastPercent = percent;
             context.Error.WriteLine($"step {done}/{total} ({percent}%), {detail}");
         };

@@ -40,12 +40,24 @@ public sealed class ModelOptions
         parse.GetValue(Model) ?? DefaultModel.Resolve(messages: new Progress<string>(message => context.Error.WriteLine(message)),
             progress: CliProgress.Pretraining(context));
 
-    public ClipPipeline Load(ParseResult parse, CliContext context)
+    /// <summary>The model, of whatever kind the path holds (<see cref="VisionLanguageCheckpoint"/>).</summary>
+    public IVisionLanguageModel Load(ParseResult parse, CliContext context) => VisionLanguageCheckpoint.Load(Path(parse, context), LoadOptions(parse));
+
+    /// <summary>The model for commands that work on CLIP's own layout (OpenAI naming, the ViT's layers).</summary>
+    public ClipPipeline LoadClip(ParseResult parse, CliContext context, string purpose)
+    {
+        var path = Path(parse, context);
+        if (DualEncoderCheckpoint.IsDualEncoderFolder(path))
+            throw new OptionException($"{path}: {purpose} needs a CLIP model; this folder holds a vision_text_dual_encoder");
+        return ClipCheckpoint.Load(path, LoadOptions(parse));
+    }
+
+    private ClipLoadOptions LoadOptions(ParseResult parse)
     {
         var heads = new[] { (parse.GetValue(TextHeads), "--text-heads"), (parse.GetValue(VisionHeads), "--vision-heads"), (parse.GetValue(ImageSize), "--image-size") };
         foreach (var (value, name) in heads)
             if (value is <= 0) throw new OptionException($"{name}: must be a positive integer, got {value}");
-        return ClipCheckpoint.Load(Path(parse, context), new ClipLoadOptions
+        return new ClipLoadOptions
         {
             ConfigPath = parse.GetValue(Config),
             TokenizerPath = parse.GetValue(Tokenizer),
@@ -53,6 +65,6 @@ public sealed class ModelOptions
             VisionHeads = parse.GetValue(VisionHeads),
             ImageSize = parse.GetValue(ImageSize),
             Device = ComputeDevice.Parse(parse.GetValue(Device)!, parse.GetValue(DType)!),
-        });
+        };
     }
 }

@@ -30,6 +30,7 @@ public static class MolyneuxCli
             EvalCommands.Create(context),
             DataCommands.Create(context),
             PretrainCommand.Create(context),
+            AlignCommand.Create(context),
             LearnCommands.Learn(context),
             LearnCommands.Demo(context),
             InvertCommand.Create(context),

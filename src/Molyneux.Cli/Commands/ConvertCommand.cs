@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.Checkpoints;
+using Molyneux.Runtime;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -22,11 +23,16 @@ public static class ConvertCommand
             var target = parse.GetValue(output)!;
             if (File.Exists(target) && !parse.GetValue(overwrite))
                 throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
-            using var clip = model.Load(parse, context);
             if (parse.GetValue(naming) == "openai")
+            {
+                using var clip = model.LoadClip(parse, context, "--naming openai");
                 ClipCheckpoint.SaveOpenAi(clip.Model, target);
+            }
             else
-                ClipCheckpoint.SaveHuggingFace(clip, target, parse.GetValue(overwrite));
+            {
+                using var loaded = model.Load(parse, context);
+                AtomicFile.WriteDirectory(target, parse.GetValue(overwrite), loaded.WriteHuggingFaceFiles);
+            }
             context.Console.WriteLine($"saved {target}");
             return 0;
         });

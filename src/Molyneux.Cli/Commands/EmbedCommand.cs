@@ -57,7 +57,7 @@ public static class EmbedCommand
         return command;
     }
 
-    private static void EmbedWithClip(ClipPipeline clip, string[] imageFiles, string[] textInputs, string? pixelFile,
+    private static void EmbedWithClip(IVisionLanguageModel clip, string[] imageFiles, string[] textInputs, string? pixelFile,
         List<(string Kind, string Source, float[] Embedding)> results)
     {
         using (clip)

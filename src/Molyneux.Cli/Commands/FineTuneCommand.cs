@@ -64,7 +64,7 @@ public static class FineTuneCommand
             using var clip = model.Load(parse, context);
             if (clip.Identity != inverted.ModelIdentity)
                 context.Error.WriteLine($"warning: {parse.GetValue(images)} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({clip.Identity[..12]}…)");
-            var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.Model.Config.Vision.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
+            var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
             using var state = target.HasState ? FineTuneState.Load(target.StatePath) : null;
             IReadOnlyList<double> losses = [];
             CliProgress.Steps(context, "fine-tuning", report =>
@@ -72,7 +72,7 @@ public static class FineTuneCommand
                     new CliProgress.SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}")), state));
             target.Complete(folder =>
             {
-                ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
+                clip.WriteHuggingFaceFiles(folder);
                 var record = new Dictionary<string, object?>
                 {
                     ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = options.Train.ToString().ToLowerInvariant(),

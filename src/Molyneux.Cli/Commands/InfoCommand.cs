@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Text.Json;
+using Molyneux.Modeling;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -17,7 +18,7 @@ public static class InfoCommand
         context.SetAction(command, parse =>
         {
             using var clip = model.Load(parse, context);
-            var config = clip.Model.Config;
+            long Count(params ModelPart[] parts) => parts.SelectMany(clip.Parameters).Sum(parameter => parameter.numel());
             var facts = new (string Name, object Value)[]
             {
                 ("path", clip.Source?.Path ?? ""),
@@ -25,21 +26,17 @@ public static class InfoCommand
                 ("naming", clip.Source?.Naming ?? ""),
                 ("identity (sha256 of weights)", clip.Identity),
                 ("device / dtype", clip.Device.ToString()),
-                ("parameters, total", clip.Model.CountParameters()),
-                ("parameters, image tower", clip.Model.CountParameters("vision_model.")),
-                ("parameters, text tower", clip.Model.CountParameters("text_model.")),
-                ("projection size", config.ProjectionDim),
-                ("image size / patch", $"{config.Vision.ImageSize} / {config.Vision.PatchSize}"),
-                ("vision width / layers / heads", $"{config.Vision.HiddenSize} / {config.Vision.NumHiddenLayers} / {config.Vision.NumAttentionHeads}"),
-                ("text width / layers / heads", $"{config.Text.HiddenSize} / {config.Text.NumHiddenLayers} / {config.Text.NumAttentionHeads}"),
-                ("context length / vocabulary", $"{config.Text.MaxPositionEmbeddings} / {config.Text.VocabSize}"),
-                ("activation", config.Vision.HiddenAct),
-                ("logit scale", Math.Exp(clip.Model.logit_scale.cpu().to(TorchSharp.torch.ScalarType.Float32).item<float>())),
-            };
+                ("parameters, total", clip.Module.parameters().Sum(parameter => parameter.numel())),
+                ("parameters, image tower", Count(ModelPart.ImageTower)),
+                ("parameters, text tower", Count(ModelPart.TextTower)),
+                ("projection size", clip.EmbeddingSize),
+            }.Concat(clip.Architecture).Append(
+                ("logit scale", Math.Exp(clip.LogitScale.detach().cpu().to(TorchSharp.torch.ScalarType.Float32).item<float>()))).ToArray();
             var notes = clip.Source?.Notes ?? [];
             if (parse.GetValue(json))
             {
-                var document = facts.ToDictionary(f => f.Name, f => f.Value);
+                var document = new Dictionary<string, object>();
+                foreach (var (name, value) in facts) document[name] = value;
                 document["notes"] = notes;
                 context.Output.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
                 return 0;

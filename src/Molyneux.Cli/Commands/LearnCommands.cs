@@ -99,14 +99,14 @@ public static class LearnCommands
             var molyneuxHome = parse.GetValue(home) ?? MolyneuxHome.Default;
             var modelPath = DefaultModel.Resolve(molyneuxHome, messages, CliProgress.Pretraining(context));
             EmojiInstaller.Install(molyneuxHome, messages);
-            Run(context, parse, arguments, options, () => ClipCheckpoint.Load(modelPath), modelPath, EmojiSplits.DefaultHeldOutConcepts,
+            Run(context, parse, arguments, options, () => VisionLanguageCheckpoint.Load(modelPath), modelPath, EmojiSplits.DefaultHeldOutConcepts,
                 Environment.CurrentDirectory, "emoji", parse.GetValue(output)!, molyneuxHome);
             return 0;
         });
         return command;
     }
 
-    private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<ClipPipeline> load,
+    private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<IVisionLanguageModel> load,
         string modelPath, IReadOnlyList<DescribedConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
     {
         var overwrite = parse.GetValue(arguments.Overwrite);
@@ -114,7 +114,7 @@ public static class LearnCommands
         foreach (var target in new[] { output, reportFolder }.OfType<string>())
             if (Directory.Exists(target) && !overwrite) throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
         using var probe = load();
-        var imageSize = probe.Model.Config.Vision.ImageSize;
+        var imageSize = probe.ImageSize;
         var identity = probe.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
@@ -131,7 +131,7 @@ public static class LearnCommands
             }.Learn(load, concepts, reference));
         using var result = learnt!;
 
-        ClipCheckpoint.SaveHuggingFace(result.Model, output, overwrite);
+        AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
         if (reportFolder is not null)
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
                 LearnReport.Create(folder, result, concepts, reference, options.Inversion.ImagesPerConcept, modelPath, identity, Path.GetFullPath(output),
@@ -165,10 +165,13 @@ public static class LearnCommands
         Required = true,
     };
 
-    /// <summary>The concepts with descriptions cut to the model's context, each cut printed as a warning.</summary>
-    internal static IReadOnlyList<DescribedConcept> FitDescriptions(CliContext context, IReadOnlyList<DescribedConcept> concepts, ClipPipeline clip) =>
-        ConceptsFile.FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings,
-            new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")));
+    /// <summary>The concepts with descriptions cut to a CLIP's context, each cut printed as a warning (CLIP's tokenizer
+    /// refuses longer texts; a BERT tokenizer truncates on its own).</summary>
+    internal static IReadOnlyList<DescribedConcept> FitDescriptions(CliContext context, IReadOnlyList<DescribedConcept> concepts, IVisionLanguageModel model) =>
+        model is ClipPipeline clip
+            ? ConceptsFile.FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings,
+                new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")))
+            : concepts;
 
     private static Dictionary<string, object?> ReportedOptions(LearnOptions options) => new()
     {

@@ -93,7 +93,7 @@ public static class PretrainCommand
         : value is "micro" or "tiny" or "small" ? "molyneux-" + value
         : null;
 
-    private static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages)
+    internal static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages)
     {
         switch (data)
         {

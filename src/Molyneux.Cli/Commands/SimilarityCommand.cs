@@ -28,7 +28,7 @@ public static class SimilarityCommand
             var imageFeatures = clip.EncodeImages(imageFiles);
             var textFeatures = clip.EncodeTexts(candidates);
             var cosine = nn.functional.normalize(imageFeatures, dim: -1).matmul(nn.functional.normalize(textFeatures, dim: -1).t());
-            var scale = clip.Model.logit_scale.detach().cpu().to(ScalarType.Float32).exp();
+            var scale = clip.LogitScale.detach().cpu().to(ScalarType.Float32).exp();
             var probabilities = (scale * cosine).softmax(-1);
             var cosineRows = ToRows(cosine);
             var probabilityRows = ToRows(probabilities);

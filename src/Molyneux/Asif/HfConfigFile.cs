@@ -39,16 +39,19 @@ internal static class HfConfigFile
         }
     }
 
-    public static T Read<T>(string path)
+    public static T Read<T>(string path) => Deserialize<T>(ReadObject(path), path);
+
+    /// <summary>A config record from a JSON object (a whole config.json, or a nested one such as <c>text_config</c>);
+    /// <paramref name="source"/> names it in errors.</summary>
+    public static T Deserialize<T>(JsonObject fields, string source)
     {
-        var root = ReadObject(path);
         try
         {
-            return root.Deserialize<T>(Options) ?? throw new ConfigException($"{path}: empty config");
+            return fields.Deserialize<T>(Options) ?? throw new ConfigException($"{source}: empty config");
         }
         catch (JsonException e)
         {
-            throw new ConfigException($"{path}: field '{e.Path?.TrimStart('$', '.')}' has the wrong type ({e.Message})", e);
+            throw new ConfigException($"{source}: field '{e.Path?.TrimStart('$', '.')}' has the wrong type ({e.Message})", e);
         }
     }
 
@@ -56,13 +59,19 @@ internal static class HfConfigFile
     public static JsonObject Fields(object config) => JsonSerializer.SerializeToNode(config, config.GetType(), Options)!.AsObject();
 
     /// <summary>Writes <paramref name="fields"/> with HF's <c>model_type</c> and <c>architectures</c>, atomically.</summary>
-    public static void Write(string path, JsonObject fields, string modelType, string architecture)
+    public static void Write(string path, JsonObject fields, string modelType, string architecture) =>
+        AtomicFile.WriteAllText(path, WithType(fields, modelType, architecture).ToJsonString(Options) + "\n");
+
+    /// <summary>A copy of <paramref name="fields"/> with HF's <c>model_type</c> and <c>architectures</c>.</summary>
+    public static JsonObject WithType(JsonObject fields, string modelType, string? architecture = null)
     {
         var root = (JsonObject)fields.DeepClone();
         root["model_type"] = modelType;
-        root["architectures"] = new JsonArray(architecture);
-        AtomicFile.WriteAllText(path, root.ToJsonString(Options) + "\n");
+        if (architecture is not null) root["architectures"] = new JsonArray(architecture);
+        return root;
     }
+
+    public static string Serialize(JsonObject root) => root.ToJsonString(Options) + "\n";
 
     /// <summary>Checks the shape every transformer encoder here shares; the message names the file and the field.</summary>
     public static void ValidateTransformer(string source, int hiddenSize, int numAttentionHeads, int numHiddenLayers,

@@ -11,10 +11,11 @@ public static class ModuleWeights
     /// <param name="fileNameOf">The name in the file of the module parameter with this name.</param>
     /// <param name="isIgnorable">File tensors that may be present without a parameter to receive them (buffers old
     /// exports carry, heads the encoder does not use).</param>
-    public static void Load(nn.Module model, string weightsPath, Func<string, string> fileNameOf, Func<string, bool> isIgnorable)
+    /// <param name="withBuffers">Also load the module's buffers (BatchNorm's running statistics).</param>
+    public static void Load(nn.Module model, string weightsPath, Func<string, string> fileNameOf, Func<string, bool> isIgnorable, bool withBuffers = false)
     {
         using var file = SafetensorsFile.Open(weightsPath);
-        var parameters = model.named_parameters().Select(entry => (entry.name, entry.parameter, stored: fileNameOf(entry.name))).ToList();
+        var parameters = State(model, withBuffers).Select(entry => (entry.Name, parameter: entry.Tensor, stored: fileNameOf(entry.Name))).ToList();
         var missing = new List<string>();
         var misShaped = new List<string>();
         foreach (var (_, parameter, stored) in parameters)
@@ -67,10 +68,16 @@ public static class ModuleWeights
     }
 
     /// <summary>Writes every parameter under its file name, atomically, with HF's <c>format: pt</c> metadata.</summary>
-    public static void Save(nn.Module model, string weightsPath, Func<string, string> fileNameOf) =>
+    public static void Save(nn.Module model, string weightsPath, Func<string, string> fileNameOf, bool withBuffers = false) =>
         SafetensorsFile.Write(weightsPath,
-            model.named_parameters().Select(entry => new KeyValuePair<string, Tensor>(fileNameOf(entry.name), entry.parameter.detach().cpu())),
+            State(model, withBuffers).Select(entry => new KeyValuePair<string, Tensor>(fileNameOf(entry.Name), entry.Tensor.detach().cpu())),
             new Dictionary<string, string> { ["format"] = "pt" });
+
+    private static IEnumerable<(string Name, Tensor Tensor)> State(nn.Module model, bool withBuffers)
+    {
+        var parameters = model.named_parameters().Select(entry => (entry.name, (Tensor)entry.parameter));
+        return withBuffers ? parameters.Concat(model.named_buffers().Select(entry => (entry.name, entry.buffer))) : parameters;
+    }
 
     /// <summary>"3 tensors missing: a, b, c", at most 20 names listed; empty when there are none.</summary>
     internal static string Describe(string problem, List<string> names)

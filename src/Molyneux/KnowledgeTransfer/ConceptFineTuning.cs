@@ -32,7 +32,7 @@ public static class ConceptFineTuning
     /// gets its own vocabulary row, trained on its own images only with "a {name}" captions; rows never interact, so
     /// concept by concept equals all at once. A resumable state (<see cref="FineTuneOptions.SaveStateEvery"/>,
     /// <paramref name="resumeFrom"/>) covers one run, so token mode resumes only with one concept.</summary>
-    public static IReadOnlyList<double> Run(ClipPipeline model, Tensor images, IReadOnlyList<CaptionedConcept> concepts, IReadOnlyList<string> negatives,
+    public static IReadOnlyList<double> Run(IVisionLanguageModel model, Tensor images, IReadOnlyList<CaptionedConcept> concepts, IReadOnlyList<string> negatives,
         FineTuneOptions options, CaptionMode caption, IProgress<FineTuneProgress>? progress = null, FineTuneState? resumeFrom = null)
     {
         var token = options.Train == TrainMode.Token;

@@ -17,14 +17,14 @@ public sealed class ConceptInverter(InversionOptions options)
     /// <param name="target">The output folder, made with <see cref="StateFile"/> as its state file; when it has a
     /// state, the run continues from it.</param>
     /// <param name="saveEvery">Save the state every this many steps (0: never).</param>
-    public void Run(ClipPipeline clip, IReadOnlyList<DescribedConcept> concepts, ResumableOutput target, int saveEvery,
+    public void Run(IVisionLanguageModel clip, IReadOnlyList<DescribedConcept> concepts, ResumableOutput target, int saveEvery,
         CancellationToken cancellationToken = default)
     {
         if (concepts.Count == 0) throw new OptionException("inversion: no concepts given");
         var runOptions = options with { SaveStateEvery = saveEvery, StatePath = saveEvery > 0 ? target.StatePath : null };
         using var state = target.HasState ? InversionState.Load(target.StatePath) : null;
         using var targets = clip.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.ImagesPerConcept));
-        using var result = Inversion.Run(clip.Model, clip.ImageProcessor, targets, runOptions, state, Progress, cancellationToken);
+        using var result = Inversion.Run(clip, targets, runOptions, state, Progress, cancellationToken);
         target.Complete(folder => InvertedConcepts.Write(folder, result, concepts, options.ImagesPerConcept, clip.Identity, options));
     }
 }

@@ -71,7 +71,7 @@ public sealed record LearnOptions
 
 /// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model.</summary>
 public sealed class LearnResult(KnowledgeMeasurement before, TrialResult chosen, IReadOnlyList<TrialResult> trials,
-    KnowledgeMeasurement? noiseControl, InversionResult inversion, ClipPipeline model) : IDisposable
+    KnowledgeMeasurement? noiseControl, InversionResult inversion, IVisionLanguageModel model) : IDisposable
 {
     public KnowledgeMeasurement Before { get; } = before;
 
@@ -83,7 +83,7 @@ public sealed class LearnResult(KnowledgeMeasurement before, TrialResult chosen,
 
     public InversionResult Inversion { get; } = inversion;
 
-    public ClipPipeline Model { get; } = model;
+    public IVisionLanguageModel Model { get; } = model;
 
     public void Dispose()
     {
@@ -102,7 +102,7 @@ public sealed class ConceptLearner(LearnOptions options)
     public IProgress<InversionProgress>? InversionProgress { get; init; }
 
     /// <param name="loadBase">Loads a fresh copy of the model to teach; each trial starts from one.</param>
-    public LearnResult Learn(Func<ClipPipeline> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
         using var baseModel = loadBase();
@@ -110,10 +110,10 @@ public sealed class ConceptLearner(LearnOptions options)
         var before = Measure(baseModel, concepts, reference);
         Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {options.Inversion.ImagesPerConcept} images, {options.Inversion.Steps} steps");
         using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.Inversion.ImagesPerConcept));
-        var inversion = Inversion.Run(baseModel.Model, baseModel.ImageProcessor, targets, options.Inversion, progress: InversionProgress);
+        var inversion = Inversion.Run(baseModel, targets, options.Inversion, progress: InversionProgress);
 
         var trials = new List<TrialResult>();
-        ClipPipeline? best = null;
+        IVisionLanguageModel? best = null;
         TrialResult? chosen = null;
         foreach (var train in options.TrainModes)
         foreach (var learningRate in options.LearningRates)
@@ -150,7 +150,7 @@ public sealed class ConceptLearner(LearnOptions options)
             ? candidate.WithinBound
             : candidate.WithinBound ? candidate.TargetGain > current.TargetGain : candidate.Forgetting < current.Forgetting;
 
-    private (KnowledgeMeasurement After, IReadOnlyList<double> Losses) FineTuneAndMeasure(ClipPipeline model, Tensor images,
+    private (KnowledgeMeasurement After, IReadOnlyList<double> Losses) FineTuneAndMeasure(IVisionLanguageModel model, Tensor images,
         IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, TrainMode train, double learningRate)
     {
         var fineTune = options.FineTune with { Train = train, LearningRate = learningRate, Seed = options.Seed };
@@ -162,7 +162,7 @@ public sealed class ConceptLearner(LearnOptions options)
     }
 
     /// <summary>Name-, description- and all-class accuracy per concept, and the reference set's top-1.</summary>
-    public KnowledgeMeasurement Measure(ClipPipeline clip, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    public KnowledgeMeasurement Measure(IVisionLanguageModel clip, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
     {
         using var scope = NewDisposeScope();
         var images = cat(concepts.Select(concept => concept.RealImages).ToList(), 0);

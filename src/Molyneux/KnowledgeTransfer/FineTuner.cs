@@ -32,49 +32,55 @@ public sealed class FineTuner(FineTuneOptions options)
 {
     public IProgress<FineTuneProgress>? Progress { get; init; }
 
-    /// <summary>Trains <paramref name="clip"/> in place and marks its weights as changed
-    /// (<see cref="ClipPipeline.WeightsChanged"/>). In token mode the concept token is added first, so it stays added
+    /// <summary>Trains <paramref name="model"/> in place and marks its weights as changed
+    /// (<see cref="IVisionLanguageModel.WeightsChanged"/>). LoRA and token mode reach into a CLIP's layers and
+    /// vocabulary, so they need a <see cref="ClipPipeline"/>. In token mode the concept token is added first, so it stays added
     /// even when training then fails, for instance because no caption contains the word.</summary>
     /// <param name="resumeFrom">A state an earlier run with the same options and data saved
     /// (<see cref="FineTuneOptions.SaveStateEvery"/>), to continue from: the result equals the uninterrupted run's.</param>
-    public FineTuneResult Run(ClipPipeline clip, FineTuneData data, FineTuneState? resumeFrom = null)
+    public FineTuneResult Run(IVisionLanguageModel model, FineTuneData data, FineTuneState? resumeFrom = null)
     {
         options.Validate();
+        var clip = model as ClipPipeline;
+        if (clip is null && (options.Train == TrainMode.Token || options.Lora is not null))
+            throw new OptionException($"{(options.Lora is not null ? "LoRA" : "--train token")} needs a CLIP model (it reaches into CLIP's " +
+                                      $"{(options.Lora is not null ? "attention layers" : "token embedding")}); this model is a {model.Architecture[0].Value}");
         var clock = Stopwatch.StartNew();
-        using var pixels = Pixels(clip, data);
+        using var pixels = Pixels(model, data);
         if (data.Captions.Count + data.Negatives.Count < 2)
             throw new OptionException("fine-tuning needs at least two captions in all (pairs and negatives) for the contrastive loss to compare");
-        var token = options.Train == TrainMode.Token ? ConceptToken.Add(clip, options.TokenWord!) : null;
-        var (losses, trainableCount) = Train(clip, pixels, data, token, resumeFrom);
-        clip.WeightsChanged();
+        var token = options.Train == TrainMode.Token ? ConceptToken.Add(clip!, options.TokenWord!) : null;
+        var (losses, trainableCount) = Train(model, pixels, data, token, resumeFrom);
+        model.WeightsChanged();
         return new FineTuneResult(losses, trainableCount, clock.Elapsed, token);
     }
 
-    private (List<double> Losses, long TrainableCount) Train(ClipPipeline clip, Tensor pixels, FineTuneData data, ConceptToken? token, FineTuneState? resumeFrom)
+    private (List<double> Losses, long TrainableCount) Train(IVisionLanguageModel model, Tensor pixels, FineTuneData data, ConceptToken? token, FineTuneState? resumeFrom)
     {
         // Every tensor set up for the run (ids, a frozen tower's features, permutations) is freed with this scope.
         using var setup = NewDisposeScope();
-        var model = clip.Model;
-        using var lora = options.Lora is { } loraOptions ? Lora.Attach(model, loraOptions, options.Seed) : null;
-        using var conceptRow = token?.Train(model);
+        var device = model.Device.Device;
+        var dtype = model.Device.DType;
+        using var lora = options.Lora is { } loraOptions ? Lora.Attach(((ClipPipeline)model).Model, loraOptions, options.Seed) : null;
+        using var conceptRow = token?.Train(((ClipPipeline)model).Model);
         var trainable = TrainableParameters(model, lora, conceptRow);
         var trainableCount = trainable.Sum(parameter => parameter.numel());
-        using var gradients = new GradientSwitch(model, trainable);
+        using var gradients = new RequiresGradScope(model.Module, trainable);
         using var optimizer = CreateOptimizer(trainable);
 
         var pairCount = data.Captions.Count;
         var texts = data.Captions.Concat(data.Negatives).ToList();
-        var textIds = clip.Tokenizer.TokenizeBatch(texts, model.Config.Text.MaxPositionEmbeddings).to(model.Device);
+        var textIds = model.Tokenize(texts).to(device);
         if (token is not null && !textIds[..pairCount].EqualTo(token.Id).any().item<bool>())
             throw new OptionException($"--train token: no caption contains the word \"{token.Word}\", so its token would learn nothing");
         var trainsImage = options.Train is TrainMode.Image or TrainMode.Both;
         var trainsText = options.Train is not TrainMode.Image;
-        var fixedImageFeatures = trainsImage ? null : clip.EncodePixels(pixels).to(model.DType, model.Device);
-        var fixedTextFeatures = trainsText ? null : clip.EncodeTexts(texts).to(model.DType, model.Device);
-        Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? model.GetImageFeatures(pixels.index_select(0, rows));
-        Tensor TextFeatures(Tensor rows) => fixedTextFeatures?.index_select(0, rows) ?? model.GetTextFeatures(textIds.index_select(0, rows));
+        var fixedImageFeatures = trainsImage ? null : model.EncodePixels(pixels).to(dtype, device);
+        var fixedTextFeatures = trainsText ? null : model.EncodeTexts(texts).to(dtype, device);
+        Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? model.ImageFeatures(pixels.index_select(0, rows));
+        Tensor TextFeatures(Tensor rows) => fixedTextFeatures?.index_select(0, rows) ?? model.TextFeatures(textIds.index_select(0, rows));
 
-        var negativeRows = LiveScalars.Range(pairCount, texts.Count, model.Device);
+        var negativeRows = LiveScalars.Range(pairCount, texts.Count, device);
         var stepsPerEpoch = (pairCount + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = options.Steps ?? options.Epochs * stepsPerEpoch;
         var shuffling = new Generator((ulong)options.Seed);
@@ -84,19 +90,19 @@ public sealed class FineTuner(FineTuneOptions options)
         if (resumeFrom is not null)
         {
             resumeFrom.Restore(trainable, optimizer, shuffling, fingerprint);
-            order = resumeFrom.Order.to(model.Device, copy: true);
+            order = resumeFrom.Order.to(device, copy: true);
             losses.AddRange(resumeFrom.Losses);
         }
         for (var step = resumeFrom?.Step ?? 0; step < totalSteps; step++)
         {
             var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
             if (position == 0)
-                order = randperm(pairCount, generator: shuffling).to(model.Device);
+                order = randperm(pairCount, generator: shuffling).to(device);
             using var scope = NewDisposeScope();
             var start = position * options.BatchSize;
             var pairs = order![start..Math.Min(pairCount, start + options.BatchSize)];
             // Eq. 2 over the batch's images against their captions followed by every negative.
-            var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.logit_scale);
+            var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.LogitScale);
             optimizer.zero_grad();
             loss.backward();
             // Checked before the update, so the parameters and the saved state stay the last finite ones.
@@ -115,17 +121,15 @@ public sealed class FineTuner(FineTuneOptions options)
         return (losses, trainableCount);
     }
 
-    private IReadOnlyList<Parameter> TrainableParameters(ClipModel model, Lora? lora, ConceptToken.TrainableRow? conceptRow)
+    private IReadOnlyList<Parameter> TrainableParameters(IVisionLanguageModel model, Lora? lora, ConceptToken.TrainableRow? conceptRow)
     {
-        IReadOnlyList<Parameter> Tower(params string[] prefixes) => model.named_parameters()
-            .Where(entry => prefixes.Any(prefix => entry.name.StartsWith(prefix, StringComparison.Ordinal)))
-            .Select(entry => entry.parameter).ToList();
+        IReadOnlyList<Parameter> Parts(params ModelPart[] parts) => parts.SelectMany(model.Parameters).ToList();
         return options.Train switch
         {
             TrainMode.Image when lora is not null => lora.Parameters,
-            TrainMode.Image => Tower("vision_model.", "visual_projection."),
-            TrainMode.Text => Tower("text_model.", "text_projection."),
-            TrainMode.Both => Tower("vision_model.", "visual_projection.", "text_model.", "text_projection."),
+            TrainMode.Image => Parts(ModelPart.ImageTower, ModelPart.ImageProjection),
+            TrainMode.Text => Parts(ModelPart.TextTower, ModelPart.TextProjection),
+            TrainMode.Both => Parts(ModelPart.ImageTower, ModelPart.ImageProjection, ModelPart.TextTower, ModelPart.TextProjection),
             _ => [conceptRow!.Row],
         };
     }
@@ -137,10 +141,10 @@ public sealed class FineTuner(FineTuneOptions options)
     };
 
     /// <summary>The images checked and normalized, on the model's device in its dtype.</summary>
-    private static Tensor Pixels(ClipPipeline clip, FineTuneData data)
+    private static Tensor Pixels(IVisionLanguageModel model, FineTuneData data)
     {
         var images = data.Images;
-        var size = clip.Model.Config.Vision.ImageSize;
+        var size = model.ImageSize;
         if (!images.is_floating_point() || images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != size || images.shape[3] != size)
             throw new ArgumentException($"fine-tuning images must be floating point [N, 3, {size}, {size}] (the model's input size), got {images.dtype} [{string.Join(", ", images.shape)}]", nameof(data));
         if (images.shape[0] == 0 || images.shape[0] != data.Captions.Count)
@@ -151,28 +155,9 @@ public sealed class FineTuner(FineTuneOptions options)
         {
             if (images.min().item<float>() < 0 || images.max().item<float>() > 1)
                 throw new ArgumentException("fine-tuning images have values outside [0, 1]; mark already normalized pixels as Normalized", nameof(data));
-            pixels = clip.ImageProcessor.Normalize(images.to(ScalarType.Float32));
+            pixels = model.Normalize(images.to(ScalarType.Float32));
         }
         // A copy even where nothing changes: the caller keeps its tensor, this one is disposed after training.
-        return pixels.to(clip.Model.DType, clip.Model.Device, copy: true).DetachFromDisposeScope();
-    }
-
-    /// <summary>Lets exactly the trainable parameters require gradients while it lives, and then restores every
-    /// parameter's flag.</summary>
-    private sealed class GradientSwitch : IDisposable
-    {
-        private readonly List<(Parameter Parameter, bool RequiredGrad)> saved;
-
-        public GradientSwitch(ClipModel model, IReadOnlyList<Parameter> trainable)
-        {
-            saved = model.parameters().Select(parameter => (parameter, parameter.requires_grad)).ToList();
-            foreach (var (parameter, _) in saved) parameter.requires_grad = false;
-            foreach (var parameter in trainable) parameter.requires_grad = true;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (parameter, requiredGrad) in saved) parameter.requires_grad = requiredGrad;
-        }
+        return pixels.to(model.Device.DType, model.Device.Device, copy: true).DetachFromDisposeScope();
     }
 }

@@ -1,4 +1,3 @@
-using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
 using TorchSharp;
@@ -20,34 +19,34 @@ public static class Inversion
 {
     /// <summary>Inverts <see cref="InversionOptions.ImagesPerConcept"/> images per description; images of
     /// description c come at rows c·ImagesPerConcept onwards.</summary>
-    public static InversionResult Run(ClipPipeline clip, IReadOnlyList<string> descriptions, InversionOptions options,
+    public static InversionResult Run(IVisionLanguageModel model, IReadOnlyList<string> descriptions, InversionOptions options,
         InversionState? resumeFrom = null, IProgress<InversionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         if (descriptions.Count == 0)
             throw new OptionException("inversion: no concept descriptions given");
-        using var texts = clip.EncodeTexts(descriptions);
+        using var texts = model.EncodeTexts(descriptions);
         using var targets = texts.repeat_interleave(options.ImagesPerConcept, 0);
-        return Run(clip.Model, clip.ImageProcessor, targets, options, resumeFrom, progress, cancellationToken);
+        return Run(model, targets, options, resumeFrom, progress, cancellationToken);
     }
 
     /// <summary>Inverts one image (or token-feature set) per row of <paramref name="targets"/> [N, D], the
     /// unnormalised text features each should match; from <paramref name="resumeFrom"/> if given, which must come
     /// from the same options and targets.</summary>
-    public static InversionResult Run(ClipModel model, ClipImageProcessor processor, Tensor targets, InversionOptions options,
+    public static InversionResult Run(IVisionLanguageModel model, Tensor targets, InversionOptions options,
         InversionState? resumeFrom = null, IProgress<InversionProgress>? progress = null, CancellationToken cancellationToken = default)
     {
         options.Validate(model);
-        if (targets.dim() != 2 || targets.shape[0] == 0 || targets.shape[1] != model.Config.ProjectionDim)
-            throw new OptionException($"inversion: targets must be [N, {model.Config.ProjectionDim}] with N > 0, got [{string.Join(", ", targets.shape)}]");
-        var imageSize = model.Config.Vision.ImageSize;
+        if (targets.dim() != 2 || targets.shape[0] == 0 || targets.shape[1] != model.EmbeddingSize)
+            throw new OptionException($"inversion: targets must be [N, {model.EmbeddingSize}] with N > 0, got [{string.Join(", ", targets.shape)}]");
+        var imageSize = model.ImageSize;
         var stages = options.ResolvedResolutions(imageSize);
         var fingerprint = options.Fingerprint(imageSize);
         IInversionObjective objective = options.Partial is { } partial
-            ? new FeatureObjective(model, partial)
-            : new PixelObjective(model, processor, options);
+            ? new FeatureObjective(PartialInversionOptions.Clip(model).Model, partial)
+            : new PixelObjective(model, options);
         var weight = options.Partial?.StatisticsWeight ?? options.TotalVariationWeight;
         var count = targets.shape[0];
-        var device = model.Device;
+        var device = model.Device.Device;
 
         // Tensors that live across steps belong to this scope; each step has its own inside it.
         using var runScope = NewDisposeScope();
@@ -74,7 +73,8 @@ public static class Inversion
             secondMoment = resumeFrom.SecondMoment.to(device, copy: true);
         }
 
-        using var frozen = new FrozenParameters(model);
+        // Only the optimised tensor gets gradients, not the weights.
+        using var frozen = new RequiresGradScope(model.Module, []);
         for (var step = resumeFrom?.Step ?? 0; step < options.Steps; step++)
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -135,24 +135,6 @@ public static class Inversion
         held.Dispose();
         held = replacement.MoveToOuterDisposeScope();
     }
-
-    /// <summary>Turns off gradients for every weight while the inversion runs (only the optimised tensor gets them),
-    /// and restores each weight's previous setting afterwards.</summary>
-    private sealed class FrozenParameters : IDisposable
-    {
-        private readonly List<(TorchSharp.Modules.Parameter Parameter, bool RequiresGrad)> saved;
-
-        public FrozenParameters(ClipModel model)
-        {
-            saved = model.parameters().Select(p => (p, p.requires_grad)).ToList();
-            foreach (var (parameter, _) in saved) parameter.requires_grad = false;
-        }
-
-        public void Dispose()
-        {
-            foreach (var (parameter, requiresGrad) in saved) parameter.requires_grad = requiresGrad;
-        }
-    }
 }
 
 /// <summary>What is optimised and how it is scored; <see cref="Inversion"/> runs the loop around it.</summary>
@@ -172,10 +154,10 @@ internal interface IInversionObjective
 }
 
 /// <summary>Eq. 3 over pixels [N, 3, S, S] in [0, 1].</summary>
-internal sealed class PixelObjective(ClipModel model, ClipImageProcessor processor, InversionOptions options) : IInversionObjective
+internal sealed class PixelObjective(IVisionLanguageModel model, InversionOptions options) : IInversionObjective
 {
     private readonly RandomAffine augmentation = new(options.Augmentation);
-    private readonly int imageSize = model.Config.Vision.ImageSize;
+    private readonly int imageSize = model.ImageSize;
 
     public Tensor Initial(long count, int size, Generator generator) => rand([count, 3, size, size], generator: generator);
 
@@ -187,7 +169,7 @@ internal sealed class PixelObjective(ClipModel model, ClipImageProcessor process
         var augmented = augmentation.Apply(pixels.repeat_interleave(copies, 0), generator);
         if (augmented.shape[^1] != imageSize)
             augmented = interpolate(augmented, [imageSize, imageSize], mode: InterpolationMode.Bicubic, align_corners: false);
-        var features = model.GetImageFeatures(processor.Normalize(augmented).to(model.DType)).to(ScalarType.Float32);
+        var features = model.ImageFeatures(model.Normalize(augmented).to(model.Device.DType)).to(ScalarType.Float32);
         var cosine = (normalize(features, dim: -1) * targets.repeat_interleave(copies, 0)).sum(-1).view(-1, copies).mean([1]);
         var totalVariation = TotalVariation.PerImage(pixels, options.TotalVariationForm);
         return (cosine.MoveToOuterDisposeScope(), totalVariation.MoveToOuterDisposeScope());

@@ -69,9 +69,9 @@ public sealed record InversionOptions
     internal IReadOnlyList<ResolutionStage> ResolvedResolutions(int imageSize) =>
         Partial is null && Resolutions is not null ? Resolutions : [new(0, imageSize)];
 
-    internal void Validate(ClipModel model)
+    internal void Validate(IVisionLanguageModel model)
     {
-        var vision = model.Config.Vision;
+        var imageSize = model.ImageSize;
         static void Require(bool condition, string problem)
         {
             if (!condition) throw new OptionException($"inversion: {problem}");
@@ -88,9 +88,9 @@ public sealed record InversionOptions
         Require(SaveStateEvery >= 0, $"save-state interval must be ≥ 0, got {SaveStateEvery}");
         Require(SaveStateEvery == 0 || !string.IsNullOrEmpty(StatePath), "saving the state needs a state path");
         Augmentation.Validate();
-        Partial?.Validate(model);
+        Partial?.Validate(PartialInversionOptions.Clip(model).Model);
 
-        var stages = ResolvedResolutions(vision.ImageSize);
+        var stages = ResolvedResolutions(imageSize);
         Require(stages.Count > 0 && stages[0].FromStep == 0, "the first resolution stage must start at step 0");
         for (var i = 0; i < stages.Count; i++)
         {
@@ -98,8 +98,8 @@ public sealed record InversionOptions
             Require(stages[i].FromStep < Steps, $"resolution stage at step {stages[i].FromStep} starts after the last step ({Steps})");
             Require(i == 0 || stages[i].FromStep > stages[i - 1].FromStep, "resolution stages must start at increasing steps");
         }
-        Require(stages[^1].Size == vision.ImageSize,
-            $"the last resolution must be the model's image size {vision.ImageSize}, got {stages[^1].Size}");
+        Require(stages[^1].Size == imageSize,
+            $"the last resolution must be the model's image size {imageSize}, got {stages[^1].Size}");
     }
 
     /// <summary>Every setting that shapes the trajectory, so a saved state is resumed only under the same ones.</summary>

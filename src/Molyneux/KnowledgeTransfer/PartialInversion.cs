@@ -22,6 +22,10 @@ public sealed record PartialInversionOptions
     /// <summary>β, the weight of the statistics prior.</summary>
     public double StatisticsWeight { get; init; } = 1.0;
 
+    /// <summary>The model as a CLIP: partial inversion enters the layers of a ViT image tower by index.</summary>
+    internal static ClipPipeline Clip(IVisionLanguageModel model) => model as ClipPipeline
+        ?? throw new OptionException("inversion: partial inversion (--from-layer) enters a CLIP ViT's encoder layers; this model is not a CLIP");
+
     internal void Validate(ClipModel model)
     {
         var vision = model.Config.Vision;

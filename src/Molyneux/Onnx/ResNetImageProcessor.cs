@@ -1,3 +1,4 @@
+using Molyneux.Checkpoints;
 using Molyneux.Imaging;
 using Molyneux.Runtime;
 using static TorchSharp.torch;
@@ -85,6 +86,62 @@ public sealed class ResNetImageProcessor : IDisposable
         using var scope = NewDisposeScope();
         var images = paths.Select(path => Preprocess(ImageDecoder.Load(path), path)).ToList();
         return stack(images).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The same preprocessing for images of <paramref name="size"/>×<paramref name="size"/> px: the mean image
+    /// resized bilinearly (it is a smooth image, close to constant per channel).</summary>
+    public ResNetImageProcessor Resized(int size)
+    {
+        if (size <= 0 || size > ImageDecoder.MaxSide) throw new OptionException($"image size must be 1 to {ImageDecoder.MaxSide} px, got {size}");
+        // The constructor clones its argument, so it must run outside the scope that frees the intermediates.
+        Tensor resized;
+        using (NewDisposeScope())
+            resized = nn.functional.interpolate(meanImage.unsqueeze(0), [size, size], mode: InterpolationMode.Bilinear, align_corners: false)[0]
+                .contiguous().MoveToOuterDisposeScope();
+        using (resized) return new ResNetImageProcessor(resized);
+    }
+
+    public const string ConfigFile = "preprocessor_config.json";
+    public const string MeanImageFile = "preprocessor_mean_image.safetensors";
+    private const string ProcessorType = "CaffeMeanImageProcessor";
+
+    /// <summary>Writes preprocessor_config.json (what to do) and the mean image beside it, which no HF processor field
+    /// can hold: resize to the mean image's size (bilinear), RGB to BGR, scale to 0–255, subtract the mean image.</summary>
+    public void Save(string folder)
+    {
+        SafetensorsFile.Write(Path.Combine(folder, MeanImageFile), [new("mean_image_bgr", meanImage.cpu())], new Dictionary<string, string> { ["format"] = "pt" });
+        var config = new System.Text.Json.Nodes.JsonObject
+        {
+            ["image_processor_type"] = ProcessorType,
+            ["size"] = new System.Text.Json.Nodes.JsonObject { ["height"] = Height, ["width"] = Width },
+            ["resample"] = ClipImageProcessor.ResampleBilinear,
+            ["rescale_factor"] = 255,
+            ["channel_order"] = "bgr",
+            ["mean_image_file"] = MeanImageFile,
+        };
+        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
+    }
+
+    /// <summary>Reads what <see cref="Save"/> wrote.</summary>
+    public static ResNetImageProcessor FromFolder(string folder)
+    {
+        var configPath = Path.Combine(folder, ConfigFile);
+        var config = Asif.HfConfigFile.ReadObject(configPath);
+        if (config["image_processor_type"]?.ToString() != ProcessorType)
+            throw new ConfigException($"{configPath}: image_processor_type is '{config["image_processor_type"]}', expected '{ProcessorType}' (a ResNet's mean-image preprocessing)");
+        var meanPath = Path.Combine(folder, MeanImageFile);
+        if (!File.Exists(meanPath)) throw new CheckpointException($"{meanPath}: not found; {configPath} needs it");
+        using var file = SafetensorsFile.Open(meanPath);
+        if (!file.Entries.ContainsKey("mean_image_bgr")) throw new CheckpointException($"{meanPath}: no tensor 'mean_image_bgr'");
+        using var mean = file.Read("mean_image_bgr");
+        try
+        {
+            return new ResNetImageProcessor(mean);
+        }
+        catch (ArgumentException e)
+        {
+            throw new CheckpointException($"{meanPath}: {e.Message}", e);
+        }
     }
 
     public void Dispose() => meanImage.Dispose();

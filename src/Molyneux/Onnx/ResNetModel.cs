@@ -43,15 +43,40 @@ public sealed class ResNetModel : Module<Tensor, Tensor>
     public override Tensor forward(Tensor pixelValues)
     {
         using var scope = NewDisposeScope();
-        return avgpool.forward(FeatureMap(pixelValues)).flatten(1).MoveToOuterDisposeScope();
+        return Pool(FeatureMap(pixelValues)).MoveToOuterDisposeScope();
     }
 
     /// <summary>layer4's output [batch, 512, H/32, W/32], post-ReLU.</summary>
-    public Tensor FeatureMap(Tensor pixelValues)
+    public Tensor FeatureMap(Tensor pixelValues) => Stages(Stem(pixelValues), 0, StageCount);
+
+    public const int StageCount = 4;
+
+    /// <summary>The stages 1-based: layer1 to layer4.</summary>
+    public IReadOnlyList<Sequential> StageModules => [layer1, layer2, layer3, layer4];
+
+    /// <summary>conv1, bn1, relu and maxpool: the stem's output [batch, 64, H/4, W/4].</summary>
+    public Tensor Stem(Tensor pixelValues)
     {
         using var scope = NewDisposeScope();
-        var stem = maxpool.forward(relu.forward(bn1.forward(conv1.forward(pixelValues))));
-        return layer4.forward(layer3.forward(layer2.forward(layer1.forward(stem)))).MoveToOuterDisposeScope();
+        return maxpool.forward(relu.forward(bn1.forward(conv1.forward(pixelValues)))).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Stages <paramref name="from"/> (0-based) up to <paramref name="to"/> (exclusive) applied to a stem or
+    /// stage output; with <see cref="Pool"/> after the last one, what a caller that keeps the lower stages' outputs
+    /// (frozen, computed once) needs to train the upper ones.</summary>
+    public Tensor Stages(Tensor input, int from, int to)
+    {
+        using var scope = NewDisposeScope();
+        var x = input;
+        foreach (var stage in StageModules.Take(to).Skip(from)) x = stage.forward(x);
+        return x.alias().MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Global average pooling of layer4's output: [batch, 512].</summary>
+    public Tensor Pool(Tensor featureMap)
+    {
+        using var scope = NewDisposeScope();
+        return avgpool.forward(featureMap).flatten(1).MoveToOuterDisposeScope();
     }
 
     private static Sequential Stage(ResNetConfig config, int stage)

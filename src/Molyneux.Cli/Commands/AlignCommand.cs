@@ -1,0 +1,100 @@
+using System.CommandLine;
+using System.Text.Json;
+using Molyneux.Alignment;
+using Molyneux.Checkpoints;
+using Molyneux.Modeling;
+using Molyneux.Runtime;
+using Spectre.Console;
+
+namespace Molyneux.Cli.Commands;
+
+/// <summary><c>molyneux align</c>: contrastive alignment of two pretrained towers (the built-in ResNet18 and MiniLM,
+/// or a dual encoder folder) on image–caption pairs, ending in a HF VisionTextDualEncoderModel folder with training.json.</summary>
+public static class AlignCommand
+{
+    public const string BuiltInTowers = "resnet18+minilm";
+
+    public static Command Create(CliContext context)
+    {
+        var defaults = new AlignOptions();
+        var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain or a captions .jsonl file", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF VisionTextDualEncoderModel folder)", Required = true };
+        var from = new Option<string>("--from") { Description = $"The towers to align: {BuiltInTowers} (built in) or a dual encoder folder", DefaultValueFactory = _ => BuiltInTowers };
+        var train = new Option<string>("--train") { Description = "projections, image, text, image+projections or all", DefaultValueFactory = _ => "image+projections" };
+        var unlocked = new Option<int>("--unlocked-stages") { Description = "How many of the ResNet's last stages train with the image tower (1-4)", DefaultValueFactory = _ => defaults.UnlockedImageStages };
+        var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => 512 };
+        var learningRate = new Option<double>("--lr") { Description = "Learning rate of the projections and temperature", DefaultValueFactory = _ => defaults.ProjectionLearningRate };
+        var towerLearningRate = new Option<double>("--tower-lr") { Description = "Learning rate of an unlocked pretrained tower", DefaultValueFactory = _ => defaults.TowerLearningRate };
+        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
+        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize };
+        var steps = new Option<int>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)", DefaultValueFactory = _ => defaults.Steps };
+        var probeEvery = new Option<int>("--probe-every") { Description = "Evaluate the held-out probes every this many steps", DefaultValueFactory = _ => defaults.ProbeEvery };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts alignment never sees by name" };
+        var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64); the towers resize to their own input" };
+        var shapesCount = new Option<int>("--shapes-count") { Description = "How many scenes of a shapes world to align on (each is encoded once)", DefaultValueFactory = _ => 4096 };
+        var inputSize = new Option<int?>("--input-size") { Description = "The image tower's input size in pixels (default: the model's own, 224 for resnet18); smaller is faster" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output" };
+        var home = DataCommands.Home();
+        var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var command = new Command("align", "Align two pretrained towers into a dual encoder on image-caption pairs (LiT-style contrastive training)");
+        foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, overwrite, home, device })
+            command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var options = new AlignOptions
+            {
+                Train = AlignOptions.ParseTrain(parse.GetValue(train)!),
+                UnlockedImageStages = parse.GetValue(unlocked),
+                ProjectionLearningRate = parse.GetValue(learningRate),
+                TowerLearningRate = parse.GetValue(towerLearningRate),
+                WeightDecay = parse.GetValue(weightDecay),
+                BatchSize = parse.GetValue(batchSize),
+                Steps = parse.GetValue(steps),
+                ProbeEvery = parse.GetValue(probeEvery),
+                Seed = parse.GetValue(seed),
+            };
+            options.Validate();
+            var folder = parse.GetValue(output)!;
+            if (Directory.Exists(folder) && !parse.GetValue(overwrite)) throw new OptionException($"{folder}: already exists (pass --overwrite to replace it)");
+            var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
+            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var pairs = PretrainCommand.LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
+                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages);
+            var source = parse.GetValue(from)!;
+            using var model = source == BuiltInTowers
+                ? DualEncoderCheckpoint.FromBuiltInTowers(parse.GetValue(projectionDim), options.Seed, computeDevice)
+                : DualEncoderCheckpoint.Load(source, computeDevice);
+            if (parse.GetValue(inputSize) is { } size)
+            {
+                if (size < 32) throw new OptionException($"--input-size {size}: the ResNet needs at least 32 pixels");
+                model.ResizeImageInput(size);
+            }
+            AlignResult? result = null;
+            CliProgress.Steps(context, "aligning", report =>
+                result = new Aligner(options)
+                {
+                    Progress = new CliProgress.SynchronousProgress<AlignProgress>(p =>
+                    {
+                        if (p.Stage is not null) context.Error.WriteLine(p.Stage);
+                        else if (p.Encoded is var (done, total)) report(done, total, "images encoded");
+                        else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
+                    }),
+                }.Run(model, pairs));
+            AtomicFile.WriteDirectory(folder, parse.GetValue(overwrite), target =>
+            {
+                model.WriteHuggingFaceFiles(target);
+                var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve };
+                AtomicFile.WriteAllText(Path.Combine(target, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
+            });
+            var final = result!.Curve[^1];
+            var table = new Table().AddColumns("final", "value");
+            table.AddRow("loss", $"{final.Loss:F4}");
+            foreach (var (name, value) in final.Probes ?? new Dictionary<string, double>()) table.AddRow(Markup.Escape(name), $"{100 * value:F1}%");
+            context.Console.Write(table);
+            context.Console.WriteLine($"saved {folder} (a vision_text_dual_encoder folder, training.json) after {result.Elapsed.TotalMinutes:F1} minutes");
+            return 0;
+        });
+        return command;
+    }
+}

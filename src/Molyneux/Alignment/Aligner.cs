@@ -1,0 +1,205 @@
+using System.Diagnostics;
+using Molyneux.KnowledgeTransfer;
+using Molyneux.Modeling;
+using Molyneux.Onnx;
+using Molyneux.Pretraining;
+using Molyneux.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn.functional;
+
+namespace Molyneux.Alignment;
+
+/// <param name="Probes">Top-1 of each of the data's zero-shot probes, by name ("heldout_style_top1", …).</param>
+public sealed record AlignPoint(int Step, double Minutes, double Loss, double LogitScale, IReadOnlyDictionary<string, double>? Probes);
+
+public sealed record AlignResult(string Data, AlignOptions Options, IReadOnlyList<AlignPoint> Curve, long TrainableParameters, TimeSpan Elapsed);
+
+/// <summary>A training step (<see cref="Step"/> &gt; 0), a new stage of the set-up (<see cref="Stage"/>), or how far
+/// the current set-up stage has got (<see cref="Encoded"/>).</summary>
+public readonly record struct AlignProgress(int Step, int TotalSteps, double Loss, string? Stage = null, (int Done, int Total)? Encoded = null);
+
+/// <summary>Contrastive alignment of a pretrained dual encoder on image–caption pairs (LiT, Zhai et al. 2022; APE,
+/// Rosenfeld et al. 2022): the chosen parts (<see cref="AlignOptions.Train"/>) learn with CLIP's symmetric InfoNCE,
+/// everything else stays as pretrained. What does not train is computed once: the image tower's stages below the
+/// unlocked ones for every image (training and probe images), and, when the text tower is locked, the pooled text
+/// features of every distinct caption. BatchNorm keeps its pretrained running statistics (eval mode) while its
+/// affine weights train, the usual choice for fine-tuning with small batches. The model is trained in place.</summary>
+public sealed class Aligner(AlignOptions options)
+{
+    public IProgress<AlignProgress>? Progress { get; init; }
+
+    public AlignResult Run(DualEncoderPipeline model, IPretrainingData data)
+    {
+        options.Validate();
+        var clock = Stopwatch.StartNew();
+        var device = model.Device.Device;
+        var module = model.Model;
+        var trainsImage = options.Train.HasFlag(AlignedParts.ImageTower);
+        var trainsText = options.Train.HasFlag(AlignedParts.TextTower);
+        var frozenStages = ResNetModel.StageCount - (trainsImage ? options.UnlockedImageStages : 0);
+
+        using var setup = NewDisposeScope();
+        var sampleIndices = Enumerable.Range(0, data.Count).ToList();
+        Progress?.Report(new AlignProgress(0, options.Steps, double.NaN, $"encoding the frozen image stages of {data.Count} images at {model.ImageSize} px"));
+        var trunks = ImageTrunks(model, frozenStages, indices => data.Batch(indices, new Generator(0)).Images, sampleIndices, Progress);
+        var captions = Enumerable.Range(0, options.CaptionDraws)
+            .Select(draw => data.Batch(sampleIndices, new Generator((ulong)(options.Seed * 7919L + draw))).Captions).ToList();
+        using var texts = new TextSide(model, trainsText, captions.SelectMany(c => c).Concat(data.Probes.SelectMany(p => p.PromptsPerClass.SelectMany(prompts => prompts))), Progress, options.Steps);
+        var probeTrunks = data.Probes.Select(probe =>
+        {
+            Progress?.Report(new AlignProgress(0, options.Steps, double.NaN, $"encoding the frozen image stages of the {probe.Images.shape[0]} {probe.Name} probe images"));
+            return ImageTrunks(model, frozenStages,
+                indices => probe.Images.index_select(0, tensor(indices.Select(i => (long)i).ToArray())).to(ScalarType.Float32)
+                    .Over(probe.Images.dtype == ScalarType.Byte ? 255 : 1), Enumerable.Range(0, (int)probe.Images.shape[0]).ToList(), Progress);
+        }).ToList();
+
+        var groups = ParameterGroups(model);
+        var trainable = groups.SelectMany(group => group.Parameters).ToList();
+        using var gradients = new RequiresGradScope(module, trainable);
+        using var optimizer = optim.AdamW(groups.Select(group => new AdamW.ParamGroup(group.Parameters, new AdamW.Options { LearningRate = group.LearningRate })),
+            beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay);
+        var baseRates = groups.Select(group => group.LearningRate).ToList();
+
+        var curve = new List<AlignPoint>();
+        var shuffling = new Generator((ulong)options.Seed + 1);
+        var stepsPerEpoch = Math.Max(1, data.Count / options.BatchSize);
+        Tensor? order = null;
+        for (var step = 0; step < options.Steps; step++)
+        {
+            var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
+            if (position == 0)
+            {
+                order?.Dispose();
+                order = randperm(data.Count, generator: shuffling).MoveToOuterDisposeScope();
+            }
+            using var scope = NewDisposeScope();
+            var schedule = Schedule(step);
+            foreach (var (group, rate) in optimizer.ParamGroups.Zip(baseRates)) group.LearningRate = rate * schedule;
+            var rows = order![(position * options.BatchSize)..((position + 1) * options.BatchSize)];
+            var rowList = rows.data<long>().Select(i => (int)i).ToList();
+            var imageFeatures = ImageHead(module, trunks.index_select(0, rows).to(device), frozenStages);
+            var textFeatures = texts.Features(rowList.Select(i => captions[epoch % captions.Count][i]).ToList());
+            var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, module.logit_scale);
+            optimizer.zero_grad();
+            loss.backward();
+            var lossValue = loss.item<float>();
+            if (!float.IsFinite(lossValue))
+                throw new DivergenceException($"alignment diverged at step {step + 1}: the loss is {lossValue}");
+            optimizer.step();
+            using (no_grad()) module.logit_scale.clamp_(0, Math.Log(100));
+            Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue));
+            var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
+            curve.Add(new AlignPoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
+                probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null));
+        }
+        order?.Dispose();
+        model.WeightsChanged();
+        return new AlignResult(data.Description, options, curve, trainable.Sum(parameter => parameter.numel()), clock.Elapsed);
+    }
+
+    /// <summary>Linear warm-up to 1, then cosine decay to 0 over the remaining steps.</summary>
+    private double Schedule(int step) =>
+        step < options.WarmupSteps
+            ? (step + 1.0) / options.WarmupSteps
+            : 0.5 * (1 + Math.Cos(Math.PI * (step - options.WarmupSteps) / Math.Max(1, options.Steps - options.WarmupSteps)));
+
+    private List<(IReadOnlyList<Parameter> Parameters, double LearningRate)> ParameterGroups(DualEncoderPipeline model)
+    {
+        var groups = new List<(IReadOnlyList<Parameter>, double)>();
+        if (options.Train.HasFlag(AlignedParts.Projections))
+            groups.Add(([.. model.Parameters(ModelPart.ImageProjection), .. model.Parameters(ModelPart.TextProjection), .. model.Parameters(ModelPart.Temperature)],
+                options.ProjectionLearningRate));
+        if (options.Train.HasFlag(AlignedParts.ImageTower))
+            groups.Add((model.Model.vision_model.StageModules.Skip(ResNetModel.StageCount - options.UnlockedImageStages)
+                .SelectMany(stage => stage.parameters()).ToList(), options.TowerLearningRate));
+        if (options.Train.HasFlag(AlignedParts.TextTower))
+            groups.Add((model.Parameters(ModelPart.TextTower), options.TowerLearningRate));
+        return groups;
+    }
+
+    /// <summary>The output of the frozen stages for every image, CPU, in the model's dtype: images in [0, 1] are
+    /// resized to the model's input size, normalised, and run through the stem and the first stages.</summary>
+    private Tensor ImageTrunks(DualEncoderPipeline model, int frozenStages, Func<IReadOnlyList<int>, Tensor> pixels, IReadOnlyList<int> indices,
+        IProgress<AlignProgress>? progress)
+    {
+        const int batchSize = 64;
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var parts = new List<Tensor>();
+        for (var start = 0; start < indices.Count; start += batchSize)
+        {
+            using var batchScope = NewDisposeScope();
+            var batch = pixels(indices.Skip(start).Take(batchSize).ToList()).to(model.Device.Device);
+            if (batch.shape[^1] != model.ImageSize)
+                batch = interpolate(batch, [model.ImageSize, model.ImageSize], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
+            var input = model.Normalize(batch).to(model.Device.DType);
+            var vision = model.Model.vision_model;
+            parts.Add(vision.Stages(vision.Stem(input), 0, frozenStages).cpu().MoveToOuterDisposeScope());
+            progress?.Report(new AlignProgress(0, options.Steps, double.NaN, Encoded: (Math.Min(indices.Count, start + batchSize), indices.Count)));
+        }
+        return cat(parts, 0).MoveToOuterDisposeScope();
+    }
+
+    private static Tensor ImageHead(VisionTextDualEncoderModel model, Tensor trunks, int frozenStages)
+    {
+        var vision = model.vision_model;
+        return model.visual_projection.forward(vision.Pool(vision.Stages(trunks, frozenStages, ResNetModel.StageCount)));
+    }
+
+    private static Dictionary<string, double> Probe(VisionTextDualEncoderModel model, IReadOnlyList<ZeroShotProbe> probes, IReadOnlyList<Tensor> trunks,
+        TextSide texts, int frozenStages)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var results = new Dictionary<string, double>();
+        foreach (var (probe, trunk) in probes.Zip(trunks))
+        {
+            var imageFeatures = cat(Enumerable.Range(0, (int)Math.Ceiling(trunk.shape[0] / 256.0))
+                .Select(b => ImageHead(model, trunk[(b * 256)..Math.Min((int)trunk.shape[0], (b + 1) * 256)].to(model.logit_scale.device), frozenStages)).ToList(), 0);
+            // Each class's prompts averaged after normalisation, as open_clip's zero-shot classifier builds it.
+            var classes = stack(probe.PromptsPerClass.Select(prompts => normalize(normalize(texts.Features(prompts), dim: -1).mean([0]), dim: 0)).ToList());
+            var predicted = normalize(imageFeatures, dim: -1).matmul(classes.t()).argmax(1).cpu().data<long>().ToArray();
+            results[$"{probe.Name}_top1"] = predicted.Where((label, i) => label == probe.Labels[i]).Count() / (double)predicted.Length;
+        }
+        return results;
+    }
+
+    /// <summary>Text features of captions: through the whole text side when the tower trains, else from pooled
+    /// features computed once per distinct caption, through the (possibly training) projection.</summary>
+    private sealed class TextSide : IDisposable
+    {
+        private readonly DualEncoderPipeline model;
+        private readonly Dictionary<string, int>? rowOf;
+        private readonly Tensor? pooled;
+
+        public TextSide(DualEncoderPipeline model, bool trains, IEnumerable<string> captions, IProgress<AlignProgress>? progress, int totalSteps)
+        {
+            this.model = model;
+            if (trains) return;
+            var distinct = captions.Distinct(StringComparer.Ordinal).ToList();
+            progress?.Report(new AlignProgress(0, totalSteps, double.NaN, $"encoding {distinct.Count} distinct captions with the locked text tower"));
+            rowOf = distinct.Select((caption, row) => (caption, row)).ToDictionary(pair => pair.caption, pair => pair.row, StringComparer.Ordinal);
+            using var _ = no_grad();
+            var parts = new List<Tensor>();
+            for (var start = 0; start < distinct.Count; start += 256)
+            {
+                using var scope = NewDisposeScope();
+                var ids = model.Tokenize(distinct.Skip(start).Take(256).ToList()).to(model.Device.Device);
+                var text = model.Model.text_model;
+                parts.Add(text.MeanPool(ids, ids.EqualTo(model.Model.Config.Text.PadTokenId).logical_not()).cpu().MoveToOuterDisposeScope());
+            }
+            pooled = cat(parts, 0).DetachFromDisposeScope();
+        }
+
+        public Tensor Features(IReadOnlyList<string> captions)
+        {
+            if (pooled is null) return model.TextFeatures(model.Tokenize(captions).to(model.Device.Device));
+            var rows = tensor(captions.Select(caption => (long)rowOf![caption]).ToArray());
+            return model.Model.text_projection.forward(pooled.index_select(0, rows).to(model.Device.Device));
+        }
+
+        public void Dispose() => pooled?.Dispose();
+    }
+}

@@ -1,0 +1,87 @@
+using Molyneux.Asif;
+using Molyneux.Modeling;
+using Molyneux.Onnx;
+using Molyneux.Runtime;
+using static TorchSharp.torch;
+
+namespace Molyneux.Checkpoints;
+
+/// <summary>Reads and writes a <see cref="VisionTextDualEncoderModel"/> as a Hugging Face folder: config.json
+/// (<see cref="DualEncoderConfig"/>), model.safetensors under HF's names (<c>vision_model.</c> in HF ResNet's naming
+/// with BatchNorm's running statistics, <c>text_model.</c> in HF BERT's, <c>visual_projection.weight</c>,
+/// <c>text_projection.weight</c>, <c>logit_scale</c>), vocab.txt + tokenizer_config.json, and the image processor
+/// (<see cref="ResNetImageProcessor.Save"/>). Loading is strict: every missing, unexpected or mis-shaped tensor is
+/// named.</summary>
+public static class DualEncoderCheckpoint
+{
+    /// <summary>A dual encoder of the two pretrained towers that come with the build, ImageNet ResNet18 and
+    /// all-MiniLM-L6-v2, joined by fresh projections (seeded) into a space of <paramref name="projectionDim"/>.</summary>
+    public static DualEncoderPipeline FromBuiltInTowers(int projectionDim, long seed, ComputeDevice? device = null)
+    {
+        device ??= ComputeDevice.Cpu;
+        var image = ResNet18ImageNet.Load();
+        var text = MiniLm.Load();
+        var config = new DualEncoderConfig(image.Model.Config, image.Processor.Height, text.Model.Config, projectionDim);
+        var model = new VisionTextDualEncoderModel(config, image.Model, text.Model);
+        // CLIP's projection initialisation, N(0, width^-1/2), seeded so that a recipe reproduces.
+        using var generator = new Generator((ulong)seed);
+        using (no_grad())
+            foreach (var projection in new[] { model.visual_projection, model.text_projection })
+                projection.weight!.normal_(0, Math.Pow(projection.weight.shape[1], -0.5), generator);
+        return new DualEncoderPipeline(model, text.Tokenizer, image.Processor, device);
+    }
+
+    /// <summary>Saves a complete folder or nothing.</summary>
+    public static void Save(DualEncoderPipeline pipeline, string directory, bool overwrite = false) =>
+        AtomicFile.WriteDirectory(directory, overwrite, folder => WriteFiles(pipeline, folder));
+
+    /// <summary>Writes the folder's files into an existing folder.</summary>
+    public static void WriteFiles(DualEncoderPipeline pipeline, string folder)
+    {
+        pipeline.Model.Config.Save(Path.Combine(folder, HfConfigFile.FileName));
+        ModuleWeights.Save(pipeline.Model, Path.Combine(folder, EncoderFolder.WeightsFile), HuggingFaceName, withBuffers: true);
+        pipeline.Tokenizer.Save(folder);
+        pipeline.ImageProcessor.Save(folder);
+    }
+
+    public static bool IsDualEncoderFolder(string path) =>
+        Directory.Exists(path) && File.Exists(Path.Combine(path, HfConfigFile.FileName))
+                               && HfConfigFile.ReadObject(Path.Combine(path, HfConfigFile.FileName))["model_type"]?.ToString() == DualEncoderConfig.ModelType;
+
+    public static DualEncoderPipeline Load(string folder, ComputeDevice? device = null)
+    {
+        device ??= ComputeDevice.Cpu;
+        var config = DualEncoderConfig.FromFile(Path.Combine(folder, HfConfigFile.FileName));
+        var tokenizer = BertWordPieceTokenizer.FromFolder(folder);
+        if (tokenizer.VocabularySize > config.Text.VocabSize)
+            throw new TokenizerException($"{folder}: {BertWordPieceTokenizer.VocabFile} has {tokenizer.VocabularySize} tokens, more than text_config.vocab_size {config.Text.VocabSize}");
+        var processor = ResNetImageProcessor.FromFolder(folder);
+        if (processor.Height != config.ImageSize || processor.Width != config.ImageSize)
+        {
+            processor.Dispose();
+            throw new ConfigException($"{folder}: the processor's mean image is {processor.Width}×{processor.Height} px but vision_config.image_size is {config.ImageSize}");
+        }
+        var model = new VisionTextDualEncoderModel(config);
+        var weights = EncoderFolder.WeightsPath(folder);
+        try
+        {
+            ModuleWeights.Load(model, weights, HuggingFaceName, isIgnorable: name => EncoderFolder.IsPositionIds(name) || name.StartsWith("text_model.pooler.", StringComparison.Ordinal), withBuffers: true);
+        }
+        catch
+        {
+            model.Dispose();
+            processor.Dispose();
+            throw;
+        }
+        var source = new CheckpointSource(Path.GetFullPath(folder), Path.GetFullPath(weights), "huggingface directory", "huggingface", []);
+        return new DualEncoderPipeline(model, tokenizer, processor, device, source);
+    }
+
+    /// <summary>The name in model.safetensors of a module parameter or buffer.</summary>
+    public static string HuggingFaceName(string moduleName) => moduleName switch
+    {
+        _ when moduleName.StartsWith("vision_model.", StringComparison.Ordinal) => "vision_model." + ResNetNaming.HuggingFaceName(moduleName["vision_model.".Length..]),
+        _ when moduleName.StartsWith("text_model.", StringComparison.Ordinal) => "text_model." + BertNaming.HuggingFaceName(moduleName["text_model.".Length..]),
+        _ => moduleName,
+    };
+}

@@ -1,0 +1,84 @@
+using Molyneux.Asif;
+using Molyneux.Checkpoints;
+using Molyneux.Onnx;
+using Molyneux.Runtime;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Molyneux.Modeling;
+
+/// <summary>A <see cref="VisionTextDualEncoderModel"/> with its WordPiece tokenizer and its ResNet image processor:
+/// the second kind of <see cref="IVisionLanguageModel"/>. It owns the processor (which holds the mean image).</summary>
+public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWordPieceTokenizer tokenizer, ResNetImageProcessor imageProcessor,
+    ComputeDevice device, CheckpointSource? source = null) : VisionLanguagePipeline(model, device, source)
+{
+    /// <summary>Tokens per text, [CLS] and [SEP] included; longer texts are cut.</summary>
+    public const int MaxTextLength = 77;
+
+    public VisionTextDualEncoderModel Model { get; } = model;
+
+    public BertWordPieceTokenizer Tokenizer { get; } = tokenizer;
+
+    public ResNetImageProcessor ImageProcessor { get; private set; } = imageProcessor;
+
+    /// <summary>Makes the model take images of <paramref name="imageSize"/> px, by resizing the processor's mean image
+    /// (bilinear): small images (the 64 px emoji) need not be blown up to 224 px, which costs (224 / size)² more per
+    /// image in every forward pass. Changes what the features are, so the identity changes.</summary>
+    public void ResizeImageInput(int imageSize)
+    {
+        if (imageSize == ImageSize) return;
+        Model.SetImageSize(imageSize);
+        var resized = ImageProcessor.Resized(imageSize);
+        ImageProcessor.Dispose();
+        ImageProcessor = resized;
+        WeightsChanged();
+    }
+
+    public override int EmbeddingSize => Model.Config.ProjectionDim;
+
+    public override int ImageSize => ImageProcessor.Height;
+
+    public override Parameter LogitScale => Model.logit_scale;
+
+    public override IReadOnlyList<(string Name, object Value)> Architecture
+    {
+        get
+        {
+            var config = Model.Config;
+            return
+            [
+                ("model type", DualEncoderConfig.ModelType),
+                ("image tower", $"ResNet of basic blocks, stages [{string.Join(", ", config.Vision.Layers)}], {config.Vision.FeatureWidth} features"),
+                ("image size", config.ImageSize),
+                ("text tower", $"BERT, width {config.Text.HiddenSize}, {config.Text.NumHiddenLayers} layers, {config.Text.NumAttentionHeads} heads, {config.TextPooling} pooling"),
+                ("context length / vocabulary", $"{MaxTextLength} / {config.Text.VocabSize}"),
+            ];
+        }
+    }
+
+    /// <summary>The image size is in config.json, not in the weights file, and changes every image feature.</summary>
+    protected override string IdentitySalt => $"image_size={ImageSize}";
+
+    public override Tensor Normalize(Tensor pixels) => ImageProcessor.FromPixelValues(pixels.mul(LiveScalars.ByteMaximum));
+
+    public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.TokenizeBatch(texts, MaxTextLength).Ids;
+
+    public override Tensor ImageFeatures(Tensor pixelValues) => Model.GetImageFeatures(pixelValues);
+
+    public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
+
+    public override IReadOnlyList<Parameter> Parameters(ModelPart part) => part switch
+    {
+        ModelPart.ImageTower => ParametersUnder("vision_model."),
+        ModelPart.TextTower => ParametersUnder("text_model."),
+        ModelPart.ImageProjection => ParametersUnder("visual_projection."),
+        ModelPart.TextProjection => ParametersUnder("text_projection."),
+        _ => [Model.logit_scale],
+    };
+
+    public override void WriteHuggingFaceFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
+
+    protected override Tensor PreprocessFiles(IReadOnlyList<string> imagePaths) => ImageProcessor.PreprocessFiles(imagePaths);
+
+    protected override void DisposeResources() => ImageProcessor.Dispose();
+}

@@ -1,0 +1,131 @@
+using System.Security.Cryptography;
+using Molyneux.Checkpoints;
+using Molyneux.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Molyneux.Modeling;
+
+/// <summary>What every <see cref="IVisionLanguageModel"/> does the same way: put the module on its device in eval
+/// mode, encode files, strings and pixels in batches without gradients, and identify the weights (the hash of the
+/// weights file, or of the parameters once they changed). A model kind supplies its features, tokenizer, image
+/// preprocessing and parameter groups.</summary>
+public abstract class VisionLanguagePipeline : IVisionLanguageModel
+{
+    private readonly nn.Module module;
+    private Lazy<string> identity;
+
+    protected VisionLanguagePipeline(nn.Module module, ComputeDevice device, CheckpointSource? source)
+    {
+        this.module = module;
+        Device = device;
+        Source = source;
+        module.to(device.Device);
+        if (module.parameters().First().dtype != device.DType) module.to(device.DType);
+        module.eval();
+        identity = new Lazy<string>(() => source is not null ? HashFile(source.WeightsPath) : HashParameters(module));
+    }
+
+    public nn.Module Module => module;
+
+    public ComputeDevice Device { get; }
+
+    public CheckpointSource? Source { get; private set; }
+
+    /// <summary>SHA-256 of the weights file (or of the parameters, for a model that has no file yet), combined with
+    /// <see cref="IdentitySalt"/> when the model kind has one.</summary>
+    public string Identity => IdentitySalt.Length == 0
+        ? identity.Value
+        : Convert.ToHexStringLower(SHA256.HashData(System.Text.Encoding.UTF8.GetBytes($"{identity.Value};{IdentitySalt}")));
+
+    /// <summary>What besides the weights decides the features (settings a config holds outside the weights file).</summary>
+    protected virtual string IdentitySalt => "";
+
+    public int ImageBatchSize { get; init; } = 32;
+
+    public int TextBatchSize { get; init; } = 256;
+
+    public abstract int EmbeddingSize { get; }
+
+    public abstract int ImageSize { get; }
+
+    public abstract Parameter LogitScale { get; }
+
+    public abstract IReadOnlyList<(string Name, object Value)> Architecture { get; }
+
+    public abstract Tensor Normalize(Tensor pixels);
+
+    public abstract Tensor Tokenize(IReadOnlyList<string> texts);
+
+    public abstract Tensor ImageFeatures(Tensor pixelValues);
+
+    public abstract Tensor TextFeatures(Tensor tokenIds);
+
+    public abstract IReadOnlyList<Parameter> Parameters(ModelPart part);
+
+    public abstract void WriteHuggingFaceFiles(string folder);
+
+    /// <summary>Image files decoded and preprocessed into model inputs [N, 3, S, S] (CPU).</summary>
+    protected abstract Tensor PreprocessFiles(IReadOnlyList<string> imagePaths);
+
+    public virtual void WeightsChanged()
+    {
+        Source = null;
+        identity = new Lazy<string>(() => HashParameters(module));
+    }
+
+    public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
+        EncodeInBatches(imagePaths, ImageBatchSize, progress, PreprocessFiles, ImageFeatures);
+
+    public Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null) =>
+        EncodeInBatches(texts, TextBatchSize, progress, Tokenize, TextFeatures);
+
+    public Tensor EncodePixels(Tensor pixelValues) =>
+        EncodeInBatches(Enumerable.Range(0, (int)pixelValues.shape[0]).ToArray(), ImageBatchSize, null,
+            batch => pixelValues[batch[0]..(batch[^1] + 1)], ImageFeatures);
+
+    private Tensor EncodeInBatches<T>(IReadOnlyList<T> items, int batchSize, IProgress<int>? progress,
+        Func<IReadOnlyList<T>, Tensor> prepare, Func<Tensor, Tensor> encode) =>
+        BatchedInference.Run(items, batchSize, EmbeddingSize, progress, batch =>
+        {
+            var input = prepare(batch).to(Device.Device);
+            return encode(input.is_floating_point() ? input.to(Device.DType) : input);
+        });
+
+    /// <summary>The parameters whose names start with one of the prefixes, in module order.</summary>
+    protected IReadOnlyList<Parameter> ParametersUnder(params string[] prefixes) => module.named_parameters()
+        .Where(entry => prefixes.Any(prefix => entry.name.StartsWith(prefix, StringComparison.Ordinal)))
+        .Select(entry => entry.parameter).ToList();
+
+    /// <summary>SHA-256 of a file's bytes, hex: the identity of encoders read from a weights file.</summary>
+    internal static string HashFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    private static string HashParameters(nn.Module module)
+    {
+        using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        foreach (var (name, parameter) in module.named_parameters())
+        {
+            hash.AppendData(System.Text.Encoding.UTF8.GetBytes(name));
+            using var cpu = parameter.detach().to(ScalarType.Float32).cpu().contiguous();
+            hash.AppendData(cpu.bytes);
+        }
+        return Convert.ToHexStringLower(hash.GetHashAndReset());
+    }
+
+    public void Dispose()
+    {
+        module.Dispose();
+        DisposeResources();
+        GC.SuppressFinalize(this);
+    }
+
+    /// <summary>Frees what the model kind holds besides the module (a processor's tensors).</summary>
+    protected virtual void DisposeResources()
+    {
+    }
+}

@@ -1,0 +1,65 @@
+using Molyneux.Alignment;
+using Molyneux.Checkpoints;
+using Molyneux.Modeling;
+using Molyneux.Pretraining;
+using Molyneux.Worlds;
+
+namespace Molyneux.Tests.Alignment;
+
+/// <summary>Alignment on the plain shapes world (one solid shape on black): fresh projections between ImageNet ResNet18
+/// and MiniLM learn to answer "which colour?", and only the parts asked for change.</summary>
+public sealed class AlignerTests
+{
+    private static ShapesPretrainingData PlainShapes() =>
+        new(new ShapesWorld(ShapesWorldOptions.Plain with { ImageSize = 32 }), count: 256, seed: 0, probeImagesPerClass: 3);
+
+    [Fact]
+    public void Aligning_the_projections_teaches_the_colours_and_leaves_the_towers_alone()
+    {
+        using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 64, seed: 0);
+        model.ResizeImageInput(64);
+        var towers = model.Parameters(ModelPart.ImageTower).Concat(model.Parameters(ModelPart.TextTower)).Select(p => p.detach().clone()).ToList();
+        var options = new AlignOptions { Train = AlignedParts.Projections, BatchSize = 64, Steps = 60, WarmupSteps = 0, ProjectionLearningRate = 1e-2, ProbeEvery = 1 };
+        var result = new Aligner(options).Run(model, PlainShapes());
+
+        Assert.Equal(60, result.Curve.Count);
+        var (first, last) = (result.Curve[0].Probes!["color_top1"], result.Curve[^1].Probes!["color_top1"]);
+        Assert.True(last >= first + 0.3, $"colour top-1 {first:P0} → {last:P0}");
+        Assert.True(result.Curve.TakeLast(5).Average(p => p.Loss) < result.Curve.Take(5).Average(p => p.Loss));
+        Assert.All(model.Parameters(ModelPart.ImageTower).Concat(model.Parameters(ModelPart.TextTower)).Zip(towers),
+            pair => Assert.True(pair.First.equal(pair.Second).all().item<bool>()));
+    }
+
+    [Fact]
+    public void Unlocking_one_stage_trains_that_stage_and_nothing_below_it()
+    {
+        using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 0);
+        model.ResizeImageInput(64);
+        var vision = model.Model.vision_model;
+        var below = vision.layer3.parameters().Concat(vision.conv1.parameters()).Select(p => p.detach().clone()).ToList();
+        var top = vision.layer4.parameters().Select(p => p.detach().clone()).ToList();
+        var options = new AlignOptions { Train = AlignedParts.Projections | AlignedParts.ImageTower, UnlockedImageStages = 1, BatchSize = 16, Steps = 2, ProbeEvery = 0 };
+        var result = new Aligner(options).Run(model, PlainShapes());
+
+        Assert.All(vision.layer3.parameters().Concat(vision.conv1.parameters()).Zip(below), pair => Assert.True(pair.First.equal(pair.Second).all().item<bool>()));
+        Assert.Contains(vision.layer4.parameters().Zip(top), pair => !pair.First.equal(pair.Second).all().item<bool>());
+        var expected = vision.layer4.parameters().Sum(p => p.numel()) + new[] { ModelPart.ImageProjection, ModelPart.TextProjection, ModelPart.Temperature }
+            .SelectMany(model.Parameters).Sum(p => p.numel());
+        Assert.Equal(expected, result.TrainableParameters);
+        Assert.NotNull(result.Curve[^1].Probes);
+    }
+
+    [Theory]
+    [InlineData("projections", AlignedParts.Projections)]
+    [InlineData("image+projections", AlignedParts.Projections | AlignedParts.ImageTower)]
+    [InlineData("all", AlignedParts.Projections | AlignedParts.ImageTower | AlignedParts.TextTower)]
+    public void Train_spellings_parse(string spelling, AlignedParts parts) => Assert.Equal(parts, AlignOptions.ParseTrain(spelling));
+
+    [Fact]
+    public void Bad_options_are_refused_before_any_work()
+    {
+        Assert.Contains("--train", Assert.Throws<OptionException>(() => AlignOptions.ParseTrain("vision")).Message);
+        Assert.Contains("unlocked image stages", Assert.Throws<OptionException>(() => new AlignOptions { UnlockedImageStages = 5 }.Validate()).Message);
+        Assert.Contains("batch size", Assert.Throws<OptionException>(() => new AlignOptions { BatchSize = 1 }.Validate()).Message);
+    }
+}
