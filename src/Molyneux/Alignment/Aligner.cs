@@ -88,7 +88,7 @@ public sealed class Aligner(AlignOptions options)
             if (!float.IsFinite(lossValue))
                 throw new DivergenceException($"alignment diverged at step {step + 1}: the loss is {lossValue}");
             optimizer.step();
-            using (no_grad()) module.logit_scale.clamp_(0, Math.Log(100));
+            using (no_grad()) module.logit_scale.ClampInPlace(0, Math.Log(100));
             Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue));
             var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
             curve.Add(new AlignPoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
@@ -133,7 +133,7 @@ public sealed class Aligner(AlignOptions options)
             using var batchScope = NewDisposeScope();
             var batch = pixels(indices.Skip(start).Take(batchSize).ToList()).to(model.Device.Device);
             if (batch.shape[^1] != model.ImageSize)
-                batch = interpolate(batch, [model.ImageSize, model.ImageSize], mode: InterpolationMode.Bilinear, align_corners: false).clamp(0, 1);
+                batch = interpolate(batch, [model.ImageSize, model.ImageSize], mode: InterpolationMode.Bilinear, align_corners: false).ClampInPlace(0, 1);
             var input = model.Normalize(batch).to(model.Device.DType);
             var vision = model.Model.vision_model;
             parts.Add(vision.Stages(vision.Stem(input), 0, frozenStages).cpu().MoveToOuterDisposeScope());

@@ -31,7 +31,7 @@ internal static class HfConfigFile
         if (!File.Exists(path)) throw new ConfigException($"{path}: file not found");
         try
         {
-            return JsonNode.Parse(File.ReadAllText(path)) as JsonObject ?? throw new ConfigException($"{path}: expected a JSON object");
+            return JsonNode.Parse(File.ReadAllText(path), documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false }) as JsonObject ?? throw new ConfigException($"{path}: expected a JSON object");
         }
         catch (JsonException e)
         {

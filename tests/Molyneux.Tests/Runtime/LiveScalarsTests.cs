@@ -118,7 +118,9 @@ public sealed partial class LiveScalarsTests
     {
         if (opcode == 0x45) // switch: a count, then that many branch targets
         {
-            il.Offset += 4 * il.ReadInt32();
+            // Read the count before taking the offset: `Offset += 4 * ReadInt32()` would take it first and land 4 bytes short.
+            var targets = il.ReadInt32();
+            il.Offset += 4 * targets;
             return;
         }
         il.Offset += opcode switch
