@@ -59,16 +59,20 @@ public static class CliProgress
     private static Spectre.Console.Progress Bars(CliContext context) => context.Console.Progress().AutoClear(true).Columns(
         new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
+    /// <summary>A line every 5 % for logs and pipes, with the time left at the phase's rate so far.</summary>
     private static Action<int, int, string> EveryFivePercent(CliContext context)
     {
         var lastPercent = -5;
+        var phase = System.Diagnostics.Stopwatch.StartNew();
         return (done, total, detail) =>
         {
             var percent = 100 * done / total;
             // A report below the last one starts a new phase (set-up encoding, then the steps).
+            if (percent < lastPercent) phase.Restart();
             if (percent >= lastPercent && percent < lastPercent + 5 && done != total) return;
             lastPercent = percent;
-            context.Error.WriteLine($"step {done}/{total} ({percent}%), {detail}");
+            var left = done == 0 ? "" : $", {TimeSpan.FromSeconds(phase.Elapsed.TotalSeconds / done * (total - done)):h\\:mm\\:ss} left";
+            context.Error.WriteLine($"step {done}/{total} ({percent}%), {detail}{left}");
         };
     }
 

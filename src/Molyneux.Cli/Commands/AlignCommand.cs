@@ -3,13 +3,14 @@ using System.Text.Json;
 using Molyneux.Alignment;
 using Molyneux.Checkpoints;
 using Molyneux.Modeling;
+using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 
 /// <summary><c>molyneux align</c>: contrastive alignment of two pretrained towers (the built-in ResNet18 and MiniLM,
-/// or a dual encoder folder) on image–caption pairs, ending in a HF VisionTextDualEncoderModel folder with training.json.</summary>
+/// or a dual encoder folder) on image–caption pairs, ending in a HF VisionTextDualEncoderModel folder with training.json and training.png.</summary>
 public static class AlignCommand
 {
     public const string BuiltInTowers = "resnet18+minilm";
@@ -55,6 +56,7 @@ public static class AlignCommand
                 Seed = parse.GetValue(seed),
             };
             options.Validate();
+            if (parse.GetValue(inputSize) is < 32 and var tooSmall) throw new OptionException($"--input-size {tooSmall}: the ResNet needs at least 32 pixels");
             var folder = parse.GetValue(output)!;
             if (Directory.Exists(folder) && !parse.GetValue(overwrite)) throw new OptionException($"{folder}: already exists (pass --overwrite to replace it)");
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
@@ -65,11 +67,7 @@ public static class AlignCommand
             using var model = source == BuiltInTowers
                 ? DualEncoderCheckpoint.FromBuiltInTowers(parse.GetValue(projectionDim), options.Seed, computeDevice)
                 : DualEncoderCheckpoint.Load(source, computeDevice);
-            if (parse.GetValue(inputSize) is { } size)
-            {
-                if (size < 32) throw new OptionException($"--input-size {size}: the ResNet needs at least 32 pixels");
-                model.ResizeImageInput(size);
-            }
+            if (parse.GetValue(inputSize) is { } size) model.ResizeImageInput(size);
             AlignResult? result = null;
             CliProgress.Steps(context, "aligning", report =>
                 result = new Aligner(options)
@@ -77,7 +75,7 @@ public static class AlignCommand
                     Progress = new CliProgress.SynchronousProgress<AlignProgress>(p =>
                     {
                         if (p.Stage is not null) context.Error.WriteLine(p.Stage);
-                        else if (p.Encoded is var (done, total)) report(done, total, "images encoded");
+                        else if (p.Encoded is var (done, total)) report(done, total, "encoded");
                         else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
                     }),
                 }.Run(model, pairs));
@@ -86,13 +84,14 @@ public static class AlignCommand
                 model.WriteHuggingFaceFiles(target);
                 var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve };
                 AtomicFile.WriteAllText(Path.Combine(target, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
+                TrainingRecord.SavePlot(result.Curve, Path.Combine(target, "training.png"));
             });
             var final = result!.Curve[^1];
             var table = new Table().AddColumns("final", "value");
             table.AddRow("loss", $"{final.Loss:F4}");
             foreach (var (name, value) in final.Probes ?? new Dictionary<string, double>()) table.AddRow(Markup.Escape(name), $"{100 * value:F1}%");
             context.Console.Write(table);
-            context.Console.WriteLine($"saved {folder} (a vision_text_dual_encoder folder, training.json) after {result.Elapsed.TotalMinutes:F1} minutes");
+            context.Console.WriteLine($"saved {folder} (a vision_text_dual_encoder folder, training.json, training.png) after {result.Elapsed.TotalMinutes:F1} minutes");
             return 0;
         });
         return command;

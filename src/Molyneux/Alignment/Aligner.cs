@@ -11,10 +11,9 @@ using static TorchSharp.torch.nn.functional;
 
 namespace Molyneux.Alignment;
 
-/// <param name="Probes">Top-1 of each of the data's zero-shot probes, by name ("heldout_style_top1", …).</param>
-public sealed record AlignPoint(int Step, double Minutes, double Loss, double LogitScale, IReadOnlyDictionary<string, double>? Probes);
-
-public sealed record AlignResult(string Data, AlignOptions Options, IReadOnlyList<AlignPoint> Curve, long TrainableParameters, TimeSpan Elapsed);
+/// <param name="Curve">Every step's loss, the projections' learning rate and the temperature, and at probe steps the
+/// top-1 of each of the data's zero-shot probes by name ("heldout_style_top1", …): pretraining's learning curve.</param>
+public sealed record AlignResult(string Data, AlignOptions Options, IReadOnlyList<CurvePoint> Curve, long TrainableParameters, TimeSpan Elapsed);
 
 /// <summary>A training step (<see cref="Step"/> &gt; 0), a new stage of the set-up (<see cref="Stage"/>), or how far
 /// the current set-up stage has got (<see cref="Encoded"/>).</summary>
@@ -62,7 +61,7 @@ public sealed class Aligner(AlignOptions options)
             beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay);
         var baseRates = groups.Select(group => group.LearningRate).ToList();
 
-        var curve = new List<AlignPoint>();
+        var curve = new List<CurvePoint>();
         var shuffling = new Generator((ulong)options.Seed + 1);
         var stepsPerEpoch = Math.Max(1, data.Count / options.BatchSize);
         Tensor? order = null;
@@ -91,7 +90,7 @@ public sealed class Aligner(AlignOptions options)
             using (no_grad()) module.logit_scale.ClampInPlace(0, Math.Log(100));
             Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue));
             var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
-            curve.Add(new AlignPoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
+            curve.Add(new CurvePoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, optimizer.ParamGroups.First().LearningRate, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
                 probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null));
         }
         order?.Dispose();
@@ -189,6 +188,7 @@ public sealed class Aligner(AlignOptions options)
                 var ids = model.Tokenize(distinct.Skip(start).Take(256).ToList()).to(model.Device.Device);
                 var text = model.Model.text_model;
                 parts.Add(text.MeanPool(ids, ids.EqualTo(model.Model.Config.Text.PadTokenId).logical_not()).cpu().MoveToOuterDisposeScope());
+                progress?.Report(new AlignProgress(0, totalSteps, double.NaN, Encoded: (Math.Min(distinct.Count, start + 256), distinct.Count)));
             }
             pooled = cat(parts, 0).DetachFromDisposeScope();
         }

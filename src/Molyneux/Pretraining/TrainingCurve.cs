@@ -19,15 +19,17 @@ public sealed record TrainingRecord(string Data, PretrainOptions Options, int To
 
     public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions) + "\n");
 
-    /// <summary>Draws the loss (left) and each probe's top-1 (right) against minutes, as a PNG.</summary>
-    public void SavePlot(string path)
+    public void SavePlot(string path) => SavePlot(Curve, path);
+
+    /// <summary>Draws the loss (left) and each probe's top-1 (right) of a learning curve against minutes, as a PNG.</summary>
+    public static void SavePlot(IReadOnlyList<CurvePoint> curve, string path)
     {
         const int width = 960, height = 400;
         using var bitmap = new SKBitmap(width, height);
         using var canvas = new SKCanvas(bitmap);
         canvas.Clear(SKColors.White);
-        var loss = new List<(string, List<(double, double)>)> { ("training loss", Curve.Select(p => (p.Minutes, p.Loss)).ToList()) };
-        var probes = Curve.Where(p => p.Probes is not null)
+        var loss = new List<(string, List<(double, double)>)> { ("training loss", curve.Select(p => (p.Minutes, p.Loss)).ToList()) };
+        var probes = curve.Where(p => p.Probes is not null)
             .SelectMany(p => p.Probes!.Where(kv => kv.Key.EndsWith("_top1", StringComparison.Ordinal)).Select(kv => (kv.Key, Point: (p.Minutes, kv.Value))))
             .GroupBy(entry => entry.Key)
             .Select(group => (group.Key, group.Select(entry => entry.Point).ToList())).ToList();
