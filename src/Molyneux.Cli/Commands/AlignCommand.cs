@@ -35,11 +35,12 @@ public static class AlignCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64); the towers resize to their own input" };
         var shapesCount = new Option<int>("--shapes-count") { Description = "How many scenes of a shapes world to align on (each is encoded once)", DefaultValueFactory = _ => 4096 };
         var inputSize = new Option<int?>("--input-size") { Description = "The image tower's input size in pixels (default: the model's own, 224 for resnet18); smaller is faster" };
+        var validation = new Option<bool>("--validation") { Description = "emoji: train on Google and Apple drawings and probe Facebook's, to choose settings without seeing Twitter" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output" };
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var command = new Command("align", "Align two pretrained towers into a dual encoder on image-caption pairs (LiT-style contrastive training)");
-        foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, overwrite, home, device })
+        foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, validation, overwrite, home, device })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
@@ -62,7 +63,7 @@ public static class AlignCommand
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             var messages = new Progress<string>(message => context.Error.WriteLine(message));
             var pairs = PretrainCommand.LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
-                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages);
+                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, parse.GetValue(validation));
             var source = parse.GetValue(from)!;
             using var model = source == BuiltInTowers
                 ? DualEncoderCheckpoint.FromBuiltInTowers(parse.GetValue(projectionDim), options.Seed, computeDevice)

@@ -93,13 +93,17 @@ public static class PretrainCommand
         : value is "micro" or "tiny" or "small" ? "molyneux-" + value
         : null;
 
-    internal static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages)
+    /// <param name="emojiValidation">For emoji: the validation split (<see cref="EmojiSplitOptions.ForValidation"/>).</param>
+    internal static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages,
+        bool emojiValidation = false)
     {
+        if (emojiValidation && data != "emoji") throw new OptionException("--validation: only the emoji world has a validation split (shapes: change --seed)");
         switch (data)
         {
             case "emoji":
                 var manifest = EmojiInstaller.Install(home, messages);
                 var splitOptions = withhold is null ? new EmojiSplitOptions() : new EmojiSplitOptions { HeldOutConcepts = ConceptsFile.Read(withhold) };
+                if (emojiValidation) splitOptions = splitOptions.ForValidation();
                 return new EmojiPretrainingData(manifest, EmojiSplits.Split(manifest, splitOptions), messages);
             case "shapes" or "shapes-plain":
                 var concepts = withhold is null ? [] : ConceptsFile.Read(withhold).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList();

@@ -31,6 +31,7 @@ public sealed class AlignCommandTests
     [InlineData(new[] { "--train", "everything" }, "--train: expected projections, image, text, image+projections or all, got 'everything'")]
     [InlineData(new[] { "--unlocked-stages", "5" }, "unlocked image stages must be 1 to 4, got 5")]
     [InlineData(new[] { "--batch-size", "1" }, "batch size must be at least 2")]
+    [InlineData(new[] { "--validation" }, "--validation: only the emoji world has a validation split")]
     [InlineData(new[] { "--data", "/nonexistent.jsonl" }, "is not emoji, shapes, shapes-plain or an existing captions file")]
     public void Bad_alignment_options_are_refused_with_no_output(string[] options, string expected)
     {

@@ -285,6 +285,22 @@ public class EmojiSplitsTests
     }
 
     [Fact]
+    public void EmojiSplits_ValidationSplit_HoldsOutTheLastPretrainingStyleAndNeverLoadsTheTestStyle()
+    {
+        using var temp = new TestPaths.TempFolder();
+        var manifest = EmojiManifest.Build(FakeEmoji.WriteInstalledLayout(temp.Path), new Dictionary<string, string>());
+        var test = new EmojiSplitOptions { PretrainStyles = ["google", "openmoji"], HeldOutStyles = ["twitter"], HeldOutConcepts = [] };
+
+        var validation = EmojiSplits.Split(manifest, test.ForValidation());
+
+        Assert.Equal(["google"], validation.Options.PretrainStyles);
+        Assert.Equal(["openmoji"], validation.Options.HeldOutStyles);
+        Assert.Equal([("grinning", "google")], validation.Pretrain.Select(sample => (sample.Concept.ShortName, sample.Style)));
+        Assert.All(validation.StyleTest, sample => Assert.Equal("openmoji", sample.Style));
+        Assert.Throws<OptionException>(() => (test with { PretrainStyles = ["google"] }).ForValidation());
+    }
+
+    [Fact]
     public void EmojiSplits_BadOptions_AreErrors()
     {
         using var temp = new TestPaths.TempFolder();

@@ -20,6 +20,13 @@ public sealed record EmojiSplitOptions
     /// <c>images</c> names the emoji (<c>emoji:SHORT_NAME</c>) whose drawings are withheld and later test whether it
     /// was learnt.</summary>
     public IReadOnlyList<DescribedConcept> HeldOutConcepts { get; init; } = EmojiSplits.DefaultHeldOutConcepts;
+
+    /// <summary>The split to choose settings on: the last pretraining style (Facebook by default) is held out in place
+    /// of the test style, which this split never loads, so a choice made on it has not seen the reported style.</summary>
+    public EmojiSplitOptions ForValidation() =>
+        PretrainStyles.Count >= 2
+            ? this with { PretrainStyles = PretrainStyles.SkipLast(1).ToList(), HeldOutStyles = [PretrainStyles[^1]] }
+            : throw new OptionException("a validation split needs at least two pretraining styles (one is held out)");
 }
 
 /// <summary>The emoji data set cut two ways at once. By style: the concepts the model pretrains on are tested
