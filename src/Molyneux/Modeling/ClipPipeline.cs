@@ -59,15 +59,6 @@ public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipI
 
     public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
 
-    public override IReadOnlyList<Parameter> Parameters(ModelPart part) => part switch
-    {
-        ModelPart.ImageTower => ParametersUnder("vision_model."),
-        ModelPart.TextTower => ParametersUnder("text_model."),
-        ModelPart.ImageProjection => ParametersUnder("visual_projection."),
-        ModelPart.TextProjection => ParametersUnder("text_projection."),
-        _ => [Model.logit_scale],
-    };
-
     public override void WriteHuggingFaceFiles(string folder) => ClipCheckpoint.WriteHuggingFaceFiles(this, folder);
 
     protected override Tensor PreprocessFiles(IReadOnlyList<string> imagePaths) => ImageProcessor.PreprocessFiles(imagePaths);

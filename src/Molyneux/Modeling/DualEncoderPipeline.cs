@@ -67,15 +67,6 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
 
     public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
 
-    public override IReadOnlyList<Parameter> Parameters(ModelPart part) => part switch
-    {
-        ModelPart.ImageTower => ParametersUnder("vision_model."),
-        ModelPart.TextTower => ParametersUnder("text_model."),
-        ModelPart.ImageProjection => ParametersUnder("visual_projection."),
-        ModelPart.TextProjection => ParametersUnder("text_projection."),
-        _ => [Model.logit_scale],
-    };
-
     public override void WriteHuggingFaceFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
 
     protected override Tensor PreprocessFiles(IReadOnlyList<string> imagePaths) => ImageProcessor.PreprocessFiles(imagePaths);

@@ -62,7 +62,17 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
 
     public abstract Tensor TextFeatures(Tensor tokenIds);
 
-    public abstract IReadOnlyList<Parameter> Parameters(ModelPart part);
+    /// <summary>By Hugging Face's module names, which CLIPModel and VisionTextDualEncoderModel share
+    /// (<c>vision_model</c>, <c>text_model</c>, <c>visual_projection</c>, <c>text_projection</c>); a model kind named
+    /// otherwise overrides this.</summary>
+    public virtual IReadOnlyList<Parameter> Parameters(ModelPart part) => part switch
+    {
+        ModelPart.ImageTower => ParametersUnder("vision_model."),
+        ModelPart.TextTower => ParametersUnder("text_model."),
+        ModelPart.ImageProjection => ParametersUnder("visual_projection."),
+        ModelPart.TextProjection => ParametersUnder("text_projection."),
+        _ => [LogitScale],
+    };
 
     public abstract void WriteHuggingFaceFiles(string folder);
 
