@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Molyneux.Evaluation;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Onnx;
@@ -159,8 +160,8 @@ public sealed class Aligner(AlignOptions options)
                 .Select(b => ImageHead(model, trunk[(b * 256)..Math.Min((int)trunk.shape[0], (b + 1) * 256)].to(model.logit_scale.device), frozenStages)).ToList(), 0);
             // Each class's prompts averaged after normalisation, as open_clip's zero-shot classifier builds it.
             var classes = stack(probe.PromptsPerClass.Select(prompts => normalize(normalize(texts.Features(prompts), dim: -1).mean([0]), dim: 0)).ToList());
-            var predicted = normalize(imageFeatures, dim: -1).matmul(classes.t()).argmax(1).cpu().data<long>().ToArray();
-            results[$"{probe.Name}_top1"] = predicted.Where((label, i) => label == probe.Labels[i]).Count() / (double)predicted.Length;
+            var scores = normalize(imageFeatures, dim: -1).matmul(classes.t()).cpu();
+            results[$"{probe.Name}_top1"] = ClassificationMetrics.Compute(scores, probe.Labels, probe.ClassNames).Top1;
         }
         return results;
     }
