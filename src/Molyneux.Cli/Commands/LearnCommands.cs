@@ -15,45 +15,74 @@ public static class LearnCommands
 {
     private sealed class LearnArguments
     {
-        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (search, keep the best within the forgetting bound)", DefaultValueFactory = _ => "auto" };
-        public Option<string> LearningRate { get; } = new("--lr") { Description = $"Fine-tuning learning rate, or auto ({string.Join(", ", LearnOptions.AutoLearningRates.Select(rate => rate.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture)))})", DefaultValueFactory = _ => "auto" };
+        private static readonly FineTuneOptions FineTuneDefaults = new();
+
+        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (all but both, chosen by --select)", DefaultValueFactory = _ => "image" };
+        public Option<string> LearningRate { get; } = new("--lr")
+        {
+            Description = "Fine-tuning learning rate(s), a comma-separated list to choose from (e.g. 1e-5,2e-5,3e-5), or auto " +
+                          $"({string.Join(",", LearnOptions.AutoLearningRates.Select(rate => rate.ToString("0e0", System.Globalization.CultureInfo.InvariantCulture)))})",
+            DefaultValueFactory = _ => "auto",
+        };
+        public Option<string> Select { get; } = new("--select")
+        {
+            Description = "How the grid's configuration is chosen: validation (on a seeded half of the real images; the other half reports), " +
+                          "inverted (on held-out inverted images: no real image of a concept is read), or none (one configuration)",
+            DefaultValueFactory = _ => "validation",
+        };
+        public Option<double> ValidationFraction { get; } = new("--validation-fraction") { Description = "Share of each concept's real images (and of the reference's) that choose", DefaultValueFactory = _ => RealImageSplit.DefaultValidationFraction };
         public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
+        public Option<string> Loss { get; } = new("--loss") { Description = "paper (Eq. 2, image→text) or symmetric (CLIP's pretraining loss)", DefaultValueFactory = _ => "paper" };
+        public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
+        public Option<double> WeightDecay { get; } = new("--weight-decay") { DefaultValueFactory = _ => FineTuneDefaults.WeightDecay };
+        public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Image–caption pairs per fine-tuning step", DefaultValueFactory = _ => FineTuneDefaults.BatchSize };
         public InversionArguments Inversion { get; } = new();
-        public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => 1 };
+        public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => FineTuneDefaults.Epochs };
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
-        public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose", DefaultValueFactory = _ => 1.0 };
-        public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also fine-tune on pure noise, to show what the inverted images add" };
+        public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose (on the reference's validation images)", DefaultValueFactory = _ => 1.0 };
+        public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also run the grid on pure-noise images, chosen the same way, to show what the inverted images add" };
         public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
         public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Train, LearningRate, Caption, Epochs, Distractors, ForgettingBound, NoiseControl, Report, Overwrite })
+            foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs,
+                         Distractors, ForgettingBound, NoiseControl, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
         }
 
+        /// <summary>Every option parsed and checked, so that a bad value stops the run before anything loads.</summary>
         public LearnOptions Options(ParseResult parse)
         {
             var inversion = Inversion.Options(parse);
             var train = parse.GetValue(Train)!;
             var rate = parse.GetValue(LearningRate)!;
-            IReadOnlyList<double> rates;
-            if (rate == "auto") rates = LearnOptions.AutoLearningRates;
-            else if (double.TryParse(rate, System.Globalization.CultureInfo.InvariantCulture, out var value) && value > 0) rates = [value];
-            else throw new OptionException($"--lr: must be a positive number or auto, got '{rate}'");
-            return new LearnOptions
+            var options = new LearnOptions
             {
                 Inversion = inversion,
-                FineTune = new FineTuneOptions { Epochs = parse.GetValue(Epochs) },
+                FineTune = new FineTuneOptions
+                {
+                    Epochs = parse.GetValue(Epochs),
+                    BatchSize = parse.GetValue(BatchSize),
+                    WeightDecay = parse.GetValue(WeightDecay),
+                    Loss = FineTuneOptions.ParseLoss(parse.GetValue(Loss)!),
+                    Optimizer = FineTuneOptions.ParseOptimizer(parse.GetValue(Optimizer)!),
+                },
                 Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
                 TrainModes = train == "auto" ? LearnOptions.AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
-                LearningRates = rates,
+                LearningRates = rate == "auto" ? LearnOptions.AutoLearningRates : NumberList.Parse(LearningRate.Name, rate),
+                Selection = LearnOptions.ParseSelection(parse.GetValue(Select)!),
+                ValidationFraction = parse.GetValue(ValidationFraction),
                 Distractors = parse.GetValue(Distractors),
                 ForgettingBound = parse.GetValue(ForgettingBound) / 100,
                 NoiseControl = parse.GetValue(NoiseControl),
                 Seed = (int)inversion.Seed,
             };
+            options.Validate();
+            // The fine-tuning settings every trial shares; a stand-in word lets token mode's be checked too.
+            (options.FineTune with { Train = options.TrainModes[0], TokenWord = options.TrainModes[0] == TrainMode.Token ? "concept" : null }).Validate();
+            return options;
         }
     }
 
@@ -118,9 +147,12 @@ public static class LearnCommands
         var identity = probe.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var concepts = FitDescriptions(context, conceptList, probe).Select(c => new TeachableConcept(c.Name, c.Descriptions,
-            sources.Images(c.Images ?? throw new DatasetException($"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"),
-                conceptsFolder))).ToList();
+        var concepts = FitDescriptions(context, conceptList, probe).Select(c =>
+        {
+            var (images, sourceNames) = sources.Images(c.Images ?? throw new DatasetException(
+                $"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"), conceptsFolder);
+            return new TeachableConcept(c.Name, c.Descriptions, images, sourceNames);
+        }).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
         LearnResult? learnt = null;
         CliProgress.Steps(context, "inverting", report =>
@@ -134,24 +166,32 @@ public static class LearnCommands
         AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
         if (reportFolder is not null)
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
-                LearnReport.Create(folder, result, concepts, reference, options.Inversion.ImagesPerConcept, modelPath, identity, Path.GetFullPath(output),
+                LearnReport.Create(folder, result, concepts, reference,
+                    options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0), modelPath, identity, Path.GetFullPath(output),
                     ReportedOptions(options)).Save(folder));
 
-        var table = new Table().AddColumns("concept", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
+        var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
         {
             var (before, after) = (result.Before.Concepts[c], result.Chosen.After.Concepts[c]);
-            table.AddRow(Markup.Escape(concepts[c].Name), $"{100 * before.NameTop1:F0}%", $"{100 * after.NameTop1:F0}%",
+            table.AddRow($"{Markup.Escape(concepts[c].Name)} ({result.Split.ConceptTest[c].Length})", $"{100 * before.NameTop1:F0}%", $"{100 * after.NameTop1:F0}%",
                 $"{100 * before.DescriptionTop1:F0}%", $"{100 * after.DescriptionTop1:F0}%", $"{100 * after.NameTop1AllClasses:F0}%");
         }
         table.AddRow("[bold]mean[/]", $"{100 * result.Before.MeanNameTop1:F1}%", $"{100 * result.Chosen.After.MeanNameTop1:F1}%",
             $"{100 * result.Before.Concepts.Average(c => c.DescriptionTop1):F1}%", $"{100 * result.Chosen.After.Concepts.Average(c => c.DescriptionTop1):F1}%",
             $"{100 * result.Chosen.After.Concepts.Average(c => c.NameTop1AllClasses):F1}%");
         context.Console.Write(table);
+        var test = result.Split.ConceptTest;
+        context.Console.WriteLine($"name top-1 gain: {Estimate.Of(result.Chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, result.Chosen.Hits, test)).Points(signed: true)} " +
+                                  $"(95 % bootstrap interval over the {test.Sum(images => images.Length)} test images)");
         context.Console.WriteLine($"reference top-1: {100 * result.Before.ReferenceTop1:F1}% → {100 * result.Chosen.After.ReferenceTop1:F1}% " +
-                                  $"(chosen: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:G3})");
-        if (result.NoiseControl is { } noise)
-            context.Console.WriteLine($"noise control: name top-1 {100 * noise.MeanNameTop1:F1}%, reference {100 * noise.ReferenceTop1:F1}%");
+                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:G3})");
+        if (result.NoiseGrid is { Chosen: var noise })
+            context.Console.WriteLine($"noise control (the same grid and choice on noise images): name top-1 {100 * noise.After.MeanNameTop1:F1}%, " +
+                                      $"gain {Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, noise.Hits, test)).Points(signed: true)}, " +
+                                      $"reference {100 * noise.After.ReferenceTop1:F1}%");
+        foreach (var failed in result.Grid.Failed)
+            context.Console.WriteLine($"failed: --train {failed.Train.ToString().ToLowerInvariant()}, lr {failed.LearningRate:G3}: {failed.Reason}");
         context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
         if (reportFolder is not null)
             context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
@@ -180,7 +220,14 @@ public static class LearnCommands
         ["augmented_copies"] = options.Inversion.AugmentedCopies,
         ["inversion_learning_rate"] = options.Inversion.LearningRate,
         ["total_variation_weight"] = options.Inversion.TotalVariationWeight,
+        ["scale_range"] = new[] { options.Inversion.Augmentation.MinScale, options.Inversion.Augmentation.MaxScale },
+        ["resolutions"] = options.Inversion.Resolutions?.Select(stage => new[] { stage.FromStep, stage.Size }).ToList(),
         ["train_modes"] = options.TrainModes.Select(mode => mode.ToString().ToLowerInvariant()).ToList(),
+        ["selection"] = options.Selection.ToString().ToLowerInvariant(),
+        ["validation_fraction"] = options.ValidationFraction,
+        ["held_out_inverted_per_concept"] = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0,
+        ["loss"] = options.FineTune.Loss.ToString().ToLowerInvariant(),
+        ["optimizer"] = options.FineTune.Optimizer.ToString().ToLowerInvariant(),
         ["learning_rates"] = options.LearningRates,
         ["caption"] = options.Caption.ToString(),
         ["epochs"] = options.FineTune.Epochs,

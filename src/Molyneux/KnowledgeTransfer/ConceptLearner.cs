@@ -4,97 +4,14 @@ using static TorchSharp.torch;
 
 namespace Molyneux.KnowledgeTransfer;
 
-/// <summary>A concept to teach: its name, its description(s), and real images of it (in [0,1], at the model's size)
-/// on which to measure whether it was learnt. The real images are never trained on. The inverted images are dealt
-/// out over the descriptions (<see cref="DescribedConcept.OfImage"/>), each captioned with its own, and classification
-/// by description averages their text embeddings.</summary>
-public sealed record TeachableConcept(string Name, IReadOnlyList<string> Descriptions, Tensor RealImages);
-
-/// <summary>What the model already knows, to measure forgetting and to serve as distractors: real images with
-/// labels, and each class's prompts.</summary>
-public sealed record ReferenceClasses(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> PromptsPerClass, Tensor Images, IReadOnlyList<int> Labels);
-
-/// <summary>Zero-shot top-1 on a concept's real images: prompted by its name among the concepts and a few
-/// reference distractors, by its description (classification by description) among the same, and by its name
-/// among the concepts and every reference class.</summary>
-public sealed record ConceptAccuracy(string Name, double NameTop1, double DescriptionTop1, double NameTop1AllClasses);
-
-public sealed record KnowledgeMeasurement(IReadOnlyList<ConceptAccuracy> Concepts, double ReferenceTop1)
-{
-    public double MeanNameTop1 => Concepts.Average(c => c.NameTop1);
-}
-
-/// <summary>One fine-tuning configuration tried: how much it taught (mean name-prompt gain) and how much it cost
-/// (reference accuracy lost).</summary>
-public sealed record TrialResult(TrainMode Train, double LearningRate, KnowledgeMeasurement After, double TargetGain, double Forgetting,
-    bool WithinBound, IReadOnlyList<double> Losses);
-
-public sealed record LearnOptions
-{
-    public InversionOptions Inversion { get; init; } = new();
-
-    /// <summary>The fine-tuning recipe; its Train and LearningRate are overridden by the grid when one is given.</summary>
-    public FineTuneOptions FineTune { get; init; } = new();
-
-    public CaptionMode Caption { get; init; } = CaptionMode.NameAndDescription;
-
-    /// <summary>How a concept's name becomes a prompt ({} = the name).</summary>
-    public string NameTemplate { get; init; } = "{}";
-
-    /// <summary>Reference classes joining the concepts as candidates in the small candidate set.</summary>
-    public int Distractors { get; init; } = 50;
-
-    /// <summary>The grid of <c>--train auto</c> / <c>--lr auto</c>; one entry each means no search.</summary>
-    public IReadOnlyList<TrainMode> TrainModes { get; init; } = [TrainMode.Image];
-
-    /// <summary>What <c>--train auto</c> searches: the paper's image tower, and the two ways of grounding the name on
-    /// the text side.</summary>
-    public static IReadOnlyList<TrainMode> AutoTrainModes { get; } = [TrainMode.Image, TrainMode.Text, TrainMode.Token];
-
-    /// <summary>What <c>--lr auto</c> searches: half-decade steps from the middle of the paper's sweep (1e-6 to 1e-4)
-    /// to textual inversion's usual 1e-3. Decade steps are too coarse: on the shapes world the text tower teaches
-    /// 25–32 % of the names at 1e-4 and 79–94 % at 1e-3 but loses 19–28 points of reference accuracy there, while
-    /// 3e-4 teaches 56–74 % for at most 3.9 points.</summary>
-    public static IReadOnlyList<double> AutoLearningRates { get; } = [1e-5, 3e-5, 1e-4, 3e-4, 1e-3];
-
-    public IReadOnlyList<double> LearningRates { get; init; } = [1e-5];
-
-    /// <summary>The most reference top-1 (a fraction) a chosen configuration may lose.</summary>
-    public double ForgettingBound { get; init; } = 0.01;
-
-    /// <summary>Also fine-tune the chosen configuration on pure-noise images, the control that shows whether the
-    /// inverted images carry the concept.</summary>
-    public bool NoiseControl { get; init; }
-
-    public int Seed { get; init; }
-}
-
-/// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model.</summary>
-public sealed class LearnResult(KnowledgeMeasurement before, TrialResult chosen, IReadOnlyList<TrialResult> trials,
-    KnowledgeMeasurement? noiseControl, InversionResult inversion, IVisionLanguageModel model) : IDisposable
-{
-    public KnowledgeMeasurement Before { get; } = before;
-
-    public TrialResult Chosen { get; } = chosen;
-
-    public IReadOnlyList<TrialResult> Trials { get; } = trials;
-
-    public KnowledgeMeasurement? NoiseControl { get; } = noiseControl;
-
-    public InversionResult Inversion { get; } = inversion;
-
-    public IVisionLanguageModel Model { get; } = model;
-
-    public void Dispose()
-    {
-        Inversion.Dispose();
-        Model.Dispose();
-    }
-}
-
 /// <summary>Knowledge Transfer end to end (Barbano et al. 2024): measure, invert the image encoder on each concept's
 /// description (Eq. 3), fine-tune on (inverted image, caption) pairs (Eq. 2) under each configuration of the grid,
-/// measure again, and keep the configuration with the largest gain whose forgetting stays within the bound.</summary>
+/// measure again, and keep the configuration with the largest gain whose forgetting stays within the bound.
+///
+/// The choice never reads a test image: it is made on a validation part of the real images, or on held-out inverted
+/// images (<see cref="TrialSelection"/>), and every reported accuracy is on the test part. The noise control runs
+/// the same grid on noise images and is chosen by the same rule on the same images, so it is as favoured by the
+/// choice as the real run.</summary>
 public sealed class ConceptLearner(LearnOptions options)
 {
     public IProgress<string>? Progress { get; init; }
@@ -105,43 +22,122 @@ public sealed class ConceptLearner(LearnOptions options)
     public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
+        options.Validate();
+        var split = Split(concepts, reference);
         using var baseModel = loadBase();
-        Progress?.Report("measuring the model before");
-        var before = Measure(baseModel, concepts, reference);
-        Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {options.Inversion.ImagesPerConcept} images, {options.Inversion.Steps} steps");
-        using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.Inversion.ImagesPerConcept));
-        var inversion = Inversion.Run(baseModel, targets, options.Inversion, progress: InversionProgress);
-
-        var trials = new List<TrialResult>();
-        IVisionLanguageModel? best = null;
-        TrialResult? chosen = null;
-        foreach (var train in options.TrainModes)
-        foreach (var learningRate in options.LearningRates)
+        InversionResult? inversion = null;
+        try
         {
-            Progress?.Report($"fine-tuning: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:G3}");
-            var model = loadBase();
-            var (after, losses) = FineTuneAndMeasure(model, inversion.Inverted, concepts, reference, train, learningRate);
-            var gain = after.MeanNameTop1 - before.MeanNameTop1;
-            var forgetting = before.ReferenceTop1 - after.ReferenceTop1;
-            var trial = new TrialResult(train, learningRate, after, gain, forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
-            trials.Add(trial);
-            if (chosen is null || Better(trial, chosen))
+            var (trainModes, notes) = ApplicableModes(baseModel, concepts);
+            foreach (var note in notes) Progress?.Report(note);
+            var perConcept = options.Inversion.ImagesPerConcept;
+            var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
+            var inversionOptions = options.Inversion with { ImagesPerConcept = perConcept + heldOut };
+            inversionOptions.Validate(baseModel);
+
+            Progress?.Report("measuring the model before");
+            var beforeHits = Measure(baseModel, concepts, reference);
+            Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
+                             (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
+            using (var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), perConcept + heldOut)))
+                inversion = Inversion.Run(baseModel, targets, inversionOptions, progress: InversionProgress);
+            using var training = Rows(inversion.Inverted, concepts.Count, perConcept + heldOut, 0, perConcept);
+            var heldOutConcepts = heldOut == 0 ? null : concepts.Select((concept, c) => concept with
             {
-                best?.Dispose();
-                (best, chosen) = (model, trial);
-            }
-            else model.Dispose();
-        }
+                RealImages = Rows(inversion.Inverted, 1, perConcept + heldOut, perConcept, perConcept + heldOut, c),
+                ImageSources = null,
+            }).ToList();
+            var beforeSelection = SelectionView(split, beforeHits, heldOutConcepts is null ? null : Measure(baseModel, heldOutConcepts, reference, withReference: false));
 
-        KnowledgeMeasurement? noiseControl = null;
-        if (options.NoiseControl)
-        {
-            Progress?.Report("noise control: the chosen fine-tuning on pure-noise images");
-            using var model = loadBase();
-            using var noise = rand(inversion.Inverted.shape, generator: new Generator((ulong)options.Seed + 17));
-            noiseControl = FineTuneAndMeasure(model, noise, concepts, reference, chosen!.Train, chosen.LearningRate).After;
+            var grid = RunGrid("fine-tuning", loadBase, training, trainModes, concepts, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
+            GridResult? noiseGrid = null;
+            if (options.NoiseControl)
+            {
+                using var noise = rand(training.shape, generator: new Generator((ulong)options.Seed + 17));
+                noiseGrid = RunGrid("noise control", loadBase, noise, trainModes, concepts, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
+                noiseModel.Dispose();
+            }
+            foreach (var concept in heldOutConcepts ?? []) concept.RealImages.Dispose();
+            return new LearnResult(options.Selection, split, beforeHits, beforeSelection, grid, noiseGrid, notes, inversion, best);
         }
-        return new LearnResult(before, chosen!, trials, noiseControl, inversion, best!);
+        catch
+        {
+            inversion?.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Splits the real images as the selection needs, before any work, so a concept that cannot be split
+    /// stops the run at once.</summary>
+    private RealImageSplit Split(IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference) => options.Selection switch
+    {
+        TrialSelection.Validation => RealImageSplit.Create(concepts.Select(c => (c.Name, (int)c.RealImages.shape[0])).ToList(),
+            reference.Labels.Count, options.ValidationFraction, options.Seed),
+        _ => RealImageSplit.TestOnly(concepts.Select(c => (int)c.RealImages.shape[0]).ToList(), reference.Labels.Count,
+            options.ValidationFraction, options.Seed, splitReference: options.Selection == TrialSelection.Inverted),
+    };
+
+    /// <summary>The grid's training modes that apply to this model and these names. Token mode adds each name as one
+    /// word of a CLIP vocabulary: asked for alone on a name that is not one word, or on another kind of model, it stops
+    /// the run before any work; in a larger grid it is left out, and the note says why.</summary>
+    private (IReadOnlyList<TrainMode> Modes, IReadOnlyList<string> Notes) ApplicableModes(IVisionLanguageModel model, IReadOnlyList<TeachableConcept> concepts)
+    {
+        if (!options.TrainModes.Contains(TrainMode.Token)) return (options.TrainModes, []);
+        string? problem = null;
+        if (model is not ClipPipeline clip) problem = $"token mode needs a CLIP model (it adds a row to CLIP's token embedding); this model is a {model.Architecture[0].Value}";
+        else if (concepts.Where(concept => !clip.Tokenizer.IsOneWord(concept.Name)).Select(concept => $"\"{concept.Name}\"").ToList() is { Count: > 0 } names)
+            problem = $"token mode adds each name as one word, and {string.Join(", ", names)} {(names.Count == 1 ? "is" : "are")} not one word to CLIP's tokenizer " +
+                      "(a single run of letters, such as \"moongate\")";
+        if (problem is null) return (options.TrainModes, []);
+        var remaining = options.TrainModes.Where(mode => mode != TrainMode.Token).ToList();
+        if (remaining.Count == 0) throw new OptionException($"--train token: {problem}");
+        return (remaining, [$"left --train token out of the grid: {problem}"]);
+    }
+
+    /// <summary>Every configuration of the grid fine-tuned on <paramref name="images"/>, measured, and the best chosen on
+    /// the selection images; <paramref name="best"/> is the chosen trial's model. A configuration that diverges or does
+    /// not apply is recorded as failed and the grid goes on.</summary>
+    private GridResult RunGrid(string label, Func<IVisionLanguageModel> loadBase, Tensor images, IReadOnlyList<TrainMode> trainModes,
+        IReadOnlyList<TeachableConcept> concepts, IReadOnlyList<TeachableConcept>? heldOutConcepts, ReferenceClasses reference, RealImageSplit split,
+        KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
+    {
+        var trials = new List<TrialResult>();
+        var failed = new List<FailedTrial>();
+        IVisionLanguageModel? kept = null;
+        TrialResult? chosen = null;
+        var configurations = trainModes.SelectMany(train => options.LearningRates.Select(rate => (Train: train, LearningRate: rate))).ToList();
+        foreach (var (index, (train, learningRate)) in configurations.Index())
+        {
+            Progress?.Report($"{label} {index + 1}/{configurations.Count}: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:G3}");
+            var model = loadBase();
+            try
+            {
+                var losses = FineTune(model, images, concepts, reference, train, learningRate);
+                var hits = Measure(model, concepts, reference);
+                var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
+                var forgetting = beforeSelection.ReferenceTop1 - selection.ReferenceTop1;
+                var trial = new TrialResult(train, learningRate, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
+                    selection.MeanNameTop1 - beforeSelection.MeanNameTop1, forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
+                trials.Add(trial);
+                if (chosen is null || Better(trial, chosen))
+                {
+                    kept?.Dispose();
+                    (kept, chosen) = (model, trial);
+                    continue;
+                }
+            }
+            catch (Exception problem) when (problem is DivergenceException or OptionException or TokenizerException)
+            {
+                failed.Add(new FailedTrial(train, learningRate, problem.Message));
+                Progress?.Report($"{label} {index + 1}/{configurations.Count} failed: {problem.Message}");
+            }
+            model.Dispose();
+        }
+        if (chosen is null)
+            throw new OptionException($"{label}: every configuration failed; the first: --train {failed[0].Train.ToString().ToLowerInvariant()}, " +
+                                      $"lr {failed[0].LearningRate:G3}: {failed[0].Reason}");
+        best = kept!;
+        return new GridResult(chosen, trials, failed);
     }
 
     /// <summary>Within the bound beats outside it; then the larger gain; outside the bound, the smaller forgetting.</summary>
@@ -150,40 +146,61 @@ public sealed class ConceptLearner(LearnOptions options)
             ? candidate.WithinBound
             : candidate.WithinBound ? candidate.TargetGain > current.TargetGain : candidate.Forgetting < current.Forgetting;
 
-    private (KnowledgeMeasurement After, IReadOnlyList<double> Losses) FineTuneAndMeasure(IVisionLanguageModel model, Tensor images,
-        IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, TrainMode train, double learningRate)
+    /// <summary>What the choice may read: the validation images; or the held-out inverted images with the reference
+    /// set's validation part; or, with no choice to make, the test images.</summary>
+    private KnowledgeMeasurement SelectionView(RealImageSplit split, KnowledgeHits real, KnowledgeHits? heldOut) => options.Selection switch
+    {
+        TrialSelection.Validation => real.On(split.ConceptValidation, split.ReferenceValidation),
+        TrialSelection.Inverted => new KnowledgeMeasurement(
+            heldOut!.On(heldOut.Concepts.Select(concept => Enumerable.Range(0, concept.ByName.Length).ToArray()).ToList(), []).Concepts,
+            real.On(split.ConceptTest, split.ReferenceValidation).ReferenceTop1),
+        _ => real.On(split.ConceptTest, split.ReferenceTest),
+    };
+
+    private IReadOnlyList<double> FineTune(IVisionLanguageModel model, Tensor images, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        TrainMode train, double learningRate)
     {
         var fineTune = options.FineTune with { Train = train, LearningRate = learningRate, Seed = options.Seed };
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
             DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();
-        var losses = ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption);
-        return (Measure(model, concepts, reference), losses);
+        return ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption);
     }
 
-    /// <summary>Name-, description- and all-class accuracy per concept, and the reference set's top-1.</summary>
-    public KnowledgeMeasurement Measure(IVisionLanguageModel clip, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    /// <summary>Rows [from, to) of each of <paramref name="count"/> consecutive blocks of <paramref name="block"/>
+    /// images, starting at block <paramref name="first"/>, as a new tensor.</summary>
+    private static Tensor Rows(Tensor images, int count, int block, int from, int to, int first = 0) =>
+        images.index_select(0, tensor(Enumerable.Range(first, count).SelectMany(c => Enumerable.Range(c * block + from, to - from)).Select(i => (long)i).ToArray()));
+
+    /// <summary>Per image, whether the top-1 is right: by name and by description among the concepts and the
+    /// distractors, by name among the concepts and every reference class; and on the reference set, unless
+    /// <paramref name="withReference"/> is off.</summary>
+    public KnowledgeHits Measure(IVisionLanguageModel model, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, bool withReference = true)
     {
         using var scope = NewDisposeScope();
         var images = cat(concepts.Select(concept => concept.RealImages).ToList(), 0);
         var labels = concepts.SelectMany((concept, index) => Enumerable.Repeat(index, (int)concept.RealImages.shape[0])).ToList();
+        var starts = concepts.Select(concept => (int)concept.RealImages.shape[0]).Prepend(0).ToList();
+        for (var c = 1; c < starts.Count; c++) starts[c] += starts[c - 1];
         var distractors = Distractors(reference);
         IReadOnlyList<string> ConceptPrompt(TeachableConcept concept) => [options.NameTemplate.Replace("{}", concept.Name, StringComparison.Ordinal)];
 
-        IReadOnlyList<double> PerConcept(IReadOnlyList<int> referenceClasses, Func<TeachableConcept, IReadOnlyList<string>> prompts)
+        IReadOnlyList<bool[]> PerConcept(IReadOnlyList<int> referenceClasses, Func<TeachableConcept, IReadOnlyList<string>> prompts)
         {
             var names = concepts.Select(c => c.Name).Concat(referenceClasses.Select(r => reference.Names[r])).ToList();
             var promptsPerClass = concepts.Select(prompts).Concat(referenceClasses.Select(r => reference.PromptsPerClass[r])).ToList();
-            var metrics = new ZeroShotProbe("concepts", images, labels, names, promptsPerClass).Measure(clip);
-            return concepts.Select((_, index) => metrics.PerClass[index].Accuracy ?? 0).ToList();
+            var predictions = new ZeroShotProbe("concepts", images, labels, names, promptsPerClass).Measure(model).Predictions;
+            return concepts.Select((_, c) => Enumerable.Range(starts[c], starts[c + 1] - starts[c]).Select(i => predictions[i] == c).ToArray()).ToList();
         }
 
         var byName = PerConcept(distractors, ConceptPrompt);
         var byDescription = PerConcept(distractors, concept => concept.Descriptions);
         var allClasses = PerConcept(Enumerable.Range(0, reference.Names.Count).ToList(), ConceptPrompt);
-        var referenceTop1 = new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.PromptsPerClass).Evaluate(clip).Top1;
-        return new KnowledgeMeasurement(
-            concepts.Select((concept, i) => new ConceptAccuracy(concept.Name, byName[i], byDescription[i], allClasses[i])).ToList(), referenceTop1);
+        var referenceHits = withReference
+            ? new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.PromptsPerClass).Measure(model).Predictions
+                .Select((predicted, i) => predicted == reference.Labels[i]).ToArray()
+            : [];
+        return new KnowledgeHits(concepts.Select((concept, c) => new ConceptHits(concept.Name, byName[c], byDescription[c], allClasses[c])).ToList(), referenceHits);
     }
 
     /// <summary>A fixed, seeded choice of reference classes to stand beside the concepts.</summary>

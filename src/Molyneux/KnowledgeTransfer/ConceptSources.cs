@@ -12,32 +12,36 @@ namespace Molyneux.KnowledgeTransfer;
 public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int seed = 0)
 {
     public const string EmojiPrefix = "emoji:", ShapesPrefix = "shapes:";
-    private const int ShapesImagesPerConcept = 20;
+    // Half choose (validation), half report (test): 20 test scenes per concept.
+    private const int ShapesImagesPerConcept = 40;
 
     /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>
     public static bool IsFolder(string spec) =>
         !spec.StartsWith(EmojiPrefix, StringComparison.Ordinal) && !spec.StartsWith(ShapesPrefix, StringComparison.Ordinal);
 
     /// <summary>Images [N,3,S,S] in [0,1] for a concept's <c>images</c> entry, relative paths resolved against
-    /// <paramref name="baseFolder"/>.</summary>
-    public Tensor Images(string spec, string baseFolder)
+    /// <paramref name="baseFolder"/>, and where each came from: its file, or <c>shapes:&lt;concept&gt;#i</c> for the
+    /// i-th generated scene.</summary>
+    public (Tensor Images, IReadOnlyList<string> Sources) Images(string spec, string baseFolder)
     {
         if (spec.StartsWith(EmojiPrefix, StringComparison.Ordinal))
         {
             var manifest = emoji();
             var concept = manifest.Find(spec[EmojiPrefix.Length..]);
-            return Load(concept.Images.Values.Select(manifest.ImagePath).ToList());
+            var paths = concept.Images.Values.Select(manifest.ImagePath).ToList();
+            return (Load(paths), paths);
         }
         if (spec.StartsWith(ShapesPrefix, StringComparison.Ordinal))
         {
             var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize });
-            return ShapesSample.Stack(world.GenerateConcept(ShapesConcepts.ByName(spec[ShapesPrefix.Length..]), ShapesImagesPerConcept, seed));
+            var scenes = ShapesSample.Stack(world.GenerateConcept(ShapesConcepts.ByName(spec[ShapesPrefix.Length..]), ShapesImagesPerConcept, seed));
+            return (scenes, Enumerable.Range(0, ShapesImagesPerConcept).Select(i => $"{spec}#{i}").ToList());
         }
         var folder = Path.GetFullPath(Path.Combine(baseFolder, spec));
         if (!Directory.Exists(folder)) throw new DatasetException($"{folder}: images folder not found (from \"{spec}\")");
         var files = ImageFiles.InFolder(folder);
         if (files.Count == 0) throw new DatasetException($"{folder}: no images in this folder");
-        return Load(files);
+        return (Load(files), files);
     }
 
     /// <summary>The reference classes for forgetting: an image folder (prompt = class name), <c>emoji</c> (the

@@ -27,22 +27,36 @@ public enum TrainMode
 
 public enum OptimizerKind
 {
+    /// <summary>Adam with weight decay as an L2 term added to the gradient (torch.optim.Adam's <c>weight_decay</c>):
+    /// what the Knowledge Transfer authors' fine-tuning script uses.</summary>
+    Adam,
+
     /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter, 2019).</summary>
     AdamW,
-
-    /// <summary>Adam with weight decay as an L2 term added to the gradient.</summary>
-    Adam,
 }
 
-/// <summary>The fine-tuning recipe of <see cref="FineTuner"/>. Defaults: the image tower (the paper's choice), AdamW
-/// with learning rate 1e-5 (within the paper's sweep of 1e-6 to 1e-4) and weight decay 0.2, batches of 4 pairs,
-/// one epoch. Adam's β1 = 0.9, β2 = 0.98 and ε = 1e-6 are CLIP's; the learning rate is constant, every trainable
-/// parameter is decayed alike, and the temperature (logit_scale) stays frozen in every mode.</summary>
+/// <summary>Which way fine-tuning's contrastive loss runs (<c>--loss paper|symmetric</c>).</summary>
+public enum FineTuneLoss
+{
+    /// <summary>Eq. 2 of the paper as written: each image against its caption among all the texts (image→text only).</summary>
+    Paper,
+
+    /// <summary>CLIP's pretraining loss: the mean of the image→text and text→image terms.</summary>
+    Symmetric,
+}
+
+/// <summary>The fine-tuning recipe of <see cref="FineTuner"/>. Defaults are the paper's recipe as the authors' code
+/// runs it: the image tower, Eq. 2's image→text loss, Adam with coupled (L2) weight decay 0.2 at learning rate 1e-5
+/// (within the paper's sweep of 1e-6 to 1e-4), batches of 4 pairs, one epoch. Adam's β1 = 0.9, β2 = 0.98 and
+/// ε = 1e-6 are CLIP's; the learning rate is constant, every trainable parameter is decayed alike, and the
+/// temperature (logit_scale) stays frozen in every mode.</summary>
 public sealed record FineTuneOptions
 {
     public TrainMode Train { get; init; } = TrainMode.Image;
 
-    public OptimizerKind Optimizer { get; init; } = OptimizerKind.AdamW;
+    public OptimizerKind Optimizer { get; init; } = OptimizerKind.Adam;
+
+    public FineTuneLoss Loss { get; init; } = FineTuneLoss.Paper;
 
     public double LearningRate { get; init; } = 1e-5;
 
@@ -85,6 +99,20 @@ public sealed record FineTuneOptions
         _ => throw new OptionException($"--train: '{value}' is not a training mode (expected image, text, both or token)"),
     };
 
+    public static FineTuneLoss ParseLoss(string value) => value switch
+    {
+        "paper" => FineTuneLoss.Paper,
+        "symmetric" => FineTuneLoss.Symmetric,
+        _ => throw new OptionException($"--loss: '{value}' is not a loss (expected paper or symmetric)"),
+    };
+
+    public static OptimizerKind ParseOptimizer(string value) => value switch
+    {
+        "adam" => OptimizerKind.Adam,
+        "adamw" => OptimizerKind.AdamW,
+        _ => throw new OptionException($"--optimizer: '{value}' is not an optimizer (expected adam or adamw)"),
+    };
+
     public void Validate()
     {
         if (!(LearningRate > 0)) throw new OptionException($"--lr: must be positive, got {LearningRate}");
@@ -114,7 +142,7 @@ public sealed record FineTuneOptions
         hash.AppendData(Encoding.UTF8.GetBytes(texts));
         var digest = Convert.ToHexString(hash.GetHashAndReset());
         return string.Join(";",
-            $"train={Train}", $"optimizer={Optimizer}", $"lr={Number(LearningRate)}", $"wd={Number(WeightDecay)}", $"batch={BatchSize}",
+            $"train={Train}", $"optimizer={Optimizer}", $"loss={Loss}", $"lr={Number(LearningRate)}", $"wd={Number(WeightDecay)}", $"batch={BatchSize}",
             $"epochs={Epochs}", $"steps={Steps}", $"seed={Seed}", $"clip={(GradientClipNorm is { } clip ? Number(clip) : "none")}",
             $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
     }

@@ -21,8 +21,8 @@ public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epo
 /// <param name="Elapsed">The whole run, setup (encoding a frozen tower's features) included.</param>
 public sealed record FineTuneResult(IReadOnlyList<double> Losses, long TrainableParameters, TimeSpan Elapsed, ConceptToken? Token);
 
-/// <summary>Knowledge Transfer's second stage (Barbano et al. 2024): fine-tunes CLIP with its own contrastive loss
-/// (Eq. 2) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption. The pipeline is
+/// <summary>Knowledge Transfer's second stage (Barbano et al. 2024): fine-tunes a model with a contrastive loss
+/// (Eq. 2, or CLIP's symmetric form) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption. The pipeline is
 /// trained in place; afterwards <see cref="Checkpoints.ClipCheckpoint.SaveHuggingFace"/> saves it as an ordinary HF
 /// checkpoint (in token mode with the concept's name in its vocabulary).
 ///
@@ -66,7 +66,7 @@ public sealed class FineTuner(FineTuneOptions options)
         var trainable = TrainableParameters(model, lora, conceptRow);
         var trainableCount = trainable.Sum(parameter => parameter.numel());
         using var gradients = new RequiresGradScope(model.Module, trainable);
-        using var optimizer = CreateOptimizer(trainable);
+        using var optimizer = CreateOptimizer(options, trainable);
 
         var pairCount = data.Captions.Count;
         var texts = data.Captions.Concat(data.Negatives).ToList();
@@ -102,7 +102,8 @@ public sealed class FineTuner(FineTuneOptions options)
             var start = position * options.BatchSize;
             var pairs = order![start..Math.Min(pairCount, start + options.BatchSize)];
             // Eq. 2 over the batch's images against their captions followed by every negative.
-            var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.LogitScale);
+            var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.LogitScale,
+                symmetric: options.Loss == FineTuneLoss.Symmetric);
             optimizer.zero_grad();
             loss.backward();
             // Checked before the update, so the parameters and the saved state stay the last finite ones.
@@ -134,7 +135,8 @@ public sealed class FineTuner(FineTuneOptions options)
         };
     }
 
-    private OptimizerHelper CreateOptimizer(IReadOnlyList<Parameter> trainable) => options.Optimizer switch
+    /// <summary>Adam or AdamW with CLIP's β and ε; torch.optim.Adam's weight decay is the coupled (L2) kind.</summary>
+    internal static OptimizerHelper CreateOptimizer(FineTuneOptions options, IReadOnlyList<Parameter> trainable) => options.Optimizer switch
     {
         OptimizerKind.AdamW => optim.AdamW(trainable, options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),
         _ => optim.Adam(trainable, options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),

@@ -13,12 +13,41 @@ public sealed record AccuracyBlock(double NameTop1, double DescriptionTop1, doub
     public static AccuracyBlock Of(ConceptAccuracy accuracy) => new(accuracy.NameTop1, accuracy.DescriptionTop1, accuracy.NameTop1AllClasses);
 }
 
+/// <summary>A figure with its 95 % bootstrap interval over images.</summary>
+public sealed record Estimate(double Value, double Low, double High)
+{
+    public static Estimate Of(double value, Evaluation.Interval interval) => new(value, interval.Low, interval.High);
+
+    public string Points(bool signed = false) =>
+        signed ? $"{100 * Value:+0.0;-0.0} [{100 * Low:+0.0;-0.0}, {100 * High:+0.0;-0.0}] points" : $"{100 * Value:F1} % [{100 * Low:F1}, {100 * High:F1}]";
+}
+
+/// <summary>A concept's accuracies on its validation images, which the choice read.</summary>
+public sealed record ValidationBlock(AccuracyBlock Before, AccuracyBlock After, AccuracyBlock? NoiseControl);
+
+/// <summary>Which of a concept's real images served which role: their sources (files, or generated scenes), or
+/// their indices in the order the images were given when they have no names.</summary>
+public sealed record ImageSplitReport(IReadOnlyList<string> Validation, IReadOnlyList<string> Test);
+
 public sealed record ConceptReport(string Name, IReadOnlyList<string> Descriptions, IReadOnlyList<string> InvertedImages,
-    IReadOnlyList<string> RealImages, AccuracyBlock Before, AccuracyBlock After, AccuracyBlock? NoiseControl);
+    IReadOnlyList<string> RealImages, AccuracyBlock Before, AccuracyBlock After, AccuracyBlock? NoiseControl, Estimate NameTop1Gain,
+    ValidationBlock? Validation, ImageSplitReport Split);
 
-public sealed record ReferenceReport(int Classes, int Images, double BeforeTop1, double AfterTop1, double? NoiseControlTop1);
+public sealed record ReferenceReport(int Classes, int Images, double BeforeTop1, double AfterTop1, double? NoiseControlTop1,
+    int ValidationImages, int TestImages, double? ValidationBeforeTop1, double? ValidationAfterTop1, IReadOnlyList<int> ValidationIndices);
 
-public sealed record TrialReport(string Train, double LearningRate, double TargetGain, double Forgetting, bool WithinBound, bool Chosen);
+/// <summary>The headline on the test images: mean name top-1 before, after and for the noise control, the paired
+/// gains, and the reference set's top-1 and forgetting, each with its interval.</summary>
+public sealed record SummaryReport(int TestImages, Estimate NameTop1Before, Estimate NameTop1After, Estimate Gain,
+    Estimate? NameTop1NoiseControl, Estimate? NoiseControlGain, double DescriptionTop1Before, double DescriptionTop1After,
+    Estimate ReferenceBefore, Estimate ReferenceAfter, Estimate Forgetting, Estimate? NoiseControlForgetting);
+
+/// <summary>One configuration: what the choice saw (<c>target_gain</c>, <c>forgetting</c>, <c>within_bound</c>, on the
+/// selection images) and, for information only, the same on the test images.</summary>
+public sealed record TrialReport(string Train, double LearningRate, double TargetGain, double Forgetting, bool WithinBound, bool Chosen,
+    double TestGain, double TestForgetting);
+
+public sealed record FailedTrialReport(string Train, double LearningRate, string Reason);
 
 /// <summary>What <c>molyneux learn --report DIR</c> writes: report.json (schema in docs/knowledge-transfer-report.md)
 /// and a self-contained report.html, with the inverted and sample real images beside them.</summary>
@@ -29,23 +58,36 @@ public sealed record LearnReport(
     string ModelIdentity,
     string? OutputModelPath,
     IReadOnlyDictionary<string, object?> Options,
+    string Selection,
+    SummaryReport Summary,
     IReadOnlyList<ConceptReport> Concepts,
     ReferenceReport Reference,
     IReadOnlyList<TrialReport> Trials,
+    IReadOnlyList<TrialReport>? NoiseControlTrials,
+    IReadOnlyList<FailedTrialReport> FailedTrials,
+    IReadOnlyList<string> Notes,
     IReadOnlyList<double> InversionLoss,
     IReadOnlyList<double> FineTuneLoss)
 {
-    public const int CurrentSchemaVersion = 1;
+    public const int CurrentSchemaVersion = 2;
     private const int RealImagesShown = 4;
 
     public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
 
     /// <summary>Builds the report and writes its images into <paramref name="folder"/> (which the caller creates
     /// atomically).</summary>
+    /// <param name="imagesPerConcept">Inverted images per concept in <see cref="LearnResult.Inversion"/> (held-out
+    /// ones included), all shown.</param>
     public static LearnReport Create(string folder, LearnResult result, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
         int imagesPerConcept, string? modelPath, string modelIdentity, string? outputModelPath, IReadOnlyDictionary<string, object?> options)
     {
         result.Inversion.SaveImages(folder, imagesPerConcept);
+        var split = result.Split;
+        var (before, chosen, noise) = (result.BeforeHits, result.Chosen, result.NoiseGrid?.Chosen);
+        var validated = result.Selection == TrialSelection.Validation;
+        var (beforeValidation, afterValidation, noiseValidation) = validated
+            ? (before.On(split.ConceptValidation, split.ReferenceValidation), chosen.Selection, noise?.Selection)
+            : (null, null, null);
         var conceptReports = concepts.Select((concept, c) =>
         {
             var real = new List<string>();
@@ -55,17 +97,45 @@ public sealed record LearnReport(
                 ImageDecoder.SavePng(Path.Combine(folder, file), concept.RealImages[i]);
                 real.Add(file);
             }
+            IReadOnlyList<string> Sources(int[] indices) => indices.Select(i => concept.ImageSources?[i] ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             var inverted = Enumerable.Range(0, imagesPerConcept).Select(i => InversionResult.ImageFileName(c, i)).ToList();
+            var onlyThis = split.ConceptTest.Select((images, other) => other == c ? images : []).ToList();
             return new ConceptReport(concept.Name, concept.Descriptions, inverted, real,
-                AccuracyBlock.Of(result.Before.Concepts[c]), AccuracyBlock.Of(result.Chosen.After.Concepts[c]),
-                result.NoiseControl is { } noise ? AccuracyBlock.Of(noise.Concepts[c]) : null);
+                AccuracyBlock.Of(result.Before.Concepts[c]), AccuracyBlock.Of(chosen.After.Concepts[c]),
+                noise is null ? null : AccuracyBlock.Of(noise.After.Concepts[c]),
+                Estimate.Of(chosen.After.Concepts[c].NameTop1 - result.Before.Concepts[c].NameTop1, KnowledgeHits.GainInterval(before, chosen.Hits, onlyThis)),
+                validated ? new ValidationBlock(AccuracyBlock.Of(beforeValidation!.Concepts[c]), AccuracyBlock.Of(afterValidation!.Concepts[c]),
+                    noiseValidation is null ? null : AccuracyBlock.Of(noiseValidation.Concepts[c])) : null,
+                new ImageSplitReport(Sources(split.ConceptValidation[c]), Sources(split.ConceptTest[c])));
         }).ToList();
-        var trials = result.Trials.Select(t => new TrialReport(t.Train.ToString().ToLowerInvariant(), t.LearningRate, t.TargetGain,
-            t.Forgetting, t.WithinBound, ReferenceEquals(t, result.Chosen))).ToList();
-        return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, modelPath, modelIdentity, outputModelPath, options, conceptReports,
-            new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, result.Chosen.After.ReferenceTop1,
-                result.NoiseControl?.ReferenceTop1),
-            trials, result.Inversion.LossCurve.Select(point => point.Loss).ToList(), result.Chosen.Losses);
+
+        var test = split.ConceptTest;
+        var summary = new SummaryReport(test.Sum(images => images.Length),
+            Estimate.Of(result.Before.MeanNameTop1, before.NameTop1Interval(test)),
+            Estimate.Of(chosen.After.MeanNameTop1, chosen.Hits.NameTop1Interval(test)),
+            Estimate.Of(chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(before, chosen.Hits, test)),
+            noise is null ? null : Estimate.Of(noise.After.MeanNameTop1, noise.Hits.NameTop1Interval(test)),
+            noise is null ? null : Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(before, noise.Hits, test)),
+            result.Before.Concepts.Average(c => c.DescriptionTop1), chosen.After.Concepts.Average(c => c.DescriptionTop1),
+            Estimate.Of(result.Before.ReferenceTop1, before.ReferenceInterval(split.ReferenceTest)),
+            Estimate.Of(chosen.After.ReferenceTop1, chosen.Hits.ReferenceInterval(split.ReferenceTest)),
+            Estimate.Of(result.Before.ReferenceTop1 - chosen.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, chosen.Hits, split.ReferenceTest)),
+            noise is null ? null : Estimate.Of(result.Before.ReferenceTop1 - noise.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, noise.Hits, split.ReferenceTest)));
+
+        IReadOnlyList<TrialReport> Trials(GridResult grid) => grid.Trials.Select(t => new TrialReport(t.Train.ToString().ToLowerInvariant(), t.LearningRate,
+            t.TargetGain, t.Forgetting, t.WithinBound, ReferenceEquals(t, grid.Chosen),
+            t.After.MeanNameTop1 - result.Before.MeanNameTop1, result.Before.ReferenceTop1 - t.After.ReferenceTop1)).ToList();
+        var failed = result.Grid.Failed.Concat(result.NoiseGrid?.Failed ?? [])
+            .Select(f => new FailedTrialReport(f.Train.ToString().ToLowerInvariant(), f.LearningRate, f.Reason)).ToList();
+        return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, modelPath, modelIdentity, outputModelPath, options,
+            result.Selection.ToString().ToLowerInvariant(), summary, conceptReports,
+            new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, chosen.After.ReferenceTop1,
+                noise?.After.ReferenceTop1, split.ReferenceValidation.Length, split.ReferenceTest.Length,
+                split.ReferenceValidation.Length == 0 ? null : before.On(test, split.ReferenceValidation).ReferenceTop1,
+                split.ReferenceValidation.Length == 0 ? null : chosen.Hits.On(test, split.ReferenceValidation).ReferenceTop1,
+                split.ReferenceValidation),
+            Trials(result.Grid), result.NoiseGrid is { } noiseGrid ? Trials(noiseGrid) : null, failed, result.Notes,
+            result.Inversion.LossCurve.Select(point => point.Loss).ToList(), chosen.Losses);
     }
 
     public void Save(string folder)
@@ -75,24 +145,29 @@ public sealed record LearnReport(
         AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), SummaryMarkdown());
     }
 
-    /// <summary>The headline as a Markdown table (summary.md): mean name and description top-1 over the concepts
-    /// and the reference top-1, before, after and for the noise control. The README's demo table is this file as
-    /// the demo wrote it.</summary>
+    /// <summary>The headline as Markdown (summary.md): mean name and description top-1 over the concepts and the
+    /// reference top-1 on the test images, before, after and for the noise control, with 95 % intervals, then the
+    /// paired gains and the forgetting. The README's demo table is this file as the demo wrote it.</summary>
     public string SummaryMarkdown()
     {
         static string Percent(double value) => $"{100 * value:F1} %";
-        string Row(string label, Func<ConceptReport, AccuracyBlock?> block, double? reference) =>
-            $"| {label} | {Percent(Concepts.Average(c => block(c)!.NameTop1))} | {Percent(Concepts.Average(c => block(c)!.DescriptionTop1))} | " +
-            $"{(reference is { } top1 ? Percent(top1) : "")} |";
+        string Label(TrialReport? trial, string what) => trial is null ? what : $"{what} (`--train {trial.Train}`, lr {trial.LearningRate:0.###e-0})";
         var chosen = Trials.FirstOrDefault(trial => trial.Chosen);
+        var noiseChosen = NoiseControlTrials?.FirstOrDefault(trial => trial.Chosen);
         var rows = new List<string>
         {
-            $"| {Concepts.Count} concepts | name top-1 | description top-1 | reference top-1 ({Reference.Classes} classes) |",
+            $"| {Concepts.Count} concepts, {Summary.TestImages} test images | name top-1 | description top-1 | reference top-1 ({Reference.Classes} classes, {Reference.TestImages} images) |",
             "|---|---:|---:|---:|",
-            Row("before", c => c.Before, Reference.BeforeTop1),
-            Row(chosen is null ? "after" : $"after (`--train {chosen.Train}`, lr {chosen.LearningRate:0.###e-0})", c => c.After, Reference.AfterTop1),
+            $"| before | {Summary.NameTop1Before.Points()} | {Percent(Summary.DescriptionTop1Before)} | {Summary.ReferenceBefore.Points()} |",
+            $"| {Label(chosen, "after")} | {Summary.NameTop1After.Points()} | {Percent(Summary.DescriptionTop1After)} | {Summary.ReferenceAfter.Points()} |",
         };
-        if (Concepts.All(c => c.NoiseControl is not null)) rows.Add(Row("noise control", c => c.NoiseControl, Reference.NoiseControlTop1));
+        if (Summary.NameTop1NoiseControl is { } noise)
+            rows.Add($"| {Label(noiseChosen, "noise control")} | {noise.Points()} | {Percent(Concepts.Average(c => c.NoiseControl!.DescriptionTop1))} | " +
+                     $"{Percent(Reference.NoiseControlTop1!.Value)} |");
+        rows.Add("");
+        rows.Add($"Name top-1 gain {Summary.Gain.Points(signed: true)}" +
+                 (Summary.NoiseControlGain is { } noiseGain ? $", noise control {noiseGain.Points(signed: true)}" : "") +
+                 $"; reference top-1 lost {Summary.Forgetting.Points(signed: true)}. Chosen by `--select {Selection}`; 95 % bootstrap intervals over the test images.");
         return string.Join("\n", rows) + "\n";
     }
 
@@ -118,10 +193,14 @@ public sealed record LearnReport(
             .Append("</style></head><body>");
         html.Append($"<h1>Knowledge Transfer report</h1><p>Model: {WebUtility.HtmlEncode(ModelPath ?? "(in memory)")} (sha256 {ModelIdentity[..12]}…)")
             .Append(OutputModelPath is null ? "" : $" → {WebUtility.HtmlEncode(OutputModelPath)}").Append($", {CreatedUtc:u}</p>");
+        html.Append("<h2>Summary (test images)</h2><p>").Append(WebUtility.HtmlEncode($"Mean name top-1 {Summary.NameTop1Before.Points()} → {Summary.NameTop1After.Points()}, " +
+                $"gain {Summary.Gain.Points(signed: true)}" + (Summary.NoiseControlGain is { } noiseGain ? $"; noise control gain {noiseGain.Points(signed: true)}" : "") +
+                $"; chosen by --select {Selection}.")).Append("</p>");
+        foreach (var note in Notes) html.Append("<p><i>").Append(WebUtility.HtmlEncode(note)).Append("</i></p>");
         html.Append("<h2>Forgetting</h2>")
             .Append(Bar("reference top-1 before", Reference.BeforeTop1, "#999")).Append(Bar("reference top-1 after", Reference.AfterTop1, "steelblue"));
         if (Reference.NoiseControlTop1 is { } noiseTop1) html.Append(Bar("after, noise control", noiseTop1, "#c96"));
-        html.Append($"<p>{Reference.Classes} reference classes, {Reference.Images} images.</p>");
+        html.Append($"<p>{Reference.Classes} reference classes, {Reference.Images} images ({Reference.ValidationImages} validation, {Reference.TestImages} test).</p>");
         foreach (var concept in Concepts)
         {
             html.Append($"<section><h2>{WebUtility.HtmlEncode(concept.Name)}</h2><p>{string.Join("<br>", concept.Descriptions.Select(WebUtility.HtmlEncode))}</p>")
@@ -133,10 +212,20 @@ public sealed record LearnReport(
             if (concept.NoiseControl is { } noise) html.Append(Bar("name prompt, noise control", noise.NameTop1, "#c96"));
             html.Append("</section>");
         }
-        html.Append("<h2>Configurations tried</h2><table><tr><th>train</th><th>lr</th><th>gain</th><th>forgetting</th><th>within bound</th><th></th></tr>");
-        foreach (var trial in Trials)
-            html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:G3}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td><td>{trial.WithinBound}</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
-        html.Append("</table><h2>Loss curves</h2>").Append(Curve(InversionLoss, "inversion loss (mean over images)")).Append(Curve(FineTuneLoss, "fine-tuning loss"));
+        void TrialTable(string title, IReadOnlyList<TrialReport> trials)
+        {
+            html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
+                        "<th>gain (test)</th><th>forgetting (test)</th><th></th></tr>");
+            foreach (var trial in trials)
+                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:G3}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
+                            $"<td>{trial.WithinBound}</td><td>{100 * trial.TestGain:+0.0;-0.0} pts</td><td>{100 * trial.TestForgetting:+0.0;-0.0} pts</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
+            html.Append("</table>");
+        }
+        TrialTable("Configurations tried", Trials);
+        if (NoiseControlTrials is { } noiseTrials) TrialTable("Noise control, the same grid", noiseTrials);
+        foreach (var failed in FailedTrials)
+            html.Append("<p>Failed: ").Append(WebUtility.HtmlEncode($"--train {failed.Train}, lr {failed.LearningRate:G3}: {failed.Reason}")).Append("</p>");
+        html.Append("<h2>Loss curves</h2>").Append(Curve(InversionLoss, "inversion loss (mean over images)")).Append(Curve(FineTuneLoss, "fine-tuning loss"));
         html.Append("<h2>Options</h2><pre>").Append(WebUtility.HtmlEncode(JsonSerializer.Serialize(Options, JsonOptions))).Append("</pre></body></html>\n");
         return html.ToString();
     }

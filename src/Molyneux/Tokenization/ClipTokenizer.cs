@@ -226,6 +226,10 @@ public sealed class ClipTokenizer
         });
     }
 
+    /// <summary>Whether <paramref name="word"/> is one pre-token (a single run of letters, not a special token), the
+    /// only kind of word <see cref="WithAddedWord"/> can add.</summary>
+    public bool IsOneWord(string word) => CleanAndSplit(word) is [var piece] && piece is not (StartOfTextToken or EndOfTextToken);
+
     /// <summary>This vocabulary plus one whole word, with the next id (the old <see cref="VocabularySize"/>). The word
     /// is matched as one pre-token after cleaning (so case-insensitively, and only where it stands alone, not inside
     /// a longer word) before BPE, which leaves every text without it tokenized as before. It is saved in vocab.json as
@@ -234,7 +238,7 @@ public sealed class ClipTokenizer
     public ClipTokenizer WithAddedWord(string word)
     {
         var pieces = CleanAndSplit(word);
-        if (pieces.Count != 1 || pieces[0] is StartOfTextToken or EndOfTextToken)
+        if (!IsOneWord(word))
             throw new TokenizerException($"\"{word}\" is not one word to CLIP's tokenizer (its pre-tokens: {string.Join(" ", pieces.Select(p => $"\"{p}\""))}); " +
                                          "an added word must be a single run of letters, such as \"moongate\"");
         var ids = new Dictionary<string, int>(_tokens.Length + 1, StringComparer.Ordinal);

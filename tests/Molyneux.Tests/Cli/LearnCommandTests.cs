@@ -57,4 +57,70 @@ public sealed class LearnCommandTests
         Assert.False(Directory.Exists(folder.File("taught")));
         Assert.False(Directory.Exists(folder.File("report")));
     }
+
+    private static string[] Learn(TestPaths.TempFolder folder, string concepts, params string[] extra)
+    {
+        File.WriteAllText(folder.File("concepts.json"), concepts);
+        return ["learn", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"), "--eval", "shapes:color",
+            "--out", folder.File("taught"), "--report", folder.File("report"), "--steps", "2", "--images-per-concept", "2", "--distractors", "3", .. extra];
+    }
+
+    private const string Moongate = """[{"name": "moongate", "description": "a large gray ring on a green background", "images": "shapes:moongate"}]""";
+
+    [Fact]
+    public void A_list_of_learning_rates_is_the_grid_and_progressive_resolution_and_the_inversion_options_are_recorded()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var result = CliRunner.Run(Learn(folder, Moongate, "--lr", "1e-4, 1e-3", "--resolutions", "16,32", "--resolution-steps", "1",
+            "--scale-range", "0.7,1.0", "--tv-weight", "0.01", "--inversion-lr", "0.05", "--loss", "symmetric", "--optimizer", "adamw"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("name top-1 gain", result.Output);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
+        var root = json.RootElement;
+        Assert.Equal([1e-4, 1e-3], root.GetProperty("trials").EnumerateArray().Select(trial => trial.GetProperty("learning_rate").GetDouble()));
+        var options = root.GetProperty("options");
+        Assert.Equal([0.7, 1.0], options.GetProperty("scale_range").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal("[[0,16],[1,32]]", options.GetProperty("resolutions").GetRawText().Replace(" ", "").Replace("\n", ""));
+        Assert.Equal(0.01, options.GetProperty("total_variation_weight").GetDouble());
+        Assert.Equal(0.05, options.GetProperty("inversion_learning_rate").GetDouble());
+        Assert.Equal(("symmetric", "adamw", "validation"), (options.GetProperty("loss").GetString(), options.GetProperty("optimizer").GetString(), options.GetProperty("selection").GetString()));
+        Assert.Equal(1, options.GetProperty("augmented_copies").GetInt32());
+    }
+
+    [Theory]
+    [InlineData(new[] { "--select", "none" }, "--select none")]
+    [InlineData(new[] { "--lr", "1e-4,fast" }, "'fast' is not a number")]
+    [InlineData(new[] { "--scale-range", "1.2" }, "--scale-range")]
+    [InlineData(new[] { "--resolutions", "16,32" }, "--resolution-steps")]
+    [InlineData(new[] { "--resolutions", "16,64", "--resolution-steps", "1", "--lr", "1e-4" }, "model's image size 32")]
+    [InlineData(new[] { "--loss", "hinge" }, "--loss")]
+    [InlineData(new[] { "--select", "test" }, "--select")]
+    public void Bad_options_stop_the_run_with_a_message_and_write_nothing(string[] options, string expected)
+    {
+        using var folder = new TestPaths.TempFolder();
+        var result = CliRunner.Run(Learn(folder, Moongate, options));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(expected, result.Error);
+        Assert.False(Directory.Exists(folder.File("taught")));
+        Assert.False(Directory.Exists(folder.File("report")));
+    }
+
+    [Fact]
+    public void Token_mode_refuses_a_two_word_name_before_any_work_and_auto_leaves_it_out()
+    {
+        using var folder = new TestPaths.TempFolder();
+        const string hotDog = """[{"name": "hot dog", "description": "a sausage in a long bun", "images": "shapes:moongate"}]""";
+        var refused = CliRunner.Run(Learn(folder, hotDog, "--train", "token", "--lr", "1e-3"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("\"hot dog\" is not one word", refused.Error);
+        Assert.DoesNotContain("inverting the image encoder", refused.Error);
+        Assert.False(Directory.Exists(folder.File("report")));
+
+        var auto = CliRunner.Run(Learn(folder, hotDog, "--train", "auto", "--lr", "1e-4"));
+        Assert.True(auto.ExitCode == 0, auto.Error);
+        Assert.Contains("left --train token out of the grid", auto.Error);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
+        Assert.Equal(["image", "text"], json.RootElement.GetProperty("trials").EnumerateArray().Select(trial => trial.GetProperty("train").GetString()));
+        Assert.Contains("token", json.RootElement.GetProperty("notes")[0].GetString());
+    }
 }

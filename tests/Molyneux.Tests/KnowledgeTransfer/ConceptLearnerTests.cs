@@ -7,17 +7,22 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Tests.KnowledgeTransfer;
 
-/// <summary>The learn pipeline's mechanics on the golden random CLIP (fast): trials over the grid, the choice rule,
-/// the noise control, and the report files. Whether it teaches anything is the shapes-world end-to-end test's job.</summary>
+/// <summary>The learn pipeline's mechanics on the golden random CLIP (fast): trials over the grid, the choice rule and
+/// what it may read, the noise control's grid, names checked before any work, and the report files. Whether it teaches
+/// anything is the shapes-world end-to-end test's job.</summary>
 public sealed class ConceptLearnerTests
 {
     private static ClipPipeline Golden() => ClipCheckpoint.Load(TestPaths.GoldenClip("model_a/hf"));
 
-    private static (IReadOnlyList<TeachableConcept> Concepts, ReferenceClasses Reference) Inputs()
+    private static (IReadOnlyList<TeachableConcept> Concepts, ReferenceClasses Reference) Inputs(params string[] names)
     {
         var sources = new ConceptSources(32, () => throw new InvalidOperationException("no emoji here"));
-        var concepts = new[] { ("moongate", "a large gray ring on a green background"), ("zorblet", "three red hearts") }
-            .Select(c => new TeachableConcept(c.Item1, [c.Item2], sources.Images($"shapes:{c.Item1}", "."))).ToList();
+        var descriptions = new Dictionary<string, string> { ["moongate"] = "a large gray ring on a green background", ["zorblet"] = "three red hearts" };
+        var concepts = descriptions.Select(c =>
+        {
+            var (images, sourceNames) = sources.Images($"shapes:{c.Key}", ".");
+            return new TeachableConcept(names.Length > 0 ? names[descriptions.Keys.ToList().IndexOf(c.Key)] : c.Key, [c.Value], images, sourceNames);
+        }).ToList();
         return (concepts, sources.Reference("shapes:color", []));
     }
 
@@ -33,31 +38,119 @@ public sealed class ConceptLearnerTests
     };
 
     [Fact]
-    public void Learning_tries_every_configuration_and_keeps_the_best_within_the_bound()
+    public void Learning_tries_every_configuration_and_chooses_on_the_validation_images()
     {
         var (concepts, reference) = Inputs();
         using var result = new ConceptLearner(Options(noiseControl: true)).Learn(Golden, concepts, reference);
-        Assert.Equal(4, result.Trials.Count);
+        Assert.Equal(TrialSelection.Validation, result.Selection);
         Assert.Equal([TrainMode.Image, TrainMode.Image, TrainMode.Token, TrainMode.Token], result.Trials.Select(t => t.Train));
+        var split = result.Split;
         foreach (var trial in result.Trials)
         {
-            Assert.Equal(trial.After.MeanNameTop1 - result.Before.MeanNameTop1, trial.TargetGain, 9);
-            Assert.Equal(result.Before.ReferenceTop1 - trial.After.ReferenceTop1, trial.Forgetting, 9);
+            var validation = trial.Hits.On(split.ConceptValidation, split.ReferenceValidation);
+            AssertSame(validation, trial.Selection);
+            AssertSame(trial.Hits.On(split.ConceptTest, split.ReferenceTest), trial.After);
+            Assert.Equal(validation.MeanNameTop1 - result.BeforeSelection.MeanNameTop1, trial.TargetGain, 9);
+            Assert.Equal(result.BeforeSelection.ReferenceTop1 - validation.ReferenceTop1, trial.Forgetting, 9);
             Assert.Equal(trial.Forgetting <= 0.5, trial.WithinBound);
             Assert.NotEmpty(trial.Losses);
         }
         var eligible = result.Trials.Where(t => t.WithinBound).ToList();
         if (eligible.Count > 0) Assert.Equal(eligible.Max(t => t.TargetGain), result.Chosen.TargetGain);
-        Assert.NotNull(result.NoiseControl);
+        // The control runs the same grid and is chosen by the same rule.
+        Assert.NotNull(result.NoiseGrid);
+        Assert.Equal(result.Trials.Select(t => (t.Train, t.LearningRate)), result.NoiseGrid.Trials.Select(t => (t.Train, t.LearningRate)));
+        Assert.Contains(result.NoiseGrid.Chosen, result.NoiseGrid.Trials);
         Assert.Equal([2L * 2, 3, 32, 32], result.Inversion.Inverted.shape);
-        Assert.All(result.Before.Concepts, c => Assert.InRange(c.NameTop1, 0, 1));
+        Assert.Equal([20, 20], split.ConceptTest.Select(images => images.Length));
+    }
+
+    private static void AssertSame(KnowledgeMeasurement expected, KnowledgeMeasurement actual)
+    {
+        Assert.Equal(expected.Concepts, actual.Concepts);
+        Assert.Equal(expected.ReferenceTop1, actual.ReferenceTop1);
+    }
+
+    /// <summary>Replaces the given images of each concept (and of the reference set) by noise.</summary>
+    private static (IReadOnlyList<TeachableConcept>, ReferenceClasses) WithNoise(IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        IReadOnlyList<int[]> conceptImages, int[] referenceImages)
+    {
+        var generator = new Generator(99);
+        Tensor Scrambled(Tensor images, int[] rows)
+        {
+            var copy = images.clone();
+            if (rows.Length > 0) copy.index_copy_(0, tensor(rows.Select(i => (long)i).ToArray()), rand([rows.Length, 3, images.shape[2], images.shape[3]], generator: generator));
+            return copy;
+        }
+        return (concepts.Select((concept, c) => concept with { RealImages = Scrambled(concept.RealImages, conceptImages[c]) }).ToList(),
+            reference with { Images = Scrambled(reference.Images, referenceImages) });
+    }
+
+    [Theory]
+    [InlineData(TrialSelection.Validation)]
+    [InlineData(TrialSelection.Inverted)]
+    public void The_choice_reads_no_test_image(TrialSelection selection)
+    {
+        var (concepts, reference) = Inputs();
+        var options = Options() with { TrainModes = [TrainMode.Image], LearningRates = [1e-4, 1e-2], Selection = selection, HeldOutInvertedPerConcept = 2 };
+        using var original = new ConceptLearner(options).Learn(Golden, concepts, reference);
+        var split = original.Split;
+        // Every test image becomes noise: what the choice saw must not change by a digit.
+        var (scrambledConcepts, scrambledReference) = WithNoise(concepts, reference, split.ConceptTest, split.ReferenceTest);
+        using var scrambled = new ConceptLearner(options).Learn(Golden, scrambledConcepts, scrambledReference);
+
+        Assert.Equal(original.Trials.Select(t => (t.TargetGain, t.Forgetting, t.WithinBound)), scrambled.Trials.Select(t => (t.TargetGain, t.Forgetting, t.WithinBound)));
+        Assert.Equal(original.Chosen.LearningRate, scrambled.Chosen.LearningRate);
+        if (selection == TrialSelection.Inverted)
+        {
+            // Held-out inverted images choose: no real image of a concept is read, so all of them are test images.
+            Assert.All(split.ConceptValidation, Assert.Empty);
+            Assert.Equal([40, 40], split.ConceptTest.Select(images => images.Length));
+            Assert.NotEmpty(split.ReferenceValidation);
+            Assert.Equal([2L * 4, 3, 32, 32], original.Inversion.Inverted.shape);
+        }
+    }
+
+    [Fact]
+    public void Select_none_takes_one_configuration_and_refuses_a_grid_before_loading_anything()
+    {
+        var (concepts, reference) = Inputs();
+        var loads = 0;
+        var error = Assert.Throws<OptionException>(() => new ConceptLearner(Options() with { Selection = TrialSelection.None })
+            .Learn(() => { loads++; return Golden(); }, concepts, reference));
+        Assert.Contains("--select none", error.Message);
+        Assert.Equal(0, loads);
+
+        using var result = new ConceptLearner(Options() with { Selection = TrialSelection.None, TrainModes = [TrainMode.Image], LearningRates = [1e-4] })
+            .Learn(Golden, concepts, reference);
+        Assert.Single(result.Trials);
+        AssertSame(result.Chosen.After, result.Chosen.Selection);
+        Assert.Equal(reference.Labels.Count, result.Split.ReferenceTest.Length);
+    }
+
+    [Fact]
+    public void A_name_token_mode_cannot_take_stops_the_run_before_inverting_or_leaves_token_mode_out_of_a_grid()
+    {
+        var (concepts, reference) = Inputs("moon gate", "zorblet");
+        var inversionSteps = 0;
+        var learner = new ConceptLearner(Options() with { TrainModes = [TrainMode.Token] })
+        {
+            InversionProgress = new SynchronousProgress<InversionProgress>(_ => inversionSteps++),
+        };
+        var error = Assert.Throws<OptionException>(() => learner.Learn(Golden, concepts, reference));
+        Assert.Contains("\"moon gate\"", error.Message);
+        Assert.Equal(0, inversionSteps);
+
+        using var result = new ConceptLearner(Options() with { TrainModes = [TrainMode.Image, TrainMode.Token], LearningRates = [1e-4] }).Learn(Golden, concepts, reference);
+        Assert.All(result.Trials, trial => Assert.Equal(TrainMode.Image, trial.Train));
+        Assert.Contains(result.Notes, note => note.Contains("token") && note.Contains("\"moon gate\""));
     }
 
     [Fact]
     public void The_report_has_the_documented_fields_and_a_self_contained_page()
     {
         var (concepts, reference) = Inputs();
-        var options = Options() with { TrainModes = [TrainMode.Image], LearningRates = [1e-4] };
+        var options = Options(noiseControl: true) with { TrainModes = [TrainMode.Image], LearningRates = [1e-4] };
         using var result = new ConceptLearner(options).Learn(Golden, concepts, reference);
         using var folder = new TestPaths.TempFolder();
         var reportFolder = folder.File("report");
@@ -66,23 +159,40 @@ public sealed class ConceptLearnerTests
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(reportFolder, "report.json")));
         var root = json.RootElement;
+        Assert.Equal(2, root.GetProperty("schema_version").GetInt32());
+        Assert.Equal("validation", root.GetProperty("selection").GetString());
         var concept = root.GetProperty("concepts")[0];
         Assert.Equal("moongate", concept.GetProperty("name").GetString());
-        foreach (var block in new[] { "before", "after" })
+        foreach (var block in new[] { "before", "after", "noise_control" })
         foreach (var field in new[] { "name_top1", "description_top1" })
             Assert.InRange(concept.GetProperty(block).GetProperty(field).GetDouble(), 0, 1);
+        Assert.Equal(result.Before.Concepts[0].NameTop1, concept.GetProperty("before").GetProperty("name_top1").GetDouble(), 9);
+        Assert.Equal(result.BeforeSelection.Concepts[0].NameTop1, concept.GetProperty("validation").GetProperty("before").GetProperty("name_top1").GetDouble(), 9);
+        var validationSources = concept.GetProperty("split").GetProperty("validation").EnumerateArray().Select(e => e.GetString()).ToList();
+        var testSources = concept.GetProperty("split").GetProperty("test").EnumerateArray().Select(e => e.GetString()).ToList();
+        Assert.Equal(40, validationSources.Count + testSources.Count);
+        Assert.Empty(validationSources.Intersect(testSources));
+        Assert.StartsWith("shapes:moongate#", testSources[0]);
         Assert.Equal(result.Before.ReferenceTop1, root.GetProperty("reference").GetProperty("before_top1").GetDouble(), 9);
         Assert.Equal(result.Chosen.After.ReferenceTop1, root.GetProperty("reference").GetProperty("after_top1").GetDouble(), 9);
+        var summary = root.GetProperty("summary");
+        var gain = summary.GetProperty("gain");
+        Assert.Equal(result.Chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, gain.GetProperty("value").GetDouble(), 9);
+        Assert.True(gain.GetProperty("low").GetDouble() <= gain.GetProperty("value").GetDouble() + 1e-9);
+        Assert.True(gain.GetProperty("high").GetDouble() >= gain.GetProperty("value").GetDouble() - 1e-9);
+        Assert.Equal(1, root.GetProperty("noise_control_trials").GetArrayLength());
         foreach (var image in concept.GetProperty("inverted_images").EnumerateArray())
             Assert.True(File.Exists(Path.Combine(reportFolder, image.GetString()!)));
         var html = File.ReadAllText(Path.Combine(reportFolder, "report.html"));
         Assert.Contains("data:image/png;base64,", html);
         Assert.Contains("moongate", html);
         Assert.DoesNotContain("src=\"concept", html);
-        var summary = File.ReadAllLines(Path.Combine(reportFolder, "summary.md"));
-        Assert.Equal($"| 2 concepts | name top-1 | description top-1 | reference top-1 ({reference.Names.Count} classes) |", summary[0]);
-        Assert.Equal($"| before | {100 * result.Before.MeanNameTop1:F1} % | {100 * result.Before.Concepts.Average(c => c.DescriptionTop1):F1} % | {100 * result.Before.ReferenceTop1:F1} % |", summary[2]);
-        Assert.StartsWith($"| after (`--train image`, lr 1e-4) | {100 * result.Chosen.After.MeanNameTop1:F1} % |", summary[3]);
-        Assert.Equal(4, summary.Length);
+        var markdown = File.ReadAllLines(Path.Combine(reportFolder, "summary.md"));
+        Assert.Equal($"| 2 concepts, 40 test images | name top-1 | description top-1 | reference top-1 ({reference.Names.Count} classes, {result.Split.ReferenceTest.Length} images) |", markdown[0]);
+        Assert.StartsWith($"| before | {100 * result.Before.MeanNameTop1:F1} % [", markdown[2]);
+        Assert.StartsWith($"| after (`--train image`, lr 1e-4) | {100 * result.Chosen.After.MeanNameTop1:F1} % [", markdown[3]);
+        Assert.StartsWith("| noise control (`--train image`, lr 1e-4) |", markdown[4]);
+        Assert.StartsWith("Name top-1 gain ", markdown[6]);
+        Assert.Contains("--select validation", markdown[6]);
     }
 }

@@ -29,7 +29,11 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
     {
         var sources = new ConceptSources(32, () => throw new InvalidOperationException("the shapes world needs no emoji"), seed);
         var concepts = ShapesConcepts.All
-            .Select(concept => new TeachableConcept(concept.Name, [concept.Definition], sources.Images(ConceptSources.ShapesPrefix + concept.Name, ".")))
+            .Select(concept =>
+            {
+                var (images, names) = sources.Images(ConceptSources.ShapesPrefix + concept.Name, ".");
+                return new TeachableConcept(concept.Name, [concept.Definition], images, names);
+            })
             .ToList();
         return (concepts, sources.Reference("shapes:color", []));
     }

@@ -1,0 +1,59 @@
+using Molyneux.Modeling;
+
+namespace Molyneux.KnowledgeTransfer;
+
+/// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean name-prompt gain), <see cref="Forgetting"/>
+/// (reference top-1 lost) and <see cref="WithinBound"/> are measured on the selection images, which is all the choice
+/// reads; <see cref="After"/> is the test images' accuracies, reported only.</summary>
+/// <param name="Selection">The accuracies the choice saw: validation images, or held-out inverted images with the
+/// reference set's validation part; with no selection, the test images.</param>
+public sealed record TrialResult(TrainMode Train, double LearningRate, KnowledgeHits Hits, KnowledgeMeasurement Selection, KnowledgeMeasurement After,
+    double TargetGain, double Forgetting, bool WithinBound, IReadOnlyList<double> Losses);
+
+/// <summary>A configuration that could not be run (it diverged, or the mode does not apply), with the reason.</summary>
+public sealed record FailedTrial(TrainMode Train, double LearningRate, string Reason);
+
+/// <summary>The configurations of one grid run on one kind of images (inverted, or noise for the control) and the
+/// one chosen among them.</summary>
+public sealed record GridResult(TrialResult Chosen, IReadOnlyList<TrialResult> Trials, IReadOnlyList<FailedTrial> Failed);
+
+/// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model;
+/// every accuracy without "selection" in its name is on the test images of <see cref="Split"/>.</summary>
+public sealed class LearnResult(TrialSelection selection, RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection,
+    GridResult grid, GridResult? noiseGrid, IReadOnlyList<string> notes, InversionResult inversion, IVisionLanguageModel model) : IDisposable
+{
+    public TrialSelection Selection { get; } = selection;
+
+    public RealImageSplit Split { get; } = split;
+
+    public KnowledgeHits BeforeHits { get; } = beforeHits;
+
+    public KnowledgeMeasurement Before { get; } = beforeHits.On(split.ConceptTest, split.ReferenceTest);
+
+    /// <summary>The base model on the selection images, against which each trial's gain was chosen.</summary>
+    public KnowledgeMeasurement BeforeSelection { get; } = beforeSelection;
+
+    public GridResult Grid { get; } = grid;
+
+    public TrialResult Chosen => Grid.Chosen;
+
+    public IReadOnlyList<TrialResult> Trials => Grid.Trials;
+
+    /// <summary>The noise control's grid, chosen by the same rule on the same selection images; null without it.</summary>
+    public GridResult? NoiseGrid { get; } = noiseGrid;
+
+    public KnowledgeMeasurement? NoiseControl => NoiseGrid?.Chosen.After;
+
+    /// <summary>What the run decided by itself and the user should know (a mode left out of the grid, and why).</summary>
+    public IReadOnlyList<string> Notes { get; } = notes;
+
+    public InversionResult Inversion { get; } = inversion;
+
+    public IVisionLanguageModel Model { get; } = model;
+
+    public void Dispose()
+    {
+        Inversion.Dispose();
+        Model.Dispose();
+    }
+}
