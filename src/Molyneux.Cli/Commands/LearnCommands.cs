@@ -26,7 +26,7 @@ public static class LearnCommands
         };
         public Option<string> Select { get; } = new("--select")
         {
-            Description = "How the grid's configuration is chosen: validation (on a seeded half of the real images; the other half reports), " +
+            Description = "How the grid's configuration is chosen: validation (on a seeded part of the real images, --validation-fraction; the rest reports), " +
                           "inverted (on held-out inverted images: no real image of a concept is read), or none (one configuration)",
             DefaultValueFactory = _ => "validation",
         };

@@ -12,7 +12,7 @@ namespace Molyneux.KnowledgeTransfer;
 public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int seed = 0)
 {
     public const string EmojiPrefix = "emoji:", ShapesPrefix = "shapes:";
-    // Half choose (validation), half report (test): 20 test scenes per concept.
+    // 16 choose (validation), 24 report (test) at the default validation fraction.
     private const int ShapesImagesPerConcept = 40;
 
     /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>

@@ -7,7 +7,7 @@ namespace Molyneux.KnowledgeTransfer;
 /// <param name="ConceptTest">Per concept, the indices of its test images (ascending).</param>
 public sealed record RealImageSplit(IReadOnlyList<int[]> ConceptValidation, IReadOnlyList<int[]> ConceptTest, int[] ReferenceValidation, int[] ReferenceTest)
 {
-    public const double DefaultValidationFraction = 0.5;
+    public const double DefaultValidationFraction = 0.4;
 
     /// <summary>Splits each concept's images and the reference images: a <paramref name="validationFraction"/> of
     /// each (rounded, at least one and at least one left for test) to validation. A concept with fewer than two

@@ -62,7 +62,7 @@ public sealed class ConceptLearnerTests
         Assert.Equal(result.Trials.Select(t => (t.Train, t.LearningRate)), result.NoiseGrid.Trials.Select(t => (t.Train, t.LearningRate)));
         Assert.Contains(result.NoiseGrid.Chosen, result.NoiseGrid.Trials);
         Assert.Equal([2L * 2, 3, 32, 32], result.Inversion.Inverted.shape);
-        Assert.Equal([20, 20], split.ConceptTest.Select(images => images.Length));
+        Assert.Equal([24, 24], split.ConceptTest.Select(images => images.Length));
     }
 
     private static void AssertSame(KnowledgeMeasurement expected, KnowledgeMeasurement actual)
@@ -188,7 +188,7 @@ public sealed class ConceptLearnerTests
         Assert.Contains("moongate", html);
         Assert.DoesNotContain("src=\"concept", html);
         var markdown = File.ReadAllLines(Path.Combine(reportFolder, "summary.md"));
-        Assert.Equal($"| 2 concepts, 40 test images | name top-1 | description top-1 | reference top-1 ({reference.Names.Count} classes, {result.Split.ReferenceTest.Length} images) |", markdown[0]);
+        Assert.Equal($"| 2 concepts, 48 test images | name top-1 | description top-1 | reference top-1 ({reference.Names.Count} classes, {result.Split.ReferenceTest.Length} images) |", markdown[0]);
         Assert.StartsWith($"| before | {100 * result.Before.MeanNameTop1:F1} % [", markdown[2]);
         Assert.StartsWith($"| after (`--train image`, lr 1e-4) | {100 * result.Chosen.After.MeanNameTop1:F1} % [", markdown[3]);
         Assert.StartsWith("| noise control (`--train image`, lr 1e-4) |", markdown[4]);
