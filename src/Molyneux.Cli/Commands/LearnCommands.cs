@@ -41,13 +41,14 @@ public static class LearnCommands
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
         public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose (on the reference's validation images)", DefaultValueFactory = _ => 1.0 };
         public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also run the grid on pure-noise images, chosen the same way, to show what the inverted images add" };
+        public Option<string?> Inverted { get; } = new("--inverted") { Description = "A folder molyneux invert wrote for these concepts and this model: fine-tune on its images instead of inverting again" };
         public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
         public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
 
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs,
-                         Distractors, ForgettingBound, NoiseControl, Report, Overwrite })
+                         Distractors, ForgettingBound, NoiseControl, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
         }
@@ -154,13 +155,28 @@ public static class LearnCommands
             return new TeachableConcept(c.Name, c.Descriptions, images, sourceNames);
         }).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
+        InversionResult? saved = null;
+        if (parse.GetValue(arguments.Inverted) is { } invertedFolder)
+        {
+            using var inverted = InvertedConcepts.Load(invertedFolder);
+            if (inverted.ModelIdentity != identity)
+                context.Error.WriteLine($"warning: {invertedFolder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({identity[..12]}…)");
+            var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
+            var (inversion, count) = inverted.For(concepts);
+            if (count <= heldOut)
+            {
+                inversion.Dispose();
+                throw new OptionException($"--inverted: {invertedFolder} has {count} images per concept; --select inverted holds {heldOut} of them out, which leaves none to fine-tune on");
+            }
+            (saved, options) = (inversion, options with { Inversion = options.Inversion with { ImagesPerConcept = count - heldOut } });
+        }
         LearnResult? learnt = null;
         CliProgress.Steps(context, "inverting", report =>
             learnt = new ConceptLearner(options)
             {
                 Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
                 InversionProgress = CliProgress.Inversion(report),
-            }.Learn(load, concepts, reference));
+            }.Learn(load, concepts, reference, saved));
         using var result = learnt!;
 
         AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
@@ -168,7 +184,7 @@ public static class LearnCommands
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
                 LearnReport.Create(folder, result, concepts, reference,
                     options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0), modelPath, identity, Path.GetFullPath(output),
-                    ReportedOptions(options)).Save(folder));
+                    ReportedOptions(options, parse.GetValue(arguments.Inverted))).Save(folder));
 
         var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
@@ -185,13 +201,13 @@ public static class LearnCommands
         context.Console.WriteLine($"name top-1 gain: {Estimate.Of(result.Chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, result.Chosen.Hits, test)).Points(signed: true)} " +
                                   $"(95 % bootstrap interval over the {test.Sum(images => images.Length)} test images)");
         context.Console.WriteLine($"reference top-1: {100 * result.Before.ReferenceTop1:F1}% → {100 * result.Chosen.After.ReferenceTop1:F1}% " +
-                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:G3})");
+                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:0.###e-0})");
         if (result.NoiseGrid is { Chosen: var noise })
             context.Console.WriteLine($"noise control (the same grid and choice on noise images): name top-1 {100 * noise.After.MeanNameTop1:F1}%, " +
                                       $"gain {Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, noise.Hits, test)).Points(signed: true)}, " +
                                       $"reference {100 * noise.After.ReferenceTop1:F1}%");
         foreach (var failed in result.Grid.Failed)
-            context.Console.WriteLine($"failed: --train {failed.Train.ToString().ToLowerInvariant()}, lr {failed.LearningRate:G3}: {failed.Reason}");
+            context.Console.WriteLine($"failed: --train {failed.Train.ToString().ToLowerInvariant()}, lr {failed.LearningRate:0.###e-0}: {failed.Reason}");
         context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
         if (reportFolder is not null)
             context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
@@ -213,8 +229,9 @@ public static class LearnCommands
                 new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")))
             : concepts;
 
-    private static Dictionary<string, object?> ReportedOptions(LearnOptions options) => new()
+    private static Dictionary<string, object?> ReportedOptions(LearnOptions options, string? invertedFolder) => new()
     {
+        ["inverted"] = invertedFolder is null ? null : Path.GetFullPath(invertedFolder),
         ["inversion_steps"] = options.Inversion.Steps,
         ["images_per_concept"] = options.Inversion.ImagesPerConcept,
         ["augmented_copies"] = options.Inversion.AugmentedCopies,

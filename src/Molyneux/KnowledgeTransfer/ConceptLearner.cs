@@ -19,13 +19,18 @@ public sealed class ConceptLearner(LearnOptions options)
     public IProgress<InversionProgress>? InversionProgress { get; init; }
 
     /// <param name="loadBase">Loads a fresh copy of the model to teach; each trial starts from one.</param>
-    public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference)
+    /// <param name="inverted">Images inverted earlier from this model (<c>molyneux invert</c>) to use instead of
+    /// inverting again: [concepts × n, 3, S, S] in [0, 1], concept by concept, image i of a concept inverted from
+    /// <see cref="DescribedConcept.OfImage"/>; n is the inversion options' images per concept, plus the held-out
+    /// images with <see cref="TrialSelection.Inverted"/>. The result owns it.</param>
+    public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted = null)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
         options.Validate();
         var split = Split(concepts, reference);
         using var baseModel = loadBase();
-        InversionResult? inversion = null;
+        var inversion = inverted;
         try
         {
             var (trainModes, notes) = ApplicableModes(baseModel, concepts);
@@ -33,14 +38,18 @@ public sealed class ConceptLearner(LearnOptions options)
             var perConcept = options.Inversion.ImagesPerConcept;
             var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
             var inversionOptions = options.Inversion with { ImagesPerConcept = perConcept + heldOut };
-            inversionOptions.Validate(baseModel);
+            if (inversion is null) inversionOptions.Validate(baseModel);
+            else RequireShape(inversion.Inverted, concepts.Count, perConcept + heldOut, baseModel.ImageSize);
 
             Progress?.Report("measuring the model before");
             var beforeHits = Measure(baseModel, concepts, reference);
-            Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
-                             (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
-            using (var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), perConcept + heldOut)))
+            if (inversion is null)
+            {
+                Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
+                                 (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
+                using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), perConcept + heldOut));
                 inversion = Inversion.Run(baseModel, targets, inversionOptions, progress: InversionProgress);
+            }
             using var training = Rows(inversion.Inverted, concepts.Count, perConcept + heldOut, 0, perConcept);
             var heldOutConcepts = heldOut == 0 ? null : concepts.Select((concept, c) => concept with
             {
@@ -65,6 +74,13 @@ public sealed class ConceptLearner(LearnOptions options)
             inversion?.Dispose();
             throw;
         }
+    }
+
+    private static void RequireShape(Tensor images, int concepts, int perConcept, int imageSize)
+    {
+        if (images.dim() != 4 || images.shape[0] != concepts * perConcept || images.shape[1] != 3 || images.shape[2] != imageSize || images.shape[3] != imageSize)
+            throw new OptionException($"the inverted images are [{string.Join(", ", images.shape)}], but {concepts} concepts × {perConcept} images " +
+                                      $"at the model's {imageSize} px need [{concepts * perConcept}, 3, {imageSize}, {imageSize}]");
     }
 
     /// <summary>Splits the real images as the selection needs, before any work, so a concept that cannot be split
@@ -108,7 +124,7 @@ public sealed class ConceptLearner(LearnOptions options)
         var configurations = trainModes.SelectMany(train => options.LearningRates.Select(rate => (Train: train, LearningRate: rate))).ToList();
         foreach (var (index, (train, learningRate)) in configurations.Index())
         {
-            Progress?.Report($"{label} {index + 1}/{configurations.Count}: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:G3}");
+            Progress?.Report($"{label} {index + 1}/{configurations.Count}: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:0.###e-0}");
             var model = loadBase();
             try
             {
@@ -135,7 +151,7 @@ public sealed class ConceptLearner(LearnOptions options)
         }
         if (chosen is null)
             throw new OptionException($"{label}: every configuration failed; the first: --train {failed[0].Train.ToString().ToLowerInvariant()}, " +
-                                      $"lr {failed[0].LearningRate:G3}: {failed[0].Reason}");
+                                      $"lr {failed[0].LearningRate:0.###e-0}: {failed[0].Reason}");
         best = kept!;
         return new GridResult(chosen, trials, failed);
     }

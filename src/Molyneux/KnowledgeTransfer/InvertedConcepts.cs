@@ -22,7 +22,9 @@ public sealed class InvertedConcepts : IDisposable
     public const string ManifestFile = "inverted.json", ImagesFile = "images.safetensors";
     private const int SchemaVersion = 1;
 
-    private InvertedConcepts(Manifest manifest, Tensor images) => (this.manifest, Images) = (manifest, images);
+    private InvertedConcepts(string folder, Manifest manifest, Tensor images) => (Folder, this.manifest, Images) = (folder, manifest, images);
+
+    public string Folder { get; }
 
     private readonly Manifest manifest;
 
@@ -37,6 +39,30 @@ public sealed class InvertedConcepts : IDisposable
     /// <summary>The concepts as fine-tuning captions them, each image with its own description.</summary>
     public IReadOnlyList<CaptionedConcept> Captioned =>
         Concepts.Select(concept => new CaptionedConcept(concept.Name, concept.Images.Select(image => image.Description).ToList())).ToList();
+
+    /// <summary>The images as <see cref="ConceptLearner.Learn"/> takes them instead of inverting again, after checking
+    /// that they were inverted for these concepts: the same names in the same order, the same number of images each,
+    /// and image i of a concept inverted from the description <see cref="DescribedConcept.OfImage"/> deals it.</summary>
+    /// <returns>A copy of the images (the caller owns it, with no loss curve) and the images per concept.</returns>
+    public (InversionResult Inversion, int ImagesPerConcept) For(IReadOnlyList<TeachableConcept> concepts)
+    {
+        var (held, wanted) = (Concepts.Select(c => c.Name).ToList(), concepts.Select(c => c.Name).ToList());
+        if (!held.SequenceEqual(wanted))
+            throw new DatasetException($"{Folder}: holds the concepts {string.Join(", ", held)}, but the concepts file lists {string.Join(", ", wanted)}; " +
+                                       "invert with the same concepts file");
+        var perConcept = Concepts[0].Images.Count;
+        if (Concepts.Any(concept => concept.Images.Count != perConcept))
+            throw new DatasetException($"{Folder}: its concepts have different numbers of images ({string.Join(", ", Concepts.Select(c => c.Images.Count))}); learn needs the same number for each");
+        foreach (var (concept, c) in concepts.Select((concept, c) => (concept, c)))
+        for (var i = 0; i < perConcept; i++)
+        {
+            var (was, expected) = (Concepts[c].Images[i].Description, DescribedConcept.OfImage(concept.Descriptions, i));
+            if (was != expected)
+                throw new DatasetException($"{Folder}: image {i} of '{concept.Name}' was inverted from \"{was}\", but the concepts file describes it as \"{expected}\"; " +
+                                           "invert again with this concepts file");
+        }
+        return (new InversionResult(Images.clone(), [], null), perConcept);
+    }
 
     /// <summary>Fills <paramref name="folder"/> (which the caller creates atomically) with an inversion's result:
     /// image <c>i</c> of concept <c>c</c> is row <c>c·imagesPerConcept + i</c>, inverted from
@@ -92,7 +118,7 @@ public sealed class InvertedConcepts : IDisposable
             images.Dispose();
             throw new DatasetException($"{file.Path}: images [{shape}] do not match the manifest's {count} images of {manifest.ImageSize}×{manifest.ImageSize} pixels");
         }
-        return new InvertedConcepts(manifest, images);
+        return new InvertedConcepts(folder, manifest, images);
     }
 
     /// <summary>A folder name per concept: its name with characters no file name may hold replaced, made unique

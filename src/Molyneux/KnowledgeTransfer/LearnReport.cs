@@ -217,14 +217,14 @@ public sealed record LearnReport(
             html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
                         "<th>gain (test)</th><th>forgetting (test)</th><th></th></tr>");
             foreach (var trial in trials)
-                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:G3}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
+                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:0.###e-0}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
                             $"<td>{trial.WithinBound}</td><td>{100 * trial.TestGain:+0.0;-0.0} pts</td><td>{100 * trial.TestForgetting:+0.0;-0.0} pts</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
             html.Append("</table>");
         }
         TrialTable("Configurations tried", Trials);
         if (NoiseControlTrials is { } noiseTrials) TrialTable("Noise control, the same grid", noiseTrials);
         foreach (var failed in FailedTrials)
-            html.Append("<p>Failed: ").Append(WebUtility.HtmlEncode($"--train {failed.Train}, lr {failed.LearningRate:G3}: {failed.Reason}")).Append("</p>");
+            html.Append("<p>Failed: ").Append(WebUtility.HtmlEncode($"--train {failed.Train}, lr {failed.LearningRate:0.###e-0}: {failed.Reason}")).Append("</p>");
         html.Append("<h2>Loss curves</h2>").Append(Curve(InversionLoss, "inversion loss (mean over images)")).Append(Curve(FineTuneLoss, "fine-tuning loss"));
         html.Append("<h2>Options</h2><pre>").Append(WebUtility.HtmlEncode(JsonSerializer.Serialize(Options, JsonOptions))).Append("</pre></body></html>\n");
         return html.ToString();

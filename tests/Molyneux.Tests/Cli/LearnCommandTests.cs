@@ -123,4 +123,31 @@ public sealed class LearnCommandTests
         Assert.Equal(["image", "text"], json.RootElement.GetProperty("trials").EnumerateArray().Select(trial => trial.GetProperty("train").GetString()));
         Assert.Contains("token", json.RootElement.GetProperty("notes")[0].GetString());
     }
+
+    [Fact]
+    public void A_saved_inversion_is_reused_instead_of_inverting_again_and_a_mismatched_one_is_refused()
+    {
+        using var folder = new TestPaths.TempFolder();
+        File.WriteAllText(folder.File("concepts.json"), Moongate);
+        var inverted = folder.File("inverted");
+        var invert = CliRunner.Run("invert", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"),
+            "--out", inverted, "--steps", "2", "--images-per-concept", "3");
+        Assert.True(invert.ExitCode == 0, invert.Error);
+
+        var result = CliRunner.Run(Learn(folder, Moongate, "--inverted", inverted, "--lr", "1e-4"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.DoesNotContain("inverting the image encoder", result.Error);
+        using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json"))))
+        {
+            Assert.Equal(Path.GetFullPath(inverted), json.RootElement.GetProperty("options").GetProperty("inverted").GetString());
+            Assert.Equal(3, json.RootElement.GetProperty("options").GetProperty("images_per_concept").GetInt32());
+            Assert.Equal(3, json.RootElement.GetProperty("concepts")[0].GetProperty("inverted_images").GetArrayLength());
+        }
+
+        const string other = """[{"name": "zorblet", "description": "three red hearts", "images": "shapes:zorblet"}]""";
+        var refused = CliRunner.Run(Learn(folder, other, "--inverted", inverted, "--lr", "1e-4", "--overwrite"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("holds the concepts moongate, but the concepts file lists zorblet", refused.Error);
+    }
 }
+

@@ -12,6 +12,14 @@ public sealed class ConceptsFileTests
     }
 
     [Fact]
+    public void The_shapes_example_concepts_file_is_the_worlds_ten_concepts_with_their_definitions()
+    {
+        var concepts = ConceptsFile.Read(Path.Combine(TestPaths.RepositoryRoot, "docs", "examples", "shapes-concepts.json"));
+        Assert.Equal(Molyneux.Worlds.ShapesConcepts.All.Select(c => (c.Name, c.Definition, $"shapes:{c.Name}")),
+            concepts.Select(c => (c.Name, c.Descriptions.Single(), c.Images!)));
+    }
+
+    [Fact]
     public void ConceptsFile_reads_one_description_or_several_and_optional_images()
     {
         using var folder = new TestPaths.TempFolder();
