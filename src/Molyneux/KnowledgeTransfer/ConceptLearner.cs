@@ -199,13 +199,15 @@ public sealed class ConceptLearner(LearnOptions options)
         var starts = concepts.Select(concept => (int)concept.RealImages.shape[0]).Prepend(0).ToList();
         for (var c = 1; c < starts.Count; c++) starts[c] += starts[c - 1];
         var distractors = Distractors(reference);
+        // Encoded once for the three questions asked about them.
+        var features = ZeroShotProbe.Encode(model, images);
         IReadOnlyList<string> ConceptPrompt(TeachableConcept concept) => [options.NameTemplate.Replace("{}", concept.Name, StringComparison.Ordinal)];
 
         IReadOnlyList<bool[]> PerConcept(IReadOnlyList<int> referenceClasses, Func<TeachableConcept, IReadOnlyList<string>> prompts)
         {
             var names = concepts.Select(c => c.Name).Concat(referenceClasses.Select(r => reference.Names[r])).ToList();
             var promptsPerClass = concepts.Select(prompts).Concat(referenceClasses.Select(r => reference.PromptsPerClass[r])).ToList();
-            var predictions = new ZeroShotProbe("concepts", images, labels, names, promptsPerClass).Measure(model).Predictions;
+            var predictions = new ZeroShotProbe("concepts", images, labels, names, promptsPerClass).Measure(model, imageFeatures: features).Predictions;
             return concepts.Select((_, c) => Enumerable.Range(starts[c], starts[c + 1] - starts[c]).Select(i => predictions[i] == c).ToArray()).ToList();
         }
 

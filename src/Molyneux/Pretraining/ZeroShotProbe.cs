@@ -18,18 +18,43 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
     }
 
     /// <summary>Every metric of the question, per-class accuracy included.</summary>
-    public ClassificationMetrics Measure(IVisionLanguageModel clip, int batchSize = 256)
+    /// <param name="imageFeatures">The images' features as <see cref="Encode"/> gives them, to ask several
+    /// questions about the same images without encoding them again; null: encoded here.</param>
+    public ClassificationMetrics Measure(IVisionLanguageModel clip, int batchSize = 256, Tensor? imageFeatures = null)
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var model = clip.Module;
-        var wasTraining = model.training;
-        model.eval();
+        using var mode = new EvaluationMode(clip);
         using var classifier = ZeroShotClassifier.Build(clip, ClassNames, PromptsPerClass, TemplateEnsemble.Mean, batchSize: batchSize);
-        var pixels = clip.Normalize(Images.to(ScalarType.Float32).Over(Images.dtype == ScalarType.Byte ? 255 : 1));
-        var imageFeatures = clip.EncodePixels(pixels);
-        var metrics = ClassificationMetrics.Compute(classifier.Predict(imageFeatures), Labels, ClassNames);
-        if (wasTraining) model.train();
-        return metrics;
+        return ClassificationMetrics.Compute(classifier.Predict(imageFeatures ?? Encode(clip, Images)), Labels, ClassNames);
+    }
+
+    /// <summary>Features of <paramref name="images"/> (in [0, 1], or bytes) in evaluation mode (BatchNorm on its
+    /// running statistics, no dropout).</summary>
+    public static Tensor Encode(IVisionLanguageModel clip, Tensor images)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        using var mode = new EvaluationMode(clip);
+        var pixels = clip.Normalize(images.to(ScalarType.Float32).Over(images.dtype == ScalarType.Byte ? 255 : 1));
+        return clip.EncodePixels(pixels).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Puts the model in evaluation mode and back in training mode afterwards if it was.</summary>
+    private sealed class EvaluationMode : IDisposable
+    {
+        private readonly TorchSharp.torch.nn.Module module;
+        private readonly bool wasTraining;
+
+        public EvaluationMode(IVisionLanguageModel clip)
+        {
+            (module, wasTraining) = (clip.Module, clip.Module.training);
+            module.eval();
+        }
+
+        public void Dispose()
+        {
+            if (wasTraining) module.train();
+        }
     }
 }
