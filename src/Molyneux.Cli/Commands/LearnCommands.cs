@@ -201,7 +201,8 @@ public static class LearnCommands
         context.Console.WriteLine($"name top-1 gain: {Estimate.Of(result.Chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, result.Chosen.Hits, test)).Points(signed: true)} " +
                                   $"(95 % bootstrap interval over the {test.Sum(images => images.Length)} test images)");
         context.Console.WriteLine($"reference top-1: {100 * result.Before.ReferenceTop1:F1}% → {100 * result.Chosen.After.ReferenceTop1:F1}% " +
-                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:0.###e-0})");
+                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:0.###e-0}" +
+                                  (result.Chosen.WithinBound ? ")" : "; no configuration stayed within the forgetting bound, so the one that forgot least was kept)"));
         if (result.NoiseGrid is { Chosen: var noise })
             context.Console.WriteLine($"noise control (the same grid and choice on noise images): name top-1 {100 * noise.After.MeanNameTop1:F1}%, " +
                                       $"gain {Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, noise.Hits, test)).Points(signed: true)}, " +

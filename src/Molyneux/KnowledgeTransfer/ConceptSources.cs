@@ -15,6 +15,10 @@ public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int
     // 16 choose (validation), 24 report (test) at the default validation fraction.
     private const int ShapesImagesPerConcept = 40;
 
+    // Scenes per class of a shapes reference question: with 9 colours, 216 validation scenes resolve forgetting to
+    // half a point, finer than the default 1-point bound.
+    private const int ShapesReferencePerClass = 60;
+
     /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>
     public static bool IsFolder(string spec) =>
         !spec.StartsWith(EmojiPrefix, StringComparison.Ordinal) && !spec.StartsWith(ShapesPrefix, StringComparison.Ordinal);
@@ -67,7 +71,7 @@ public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int
                 "shape" => ShapesQuestion.Shape,
                 var other => throw new OptionException($"--eval: unknown shapes question '{other}', expected shapes:color or shapes:shape"),
             };
-            var set = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize }).EvaluationSet(question, 20, seed + 1);
+            var set = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize }).EvaluationSet(question, ShapesReferencePerClass, seed + 1);
             return new ReferenceClasses(question.DisplayNames, question.Prompts, ShapesSample.Stack(set.Select(e => e.Sample).ToList()),
                 set.Select(e => e.Label).ToList());
         }

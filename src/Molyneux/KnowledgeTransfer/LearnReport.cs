@@ -167,7 +167,9 @@ public sealed record LearnReport(
         rows.Add("");
         rows.Add($"Name top-1 gain {Summary.Gain.Points(signed: true)}" +
                  (Summary.NoiseControlGain is { } noiseGain ? $", noise control {noiseGain.Points(signed: true)}" : "") +
-                 $"; reference top-1 lost {Summary.Forgetting.Points(signed: true)}. Chosen by `--select {Selection}`; 95 % bootstrap intervals over the test images.");
+                 $"; reference top-1 lost {Summary.Forgetting.Points(signed: true)}. Chosen by `--select {Selection}`" +
+                 (chosen is { WithinBound: false } ? " (no configuration stayed within the forgetting bound: the one that forgot least)" : "") +
+                 "; 95 % bootstrap intervals over the test images.");
         return string.Join("\n", rows) + "\n";
     }
 

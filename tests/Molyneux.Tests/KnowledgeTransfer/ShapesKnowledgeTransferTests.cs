@@ -9,7 +9,7 @@ namespace Molyneux.Tests.KnowledgeTransfer;
 /// <summary>Knowledge Transfer end to end on the shapes world: the fixture's model has seen every composite concept
 /// described but never named; learning the ten names from their definitions alone (inverted images, no real image
 /// trained on) must make the names recognisable on real generated scenes, with the noise control and forgetting
-/// checked, over three seeds.</summary>
+/// checked, over three seeds; the configuration is chosen on validation scenes and every assertion reads test scenes.</summary>
 [Collection(ShapesModelCollection.Name)]
 public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITestOutputHelper output)
 {
@@ -49,20 +49,27 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
             using var result = new ConceptLearner(Options(seed))
                 .Learn(() => ClipCheckpoint.Load(model.Folder), concepts, reference);
             var chosen = result.Chosen;
-            rows.Add((result.Before.MeanNameTop1, chosen.After.MeanNameTop1, result.NoiseControl!.MeanNameTop1, chosen.Forgetting,
-                result.Trials.Where(t => t.Train == TrainMode.Token).Max(t => t.Forgetting)));
+            // Every figure below is on the test scenes; the choices (of the run and of the noise control) read only
+            // the validation scenes.
+            rows.Add((result.Before.MeanNameTop1, chosen.After.MeanNameTop1, result.NoiseControl!.MeanNameTop1,
+                result.Before.ReferenceTop1 - chosen.After.ReferenceTop1,
+                result.Trials.Where(t => t.Train == TrainMode.Token).Max(t => result.Before.ReferenceTop1 - t.After.ReferenceTop1)));
             output.WriteLine($"seed {seed}: name top-1 {result.Before.MeanNameTop1:P1} → {chosen.After.MeanNameTop1:P1} " +
-                             $"(--train {chosen.Train.ToString().ToLowerInvariant()}, lr {chosen.LearningRate:G2}); description top-1 " +
-                             $"{result.Before.Concepts.Average(c => c.DescriptionTop1):P1}; noise control {result.NoiseControl.MeanNameTop1:P1}; " +
+                             $"(--train {chosen.Train.ToString().ToLowerInvariant()}, lr {chosen.LearningRate:0.###e-0}); description top-1 " +
+                             $"{result.Before.Concepts.Average(c => c.DescriptionTop1):P1}; noise control {result.NoiseControl.MeanNameTop1:P1} " +
+                             $"(--train {result.NoiseGrid!.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.NoiseGrid.Chosen.LearningRate:0.###e-0}); " +
                              $"reference {result.Before.ReferenceTop1:P1} → {chosen.After.ReferenceTop1:P1}");
             foreach (var trial in result.Trials)
-                output.WriteLine($"    {trial.Train.ToString().ToLowerInvariant(),-5} lr {trial.LearningRate:G2}: name {trial.After.MeanNameTop1:P1}, forgetting {100 * trial.Forgetting:F1} points");
+                output.WriteLine($"    {trial.Train.ToString().ToLowerInvariant(),-5} lr {trial.LearningRate:0.###e-0}: validation gain {100 * trial.TargetGain:F1}, " +
+                                 $"forgetting {100 * trial.Forgetting:F1} points; test name {trial.After.MeanNameTop1:P1}");
         }
         Assert.True(rows.Average(r => r.Before) <= 0.10, $"before: {rows.Average(r => r.Before):P1}");
         Assert.True(rows.Average(r => r.After) >= 0.40, $"after: {rows.Average(r => r.After):P1}");
-        // The inverted images, not the fine-tuning itself, must carry the concept: the same training on noise stays at
-        // chance or below.
-        Assert.True(rows.Average(r => r.Noise) <= 0.10, $"noise control: {rows.Average(r => r.Noise):P1}");
+        // The inverted images, not the fine-tuning itself, must carry the concept. The control has its own grid and
+        // is chosen the same way, so it gets the same advantage of choice: it stays far below the real run
+        // (10–19 % on the seeds when this was written, against 43–51 %; the bound is 20 %).
+        Assert.True(rows.Average(r => r.Noise) <= 0.20, $"noise control: {rows.Average(r => r.Noise):P1}");
+        Assert.True(rows.Average(r => r.After - r.Noise) >= 0.20, $"real minus noise control: {rows.Average(r => r.After - r.Noise):P1}");
         Assert.All(rows, r => Assert.True(r.Forgetting <= 0.05, $"forgetting {100 * r.Forgetting:F1} points"));
         Assert.All(rows, r => Assert.True(r.TokenForgetting <= 0.005, $"--train token forgetting {100 * r.TokenForgetting:F1} points"));
     }
