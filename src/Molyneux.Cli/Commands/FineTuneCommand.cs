@@ -29,6 +29,7 @@ public static class FineTuneCommand
         var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
         var loss = new Option<string>("--loss") { Description = "paper (Eq. 2, image→text) or symmetric (CLIP's pretraining loss)", DefaultValueFactory = _ => "paper" };
         var optimizer = new Option<string>("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
+        var distill = new Option<double>("--distill") { Description = "Hold the trained tower's features to the frozen model's with this weight (the authors' --kd_weight)", DefaultValueFactory = _ => defaults.DistillWeight };
         var lora = new Option<int?>("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank), merged at the end" };
         var negatives = new Option<string>("--negatives")
         {
@@ -39,7 +40,7 @@ public static class FineTuneCommand
         var resumable = new ResumeArguments(saveEveryDefault: 50);
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, lora, negatives, seed })
+        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, lora, negatives, seed })
             command.Options.Add(option);
         resumable.AddTo(command);
         context.SetAction(command, parse =>
@@ -55,6 +56,7 @@ public static class FineTuneCommand
                 WeightDecay = parse.GetValue(weightDecay),
                 Loss = FineTuneOptions.ParseLoss(parse.GetValue(loss)!),
                 Optimizer = FineTuneOptions.ParseOptimizer(parse.GetValue(optimizer)!),
+                DistillWeight = parse.GetValue(distill),
                 Lora = parse.GetValue(lora) is { } rank ? new LoraOptions(rank, rank) : null,
                 Seed = parse.GetValue(seed),
                 SaveStateEvery = resumable.SaveEveryValue(parse),

@@ -36,6 +36,13 @@ public static class LearnCommands
         public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
         public Option<double> WeightDecay { get; } = new("--weight-decay") { DefaultValueFactory = _ => FineTuneDefaults.WeightDecay };
         public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Image–caption pairs per fine-tuning step", DefaultValueFactory = _ => FineTuneDefaults.BatchSize };
+        public Option<string> Distill { get; } = new("--distill")
+        {
+            Description = "Hold the trained tower's features to the frozen model's with this weight (the authors' --kd_weight; 0: the paper's recipe), " +
+                          "or a comma-separated list to choose from (e.g. 0,1,10)",
+            DefaultValueFactory = _ => "0",
+        };
+        public Option<int?> Lora { get; } = new("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank) instead of its weights; needs --train image" };
         public InversionArguments Inversion { get; } = new();
         public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => FineTuneDefaults.Epochs };
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
@@ -47,7 +54,7 @@ public static class LearnCommands
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs,
+            foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, Lora,
                          Distractors, ForgettingBound, NoiseControl, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
@@ -69,10 +76,12 @@ public static class LearnCommands
                     WeightDecay = parse.GetValue(WeightDecay),
                     Loss = FineTuneOptions.ParseLoss(parse.GetValue(Loss)!),
                     Optimizer = FineTuneOptions.ParseOptimizer(parse.GetValue(Optimizer)!),
+                    Lora = parse.GetValue(Lora) is { } rank ? new LoraOptions(rank, rank) : null,
                 },
                 Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
                 TrainModes = train == "auto" ? LearnOptions.AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
                 LearningRates = rate == "auto" ? LearnOptions.AutoLearningRates : NumberList.Parse(LearningRate.Name, rate),
+                DistillWeights = NumberList.Parse(Distill.Name, parse.GetValue(Distill)!),
                 Selection = LearnOptions.ParseSelection(parse.GetValue(Select)!),
                 ValidationFraction = parse.GetValue(ValidationFraction),
                 Distractors = parse.GetValue(Distractors),
@@ -201,14 +210,14 @@ public static class LearnCommands
         context.Console.WriteLine($"name top-1 gain: {Estimate.Of(result.Chosen.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, result.Chosen.Hits, test)).Points(signed: true)} " +
                                   $"(95 % bootstrap interval over the {test.Sum(images => images.Length)} test images)");
         context.Console.WriteLine($"reference top-1: {100 * result.Before.ReferenceTop1:F1}% → {100 * result.Chosen.After.ReferenceTop1:F1}% " +
-                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: --train {result.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.Chosen.LearningRate:0.###e-0}" +
+                                  $"(chosen by --select {result.Selection.ToString().ToLowerInvariant()}: {result.Chosen.Configuration}" +
                                   (result.Chosen.WithinBound ? ")" : "; no configuration stayed within the forgetting bound, so the one that forgot least was kept)"));
         if (result.NoiseGrid is { Chosen: var noise })
             context.Console.WriteLine($"noise control (the same grid and choice on noise images): name top-1 {100 * noise.After.MeanNameTop1:F1}%, " +
                                       $"gain {Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, noise.Hits, test)).Points(signed: true)}, " +
                                       $"reference {100 * noise.After.ReferenceTop1:F1}%");
         foreach (var failed in result.Grid.Failed)
-            context.Console.WriteLine($"failed: --train {failed.Train.ToString().ToLowerInvariant()}, lr {failed.LearningRate:0.###e-0}: {failed.Reason}");
+            context.Console.WriteLine($"failed: {failed.Configuration}: {failed.Reason}");
         context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
         if (reportFolder is not null)
             context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
@@ -251,6 +260,8 @@ public static class LearnCommands
         ["epochs"] = options.FineTune.Epochs,
         ["batch_size"] = options.FineTune.BatchSize,
         ["weight_decay"] = options.FineTune.WeightDecay,
+        ["distill_weights"] = options.DistillWeights,
+        ["lora_rank"] = options.FineTune.Lora?.Rank,
         ["distractors"] = options.Distractors,
         ["forgetting_bound"] = options.ForgettingBound,
         ["noise_control"] = options.NoiseControl,

@@ -98,6 +98,8 @@ public sealed class ConceptLearner(LearnOptions options)
     /// the run before any work; in a larger grid it is left out, and the note says why.</summary>
     private (IReadOnlyList<TrainMode> Modes, IReadOnlyList<string> Notes) ApplicableModes(IVisionLanguageModel model, IReadOnlyList<TeachableConcept> concepts)
     {
+        if (options.FineTune.Lora is not null && model is not ClipPipeline)
+            throw new OptionException($"--lora: adapts CLIP's attention layers; this model is a {model.Architecture[0].Value}");
         if (!options.TrainModes.Contains(TrainMode.Token)) return (options.TrainModes, []);
         string? problem = null;
         if (model is not ClipPipeline clip) problem = $"token mode needs a CLIP model (it adds a row to CLIP's token embedding); this model is a {model.Architecture[0].Value}";
@@ -121,18 +123,19 @@ public sealed class ConceptLearner(LearnOptions options)
         var failed = new List<FailedTrial>();
         IVisionLanguageModel? kept = null;
         TrialResult? chosen = null;
-        var configurations = trainModes.SelectMany(train => options.LearningRates.Select(rate => (Train: train, LearningRate: rate))).ToList();
-        foreach (var (index, (train, learningRate)) in configurations.Index())
+        var configurations = (from train in trainModes from rate in options.LearningRates from weight in options.DistillWeights
+                              select new TrialConfiguration(train, rate, train == TrainMode.Token ? 0 : weight)).Distinct().ToList();
+        foreach (var (index, configuration) in configurations.Index())
         {
-            Progress?.Report($"{label} {index + 1}/{configurations.Count}: --train {train.ToString().ToLowerInvariant()}, lr {learningRate:0.###e-0}");
+            Progress?.Report($"{label} {index + 1}/{configurations.Count}: {configuration}");
             var model = loadBase();
             try
             {
-                var losses = FineTune(model, images, concepts, reference, train, learningRate);
+                var losses = FineTune(model, images, concepts, reference, configuration);
                 var hits = Measure(model, concepts, reference);
                 var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
                 var forgetting = beforeSelection.ReferenceTop1 - selection.ReferenceTop1;
-                var trial = new TrialResult(train, learningRate, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
+                var trial = new TrialResult(configuration, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
                     selection.MeanNameTop1 - beforeSelection.MeanNameTop1, forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
                 trials.Add(trial);
                 if (chosen is null || Better(trial, chosen))
@@ -144,14 +147,13 @@ public sealed class ConceptLearner(LearnOptions options)
             }
             catch (Exception problem) when (problem is DivergenceException or OptionException or TokenizerException)
             {
-                failed.Add(new FailedTrial(train, learningRate, problem.Message));
+                failed.Add(new FailedTrial(configuration, problem.Message));
                 Progress?.Report($"{label} {index + 1}/{configurations.Count} failed: {problem.Message}");
             }
             model.Dispose();
         }
         if (chosen is null)
-            throw new OptionException($"{label}: every configuration failed; the first: --train {failed[0].Train.ToString().ToLowerInvariant()}, " +
-                                      $"lr {failed[0].LearningRate:0.###e-0}: {failed[0].Reason}");
+            throw new OptionException($"{label}: every configuration failed; the first: {failed[0].Configuration}: {failed[0].Reason}");
         best = kept!;
         return new GridResult(chosen, trials, failed);
     }
@@ -174,9 +176,12 @@ public sealed class ConceptLearner(LearnOptions options)
     };
 
     private IReadOnlyList<double> FineTune(IVisionLanguageModel model, Tensor images, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        TrainMode train, double learningRate)
+        TrialConfiguration configuration)
     {
-        var fineTune = options.FineTune with { Train = train, LearningRate = learningRate, Seed = options.Seed };
+        var fineTune = options.FineTune with
+        {
+            Train = configuration.Train, LearningRate = configuration.LearningRate, DistillWeight = configuration.DistillWeight, Seed = options.Seed,
+        };
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
             DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();

@@ -76,6 +76,10 @@ public sealed record FineTuneOptions
     /// <summary>Rescales the trainable parameters' gradients so their joint L2 norm is at most this; none when null.</summary>
     public double? GradientClipNorm { get; init; }
 
+    /// <summary>W of <see cref="FeatureDistillation"/>: how strongly the trained tower is held to the frozen model's
+    /// features (the authors' <c>--kd_weight</c>); 0, the paper's recipe, distils nothing. Token mode has nothing to distil.</summary>
+    public double DistillWeight { get; init; }
+
     /// <summary>Trains LoRA adapters on the image tower instead of its weights (image mode only); they are merged into
     /// the weights at the end.</summary>
     public LoraOptions? Lora { get; init; }
@@ -120,6 +124,7 @@ public sealed record FineTuneOptions
         if (BatchSize < 1) throw new OptionException($"--batch-size: must be at least 1, got {BatchSize}");
         if (Epochs < 1) throw new OptionException($"--epochs: must be at least 1, got {Epochs}");
         if (Steps is < 1) throw new OptionException($"--steps: must be at least 1, got {Steps}");
+        if (!(DistillWeight >= 0) || !double.IsFinite(DistillWeight)) throw new OptionException($"--distill: must be a finite weight of at least 0, got {DistillWeight}");
         if (GradientClipNorm is { } clip && !(clip > 0)) throw new OptionException($"--clip-grad: must be positive, got {clip}");
         if (Lora is not null && Train != TrainMode.Image) throw new OptionException($"--lora: adapts the image tower, so it needs --train image (got {Train.ToString().ToLowerInvariant()})");
         Lora?.Validate();
@@ -144,6 +149,6 @@ public sealed record FineTuneOptions
         return string.Join(";",
             $"train={Train}", $"optimizer={Optimizer}", $"loss={Loss}", $"lr={Number(LearningRate)}", $"wd={Number(WeightDecay)}", $"batch={BatchSize}",
             $"epochs={Epochs}", $"steps={Steps}", $"seed={Seed}", $"clip={(GradientClipNorm is { } clip ? Number(clip) : "none")}",
-            $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
+            $"distill={Number(DistillWeight)}", $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
     }
 }

@@ -22,7 +22,8 @@ public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epo
 public sealed record FineTuneResult(IReadOnlyList<double> Losses, long TrainableParameters, TimeSpan Elapsed, ConceptToken? Token);
 
 /// <summary>Knowledge Transfer's second stage (Barbano et al. 2024): fine-tunes a model with a contrastive loss
-/// (Eq. 2, or CLIP's symmetric form) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption. The pipeline is
+/// (Eq. 2, or CLIP's symmetric form) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption, plus
+/// <see cref="FineTuneOptions.DistillWeight"/> times <see cref="FeatureDistillation"/>'s drift from the frozen model. The pipeline is
 /// trained in place; afterwards <see cref="Checkpoints.ClipCheckpoint.SaveHuggingFace"/> saves it as an ordinary HF
 /// checkpoint (in token mode with the concept's name in its vocabulary).
 ///
@@ -79,6 +80,10 @@ public sealed class FineTuner(FineTuneOptions options)
         var fixedTextFeatures = trainsText ? null : model.EncodeTexts(texts).to(dtype, device);
         Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? model.ImageFeatures(pixels.index_select(0, rows));
         Tensor TextFeatures(Tensor rows) => fixedTextFeatures?.index_select(0, rows) ?? model.TextFeatures(textIds.index_select(0, rows));
+        // What the frozen model makes of the inputs distillation holds (FeatureDistillation says which), before any step.
+        var distils = options.DistillWeight > 0 && options.Train != TrainMode.Token;
+        var frozenImageFeatures = distils && trainsImage ? model.EncodePixels(pixels).to(dtype, device) : null;
+        var frozenNegativeFeatures = distils && trainsText && data.Negatives.Count > 0 ? model.EncodeTexts(data.Negatives).to(dtype, device) : null;
 
         var negativeRows = LiveScalars.Range(pairCount, texts.Count, device);
         var stepsPerEpoch = (pairCount + options.BatchSize - 1) / options.BatchSize;
@@ -102,8 +107,13 @@ public sealed class FineTuner(FineTuneOptions options)
             var start = position * options.BatchSize;
             var pairs = order![start..Math.Min(pairCount, start + options.BatchSize)];
             // Eq. 2 over the batch's images against their captions followed by every negative.
-            var loss = ContrastiveLoss.Compute(ImageFeatures(pairs), TextFeatures(cat([pairs, negativeRows])), model.LogitScale,
-                symmetric: options.Loss == FineTuneLoss.Symmetric);
+            var imageFeatures = ImageFeatures(pairs);
+            var textFeatures = TextFeatures(cat([pairs, negativeRows]));
+            var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, model.LogitScale, symmetric: options.Loss == FineTuneLoss.Symmetric);
+            if (frozenImageFeatures is not null)
+                loss = loss.Plus(FeatureDistillation.Compute(imageFeatures, frozenImageFeatures.index_select(0, pairs)).Times(options.DistillWeight));
+            if (frozenNegativeFeatures is not null)
+                loss = loss.Plus(FeatureDistillation.Compute(textFeatures[(int)pairs.shape[0]..], frozenNegativeFeatures).Times(options.DistillWeight));
             optimizer.zero_grad();
             loss.backward();
             // Checked before the update, so the parameters and the saved state stay the last finite ones.

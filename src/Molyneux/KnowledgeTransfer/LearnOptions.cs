@@ -20,7 +20,7 @@ public sealed record LearnOptions
 {
     public InversionOptions Inversion { get; init; } = new();
 
-    /// <summary>The fine-tuning recipe; its Train and LearningRate are overridden by the grid when one is given.</summary>
+    /// <summary>The fine-tuning recipe; its Train, LearningRate and DistillWeight are the grid's.</summary>
     public FineTuneOptions FineTune { get; init; } = new();
 
     public CaptionMode Caption { get; init; } = CaptionMode.NameAndDescription;
@@ -46,6 +46,10 @@ public sealed record LearnOptions
 
     public IReadOnlyList<double> LearningRates { get; init; } = [1e-5];
 
+    /// <summary>The distillation weights tried (<see cref="FeatureDistillation"/>): 0 alone, the paper's recipe, by
+    /// default. Token trials take 0 only: a concept token changes no other prompt, so there is nothing to hold.</summary>
+    public IReadOnlyList<double> DistillWeights { get; init; } = [0];
+
     /// <summary>The most reference top-1 (a fraction) a chosen configuration may lose, measured on the reference
     /// set's validation part.</summary>
     public double ForgettingBound { get; init; } = 0.01;
@@ -70,9 +74,14 @@ public sealed record LearnOptions
     {
         if (TrainModes.Count == 0 || LearningRates.Count == 0) throw new OptionException("the grid needs at least one training mode and one learning rate");
         if (LearningRates.Any(rate => !(rate > 0) || !double.IsFinite(rate))) throw new OptionException($"--lr: every learning rate must be positive, got {string.Join(", ", LearningRates)}");
-        if (Selection == TrialSelection.None && TrainModes.Count * LearningRates.Count > 1)
-            throw new OptionException($"--select none: runs one configuration, but the grid has {TrainModes.Count} training mode(s) × {LearningRates.Count} learning rate(s); " +
-                                      "give one --train and one --lr, or choose with --select validation|inverted");
+        if (DistillWeights.Count == 0 || DistillWeights.Any(weight => !(weight >= 0) || !double.IsFinite(weight)))
+            throw new OptionException($"--distill: every weight must be finite and at least 0, got {string.Join(", ", DistillWeights)}");
+        if (Selection == TrialSelection.None && TrainModes.Count * LearningRates.Count * DistillWeights.Count > 1)
+            throw new OptionException($"--select none: runs one configuration, but the grid has {TrainModes.Count} training mode(s) × {LearningRates.Count} learning rate(s)" +
+                                      $"{(DistillWeights.Count > 1 ? $" × {DistillWeights.Count} distillation weights" : "")}; " +
+                                      "give one --train, one --lr and one --distill, or choose with --select validation|inverted");
+        if (FineTune.Lora is not null && TrainModes.Any(mode => mode != TrainMode.Image))
+            throw new OptionException($"--lora: adapts the image tower, so every trial must train it (--train image), got {string.Join(", ", TrainModes).ToLowerInvariant()}");
         if (ValidationFraction is <= 0 or >= 1) throw new OptionException($"--validation-fraction: must be between 0 and 1 (exclusive), got {ValidationFraction}");
         if (Selection == TrialSelection.Inverted && HeldOutInvertedPerConcept < 1)
             throw new OptionException($"--select inverted: needs at least one held-out inverted image per concept, got {HeldOutInvertedPerConcept}");

@@ -44,10 +44,10 @@ public sealed record SummaryReport(int TestImages, Estimate NameTop1Before, Esti
 
 /// <summary>One configuration: what the choice saw (<c>target_gain</c>, <c>forgetting</c>, <c>within_bound</c>, on the
 /// selection images) and, for information only, the same on the test images.</summary>
-public sealed record TrialReport(string Train, double LearningRate, double TargetGain, double Forgetting, bool WithinBound, bool Chosen,
+public sealed record TrialReport(string Train, double LearningRate, double DistillWeight, double TargetGain, double Forgetting, bool WithinBound, bool Chosen,
     double TestGain, double TestForgetting);
 
-public sealed record FailedTrialReport(string Train, double LearningRate, string Reason);
+public sealed record FailedTrialReport(string Train, double LearningRate, double DistillWeight, string Reason);
 
 /// <summary>What <c>molyneux learn --report DIR</c> writes: report.json (schema in docs/knowledge-transfer-report.md)
 /// and a self-contained report.html, with the inverted and sample real images beside them.</summary>
@@ -122,11 +122,11 @@ public sealed record LearnReport(
             Estimate.Of(result.Before.ReferenceTop1 - chosen.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, chosen.Hits, split.ReferenceTest)),
             noise is null ? null : Estimate.Of(result.Before.ReferenceTop1 - noise.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, noise.Hits, split.ReferenceTest)));
 
-        IReadOnlyList<TrialReport> Trials(GridResult grid) => grid.Trials.Select(t => new TrialReport(t.Train.ToString().ToLowerInvariant(), t.LearningRate,
+        IReadOnlyList<TrialReport> Trials(GridResult grid) => grid.Trials.Select(t => new TrialReport(t.Configuration.Train.ToString().ToLowerInvariant(), t.Configuration.LearningRate, t.Configuration.DistillWeight,
             t.TargetGain, t.Forgetting, t.WithinBound, ReferenceEquals(t, grid.Chosen),
             t.After.MeanNameTop1 - result.Before.MeanNameTop1, result.Before.ReferenceTop1 - t.After.ReferenceTop1)).ToList();
         var failed = result.Grid.Failed.Concat(result.NoiseGrid?.Failed ?? [])
-            .Select(f => new FailedTrialReport(f.Train.ToString().ToLowerInvariant(), f.LearningRate, f.Reason)).ToList();
+            .Select(f => new FailedTrialReport(f.Configuration.Train.ToString().ToLowerInvariant(), f.Configuration.LearningRate, f.Configuration.DistillWeight, f.Reason)).ToList();
         return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, modelPath, modelIdentity, outputModelPath, options,
             result.Selection.ToString().ToLowerInvariant(), summary, conceptReports,
             new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, chosen.After.ReferenceTop1,
@@ -151,7 +151,8 @@ public sealed record LearnReport(
     public string SummaryMarkdown()
     {
         static string Percent(double value) => $"{100 * value:F1} %";
-        string Label(TrialReport? trial, string what) => trial is null ? what : $"{what} (`--train {trial.Train}`, lr {trial.LearningRate:0.###e-0})";
+        string Label(TrialReport? trial, string what) => trial is null ? what :
+            $"{what} (`--train {trial.Train}`, lr {trial.LearningRate:0.###e-0}{(trial.DistillWeight > 0 ? $", distill {trial.DistillWeight:0.###}" : "")})";
         var chosen = Trials.FirstOrDefault(trial => trial.Chosen);
         var noiseChosen = NoiseControlTrials?.FirstOrDefault(trial => trial.Chosen);
         var rows = new List<string>
@@ -216,17 +217,17 @@ public sealed record LearnReport(
         }
         void TrialTable(string title, IReadOnlyList<TrialReport> trials)
         {
-            html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
+            html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>distill</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
                         "<th>gain (test)</th><th>forgetting (test)</th><th></th></tr>");
             foreach (var trial in trials)
-                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:0.###e-0}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
+                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:0.###e-0}</td><td>{trial.DistillWeight:0.###}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
                             $"<td>{trial.WithinBound}</td><td>{100 * trial.TestGain:+0.0;-0.0} pts</td><td>{100 * trial.TestForgetting:+0.0;-0.0} pts</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
             html.Append("</table>");
         }
         TrialTable("Configurations tried", Trials);
         if (NoiseControlTrials is { } noiseTrials) TrialTable("Noise control, the same grid", noiseTrials);
         foreach (var failed in FailedTrials)
-            html.Append("<p>Failed: ").Append(WebUtility.HtmlEncode($"--train {failed.Train}, lr {failed.LearningRate:0.###e-0}: {failed.Reason}")).Append("</p>");
+            html.Append("<p>Failed: ").Append(WebUtility.HtmlEncode($"--train {failed.Train}, lr {failed.LearningRate:0.###e-0}, distill {failed.DistillWeight:0.###}: {failed.Reason}")).Append("</p>");
         html.Append("<h2>Loss curves</h2>").Append(Curve(InversionLoss, "inversion loss (mean over images)")).Append(Curve(FineTuneLoss, "fine-tuning loss"));
         html.Append("<h2>Options</h2><pre>").Append(WebUtility.HtmlEncode(JsonSerializer.Serialize(Options, JsonOptions))).Append("</pre></body></html>\n");
         return html.ToString();

@@ -2,16 +2,26 @@ using Molyneux.Modeling;
 
 namespace Molyneux.KnowledgeTransfer;
 
+/// <summary>One point of <c>learn</c>'s grid: what fine-tuning trains, at which learning rate, how strongly it is held
+/// to the frozen model (<see cref="FeatureDistillation"/>; 0: not at all).</summary>
+public sealed record TrialConfiguration(TrainMode Train, double LearningRate, double DistillWeight = 0)
+{
+    /// <summary>"--train image, lr 1e-5", with ", distill W" when it distils: how the CLI and the reports name it.</summary>
+    public override string ToString() =>
+        FormattableString.Invariant($"--train {Train.ToString().ToLowerInvariant()}, lr {LearningRate:0.###e-0}") +
+        (DistillWeight > 0 ? FormattableString.Invariant($", distill {DistillWeight:0.###}") : "");
+}
+
 /// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean name-prompt gain), <see cref="Forgetting"/>
 /// (reference top-1 lost) and <see cref="WithinBound"/> are measured on the selection images, which is all the choice
 /// reads; <see cref="After"/> is the test images' accuracies, reported only.</summary>
 /// <param name="Selection">The accuracies the choice saw: validation images, or held-out inverted images with the
 /// reference set's validation part; with no selection, the test images.</param>
-public sealed record TrialResult(TrainMode Train, double LearningRate, KnowledgeHits Hits, KnowledgeMeasurement Selection, KnowledgeMeasurement After,
+public sealed record TrialResult(TrialConfiguration Configuration, KnowledgeHits Hits, KnowledgeMeasurement Selection, KnowledgeMeasurement After,
     double TargetGain, double Forgetting, bool WithinBound, IReadOnlyList<double> Losses);
 
 /// <summary>A configuration that could not be run (it diverged, or the mode does not apply), with the reason.</summary>
-public sealed record FailedTrial(TrainMode Train, double LearningRate, string Reason);
+public sealed record FailedTrial(TrialConfiguration Configuration, string Reason);
 
 /// <summary>The configurations of one grid run on one kind of images (inverted, or noise for the control) and the
 /// one chosen among them.</summary>

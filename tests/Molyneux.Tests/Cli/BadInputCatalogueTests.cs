@@ -176,6 +176,7 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["invert --save-every -1"] = (w => w.Invert("--save-every", "-1"), "--save-every: must not be negative, got -1"),
         ["finetune --steps -2"] = (w => w.FineTune(w.Folder.Path, "--steps", "-2"), "--steps: must be at least 1, got -2"),
         ["finetune --lr 0"] = (w => w.FineTune(w.Folder.Path, "--lr", "0"), "--lr: must be positive, got 0"),
+        ["finetune --distill -1"] = (w => w.FineTune(w.Folder.Path, "--distill", "-1"), "--distill: must be a finite weight of at least 0, got -1"),
         // Knowledge Transfer inputs.
         ["finetune --images folder that does not exist"] = (w => w.FineTune("/nonexistent/inverted"), "/nonexistent/inverted: no such folder (expected one written by molyneux invert)"),
         ["finetune --images folder without inverted.json"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/a.png", Png(1, 0, 0)))!), "no inverted.json in this folder; is it a folder written by molyneux invert?"),

@@ -71,13 +71,14 @@ public sealed class LearnCommandTests
     public void A_list_of_learning_rates_is_the_grid_and_progressive_resolution_and_the_inversion_options_are_recorded()
     {
         using var folder = new TestPaths.TempFolder();
-        var result = CliRunner.Run(Learn(folder, Moongate, "--lr", "1e-4, 1e-3", "--resolutions", "16,32", "--resolution-steps", "1",
+        var result = CliRunner.Run(Learn(folder, Moongate, "--lr", "1e-4, 1e-3", "--distill", "0,2", "--resolutions", "16,32", "--resolution-steps", "1",
             "--scale-range", "0.7,1.0", "--tv-weight", "0.01", "--inversion-lr", "0.05", "--loss", "symmetric", "--optimizer", "adamw"));
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("name top-1 gain", result.Output);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
         var root = json.RootElement;
-        Assert.Equal([1e-4, 1e-3], root.GetProperty("trials").EnumerateArray().Select(trial => trial.GetProperty("learning_rate").GetDouble()));
+        Assert.Equal([(1e-4, 0.0), (1e-4, 2.0), (1e-3, 0.0), (1e-3, 2.0)], root.GetProperty("trials").EnumerateArray()
+            .Select(trial => (trial.GetProperty("learning_rate").GetDouble(), trial.GetProperty("distill_weight").GetDouble())));
         var options = root.GetProperty("options");
         Assert.Equal([0.7, 1.0], options.GetProperty("scale_range").EnumerateArray().Select(e => e.GetDouble()));
         Assert.Equal("[[0,16],[1,32]]", options.GetProperty("resolutions").GetRawText().Replace(" ", "").Replace("\n", ""));
@@ -85,6 +86,7 @@ public sealed class LearnCommandTests
         Assert.Equal(0.05, options.GetProperty("inversion_learning_rate").GetDouble());
         Assert.Equal(("symmetric", "adamw", "validation"), (options.GetProperty("loss").GetString(), options.GetProperty("optimizer").GetString(), options.GetProperty("selection").GetString()));
         Assert.Equal(1, options.GetProperty("augmented_copies").GetInt32());
+        Assert.Equal([0.0, 2.0], options.GetProperty("distill_weights").EnumerateArray().Select(e => e.GetDouble()));
     }
 
     [Theory]
@@ -95,6 +97,8 @@ public sealed class LearnCommandTests
     [InlineData(new[] { "--resolutions", "16,64", "--resolution-steps", "1", "--lr", "1e-4" }, "model's image size 32")]
     [InlineData(new[] { "--loss", "hinge" }, "--loss")]
     [InlineData(new[] { "--select", "test" }, "--select")]
+    [InlineData(new[] { "--distill", "-1" }, "--distill")]
+    [InlineData(new[] { "--lora", "4", "--train", "auto" }, "--lora")]
     public void Bad_options_stop_the_run_with_a_message_and_write_nothing(string[] options, string expected)
     {
         using var folder = new TestPaths.TempFolder();

@@ -43,7 +43,7 @@ public sealed class ConceptLearnerTests
         var (concepts, reference) = Inputs();
         using var result = new ConceptLearner(Options(noiseControl: true)).Learn(Golden, concepts, reference);
         Assert.Equal(TrialSelection.Validation, result.Selection);
-        Assert.Equal([TrainMode.Image, TrainMode.Image, TrainMode.Token, TrainMode.Token], result.Trials.Select(t => t.Train));
+        Assert.Equal([TrainMode.Image, TrainMode.Image, TrainMode.Token, TrainMode.Token], result.Trials.Select(t => t.Configuration.Train));
         var split = result.Split;
         foreach (var trial in result.Trials)
         {
@@ -59,7 +59,7 @@ public sealed class ConceptLearnerTests
         if (eligible.Count > 0) Assert.Equal(eligible.Max(t => t.TargetGain), result.Chosen.TargetGain);
         // The control runs the same grid and is chosen by the same rule.
         Assert.NotNull(result.NoiseGrid);
-        Assert.Equal(result.Trials.Select(t => (t.Train, t.LearningRate)), result.NoiseGrid.Trials.Select(t => (t.Train, t.LearningRate)));
+        Assert.Equal(result.Trials.Select(t => t.Configuration), result.NoiseGrid.Trials.Select(t => t.Configuration));
         Assert.Contains(result.NoiseGrid.Chosen, result.NoiseGrid.Trials);
         Assert.Equal([2L * 2, 3, 32, 32], result.Inversion.Inverted.shape);
         Assert.Equal([24, 24], split.ConceptTest.Select(images => images.Length));
@@ -100,7 +100,7 @@ public sealed class ConceptLearnerTests
         using var scrambled = new ConceptLearner(options).Learn(Golden, scrambledConcepts, scrambledReference);
 
         Assert.Equal(original.Trials.Select(t => (t.TargetGain, t.Forgetting, t.WithinBound)), scrambled.Trials.Select(t => (t.TargetGain, t.Forgetting, t.WithinBound)));
-        Assert.Equal(original.Chosen.LearningRate, scrambled.Chosen.LearningRate);
+        Assert.Equal(original.Chosen.Configuration.LearningRate, scrambled.Chosen.Configuration.LearningRate);
         if (selection == TrialSelection.Inverted)
         {
             // Held-out inverted images choose: no real image of a concept is read, so all of them are test images.
@@ -142,8 +142,28 @@ public sealed class ConceptLearnerTests
         Assert.Equal(0, inversionSteps);
 
         using var result = new ConceptLearner(Options() with { TrainModes = [TrainMode.Image, TrainMode.Token], LearningRates = [1e-4] }).Learn(Golden, concepts, reference);
-        Assert.All(result.Trials, trial => Assert.Equal(TrainMode.Image, trial.Train));
+        Assert.All(result.Trials, trial => Assert.Equal(TrainMode.Image, trial.Configuration.Train));
         Assert.Contains(result.Notes, note => note.Contains("token") && note.Contains("\"moon gate\""));
+    }
+
+    [Fact]
+    public void Distillation_weights_join_the_grid_and_token_trials_take_none()
+    {
+        var (concepts, reference) = Inputs();
+        using var result = new ConceptLearner(Options() with { LearningRates = [1e-4], DistillWeights = [0, 5] }).Learn(Golden, concepts, reference);
+        Assert.Equal([new TrialConfiguration(TrainMode.Image, 1e-4), new TrialConfiguration(TrainMode.Image, 1e-4, 5), new TrialConfiguration(TrainMode.Token, 1e-4)],
+            result.Trials.Select(t => t.Configuration));
+        Assert.Equal("--train image, lr 1e-4, distill 5", result.Trials[1].Configuration.ToString());
+        Assert.NotEqual(result.Trials[0].Losses, result.Trials[1].Losses);
+    }
+
+    [Fact]
+    public void LoRA_in_learn_needs_every_trial_to_train_the_image_tower()
+    {
+        var options = Options() with { FineTune = new FineTuneOptions { Lora = new LoraOptions(4, 4) } };
+        Assert.Contains("--lora", Assert.Throws<OptionException>(() => options.Validate()).Message);
+        (options with { TrainModes = [TrainMode.Image] }).Validate();
+        Assert.Contains("--distill", Assert.Throws<OptionException>(() => (Options() with { DistillWeights = [-1] }).Validate()).Message);
     }
 
     [Fact]
@@ -181,6 +201,8 @@ public sealed class ConceptLearnerTests
         Assert.True(gain.GetProperty("low").GetDouble() <= gain.GetProperty("value").GetDouble() + 1e-9);
         Assert.True(gain.GetProperty("high").GetDouble() >= gain.GetProperty("value").GetDouble() - 1e-9);
         Assert.Equal(1, root.GetProperty("noise_control_trials").GetArrayLength());
+        var trial = root.GetProperty("trials")[0];
+        Assert.Equal(("image", 1e-4, 0.0), (trial.GetProperty("train").GetString(), trial.GetProperty("learning_rate").GetDouble(), trial.GetProperty("distill_weight").GetDouble()));
         foreach (var image in concept.GetProperty("inverted_images").EnumerateArray())
             Assert.True(File.Exists(Path.Combine(reportFolder, image.GetString()!)));
         var html = File.ReadAllText(Path.Combine(reportFolder, "report.html"));

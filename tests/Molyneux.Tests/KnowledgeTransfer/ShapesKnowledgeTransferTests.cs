@@ -53,14 +53,14 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
             // the validation scenes.
             rows.Add((result.Before.MeanNameTop1, chosen.After.MeanNameTop1, result.NoiseControl!.MeanNameTop1,
                 result.Before.ReferenceTop1 - chosen.After.ReferenceTop1,
-                result.Trials.Where(t => t.Train == TrainMode.Token).Max(t => result.Before.ReferenceTop1 - t.After.ReferenceTop1)));
+                result.Trials.Where(t => t.Configuration.Train == TrainMode.Token).Max(t => result.Before.ReferenceTop1 - t.After.ReferenceTop1)));
             output.WriteLine($"seed {seed}: name top-1 {result.Before.MeanNameTop1:P1} → {chosen.After.MeanNameTop1:P1} " +
-                             $"(--train {chosen.Train.ToString().ToLowerInvariant()}, lr {chosen.LearningRate:0.###e-0}); description top-1 " +
+                             $"({chosen.Configuration}); description top-1 " +
                              $"{result.Before.Concepts.Average(c => c.DescriptionTop1):P1}; noise control {result.NoiseControl.MeanNameTop1:P1} " +
-                             $"(--train {result.NoiseGrid!.Chosen.Train.ToString().ToLowerInvariant()}, lr {result.NoiseGrid.Chosen.LearningRate:0.###e-0}); " +
+                             $"({result.NoiseGrid!.Chosen.Configuration}); " +
                              $"reference {result.Before.ReferenceTop1:P1} → {chosen.After.ReferenceTop1:P1}");
             foreach (var trial in result.Trials)
-                output.WriteLine($"    {trial.Train.ToString().ToLowerInvariant(),-5} lr {trial.LearningRate:0.###e-0}: validation gain {100 * trial.TargetGain:F1}, " +
+                output.WriteLine($"    {trial.Configuration}: validation gain {100 * trial.TargetGain:F1}, " +
                                  $"forgetting {100 * trial.Forgetting:F1} points; test name {trial.After.MeanNameTop1:P1}");
         }
         Assert.True(rows.Average(r => r.Before) <= 0.10, $"before: {rows.Average(r => r.Before):P1}");
