@@ -17,7 +17,7 @@ public static class LearnCommands
     {
         private static readonly FineTuneOptions FineTuneDefaults = new();
 
-        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, or auto (all but both, chosen by --select)", DefaultValueFactory = _ => "image" };
+        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, a comma-separated list of them to choose from, or auto (image,text,token)", DefaultValueFactory = _ => "image" };
         public Option<string> LearningRate { get; } = new("--lr")
         {
             Description = "Fine-tuning learning rate(s), a comma-separated list to choose from (e.g. 1e-5,2e-5,3e-5), or auto " +
@@ -79,7 +79,8 @@ public static class LearnCommands
                     Lora = parse.GetValue(Lora) is { } rank ? new LoraOptions(rank, rank) : null,
                 },
                 Caption = ConceptCaptions.ParseMode(parse.GetValue(Caption)!),
-                TrainModes = train == "auto" ? LearnOptions.AutoTrainModes : [FineTuneOptions.ParseTrainMode(train)],
+                TrainModes = train == "auto" ? LearnOptions.AutoTrainModes
+                    : train.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(FineTuneOptions.ParseTrainMode).Distinct().ToList(),
                 LearningRates = rate == "auto" ? LearnOptions.AutoLearningRates : NumberList.Parse(LearningRate.Name, rate),
                 DistillWeights = NumberList.Parse(Distill.Name, parse.GetValue(Distill)!),
                 Selection = LearnOptions.ParseSelection(parse.GetValue(Select)!),

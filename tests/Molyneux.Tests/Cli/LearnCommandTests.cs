@@ -68,17 +68,18 @@ public sealed class LearnCommandTests
     private const string Moongate = """[{"name": "moongate", "description": "a large gray ring on a green background", "images": "shapes:moongate"}]""";
 
     [Fact]
-    public void A_list_of_learning_rates_is_the_grid_and_progressive_resolution_and_the_inversion_options_are_recorded()
+    public void Lists_of_modes_learning_rates_and_distillation_weights_are_the_grid_and_the_inversion_options_are_recorded()
     {
         using var folder = new TestPaths.TempFolder();
-        var result = CliRunner.Run(Learn(folder, Moongate, "--lr", "1e-4, 1e-3", "--distill", "0,2", "--resolutions", "16,32", "--resolution-steps", "1",
+        var result = CliRunner.Run(Learn(folder, Moongate, "--train", "image,text", "--lr", "1e-4, 1e-3", "--distill", "0,2", "--resolutions", "16,32", "--resolution-steps", "1",
             "--scale-range", "0.7,1.0", "--tv-weight", "0.01", "--inversion-lr", "0.05", "--loss", "symmetric", "--optimizer", "adamw"));
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("name top-1 gain", result.Output);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
         var root = json.RootElement;
-        Assert.Equal([(1e-4, 0.0), (1e-4, 2.0), (1e-3, 0.0), (1e-3, 2.0)], root.GetProperty("trials").EnumerateArray()
-            .Select(trial => (trial.GetProperty("learning_rate").GetDouble(), trial.GetProperty("distill_weight").GetDouble())));
+        Assert.Equal(from train in new[] { "image", "text" } from rate in new[] { 1e-4, 1e-3 } from weight in new[] { 0.0, 2.0 } select (train, rate, weight),
+            root.GetProperty("trials").EnumerateArray().Select(trial =>
+                (trial.GetProperty("train").GetString(), trial.GetProperty("learning_rate").GetDouble(), trial.GetProperty("distill_weight").GetDouble())));
         var options = root.GetProperty("options");
         Assert.Equal([0.7, 1.0], options.GetProperty("scale_range").EnumerateArray().Select(e => e.GetDouble()));
         Assert.Equal("[[0,16],[1,32]]", options.GetProperty("resolutions").GetRawText().Replace(" ", "").Replace("\n", ""));
@@ -98,6 +99,7 @@ public sealed class LearnCommandTests
     [InlineData(new[] { "--loss", "hinge" }, "--loss")]
     [InlineData(new[] { "--select", "test" }, "--select")]
     [InlineData(new[] { "--distill", "-1" }, "--distill")]
+    [InlineData(new[] { "--train", "image,tail" }, "'tail' is not a training mode")]
     [InlineData(new[] { "--lora", "4", "--train", "auto" }, "--lora")]
     public void Bad_options_stop_the_run_with_a_message_and_write_nothing(string[] options, string expected)
     {
