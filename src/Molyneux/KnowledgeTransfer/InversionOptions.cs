@@ -114,6 +114,6 @@ public sealed record InversionOptions
             $"{Number(augmentation.MaxScale)},{Number(augmentation.Probability)}",
             $"resolutions={string.Join(",", ResolvedResolutions(imageSize).Select(stage => $"{stage.FromStep}:{stage.Size}"))}",
             $"seed={Seed}",
-            Partial is null ? "pixels" : $"partial={Partial.Layer}:{Number(Partial.StatisticsWeight)}");
+            Partial is null ? "pixels" : $"partial={Partial.Layer}:{Number(Partial.StatisticsWeight)}:{Partial.Style}");
     }
 }

@@ -7,7 +7,7 @@ namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>Partial inversion (Eq. 4): optimise the token features h that enter vision-encoder layer
 /// <see cref="Layer"/>, so that cos(f_V^{≥L}(h), f_T(description)) is maximal, minus β times how far the features'
-/// per-channel statistics stray from <see cref="Statistics"/>. Pixels, augmentations, total variation, copies and
+/// per-channel moments or Gram matrix (<see cref="Style"/>) stray from <see cref="Statistics"/>. Pixels, augmentations, total variation, copies and
 /// resolution stages do not apply.</summary>
 public sealed record PartialInversionOptions
 {
@@ -22,6 +22,9 @@ public sealed record PartialInversionOptions
     /// <summary>β, the weight of the statistics prior.</summary>
     public double StatisticsWeight { get; init; } = 1.0;
 
+    /// <summary>Which statistics the prior matches: the per-channel moments, or the Gram matrix (the authors').</summary>
+    public FeatureStyle Style { get; init; } = FeatureStyle.Moments;
+
     /// <summary>The model as a CLIP: partial inversion enters the layers of a ViT image tower by index.</summary>
     internal static ClipPipeline Clip(IVisionLanguageModel model) => model as ClipPipeline
         ?? throw new OptionException("inversion: partial inversion (--from-layer) enters a CLIP ViT's encoder layers; this model is not a CLIP");
@@ -34,16 +37,27 @@ public sealed record PartialInversionOptions
         if (!Statistics.Mean.shape.SequenceEqual([(long)vision.HiddenSize]) || !Statistics.Std.shape.SequenceEqual([(long)vision.HiddenSize]))
             throw new OptionException($"inversion: feature statistics must have {vision.HiddenSize} channels, " +
                                       $"got mean [{string.Join(", ", Statistics.Mean.shape)}] and std [{string.Join(", ", Statistics.Std.shape)}]");
+        if (Style == FeatureStyle.Gram && Statistics.Gram?.shape.SequenceEqual([(long)vision.HiddenSize, vision.HiddenSize]) != true)
+            throw new OptionException($"inversion: the Gram prior needs the target's {vision.HiddenSize} × {vision.HiddenSize} Gram matrix " +
+                                      $"(FeatureStatistics.Compute gives it), got {(Statistics.Gram is null ? "none" : $"[{string.Join(", ", Statistics.Gram.shape)}]")}");
         if (!double.IsFinite(StatisticsWeight) || StatisticsWeight < 0)
             throw new OptionException($"inversion: statistics weight must be ≥ 0, got {StatisticsWeight}");
     }
 }
 
+/// <summary>The statistics partial inversion's prior matches (<c>--style</c>).</summary>
+public enum FeatureStyle
+{
+    /// <summary>Per-channel mean and standard deviation over an image's tokens (DeepInversion's choice).</summary>
+    Moments,
+
+    /// <summary>The channels' Gram matrix over an image's tokens (style transfer's, and the authors' helpers/style.py).</summary>
+    Gram,
+}
+
 /// <summary>The objective of Eq. 4 over token features [N, tokens, width].</summary>
 internal sealed class FeatureObjective(ClipModel model, PartialInversionOptions options) : IInversionObjective
 {
-    public string RegularizerName => "feature_statistics";
-
     public Tensor Initial(long count, int size, Generator generator)
     {
         using var scope = NewDisposeScope();
@@ -58,7 +72,10 @@ internal sealed class FeatureObjective(ClipModel model, PartialInversionOptions 
         var pooled = model.vision_model.ForwardFromLayer(features.to(model.DType), options.Layer).Pooled;
         var imageFeatures = model.visual_projection.forward(pooled).to(ScalarType.Float32);
         var cosine = (normalize(imageFeatures, dim: -1) * targets).sum(-1);
-        return (cosine.MoveToOuterDisposeScope(), StatisticsDistance(features).MoveToOuterDisposeScope());
+        var prior = options.Style == FeatureStyle.Gram
+            ? FeatureStatistics.GramDistance(features.to(ScalarType.Float32), options.Statistics.Gram!.to(features.device))
+            : StatisticsDistance(features);
+        return (cosine.MoveToOuterDisposeScope(), prior.MoveToOuterDisposeScope());
     }
 
     /// <summary>Per image, the squared deviation of the per-channel mean and std (over the image's tokens) from the

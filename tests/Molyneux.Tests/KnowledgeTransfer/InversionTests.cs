@@ -128,10 +128,11 @@ public sealed class InversionTests(GoldenModelA golden) : IClassFixture<GoldenMo
 
     /// <summary>Partial inversion (Eq. 4): features entering layer L, from L = 0 to the number of layers.</summary>
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(2)]
-    public void Partial_inversion_loss_decreases(int layer)
+    [InlineData(0, FeatureStyle.Moments)]
+    [InlineData(1, FeatureStyle.Moments)]
+    [InlineData(2, FeatureStyle.Moments)]
+    [InlineData(1, FeatureStyle.Gram)]
+    public void Partial_inversion_loss_decreases(int layer, FeatureStyle style)
     {
         var clip = golden.Clip;
         using var generator = new Generator(5, CPU);
@@ -140,7 +141,7 @@ public sealed class InversionTests(GoldenModelA golden) : IClassFixture<GoldenMo
         using var statistics = FeatureStatistics.Compute(clip.Model, pixels, layer);
         Assert.Equal([96L], statistics.Mean.shape);
 
-        var options = Small with { Partial = new PartialInversionOptions { Layer = layer, Statistics = statistics } };
+        var options = Small with { Partial = new PartialInversionOptions { Layer = layer, Statistics = statistics, Style = style } };
         using var result = Inversion.Run(clip, Descriptions, options);
         Assert.Equal([2L, 17, 96], result.Inverted.shape);
         var curve = result.LossCurve;
