@@ -75,14 +75,16 @@ public static class FineTuneCommand
             IReadOnlyList<double> losses = [];
             CliProgress.Steps(context, "fine-tuning", report =>
                 losses = ConceptFineTuning.Run(clip, inverted.Images, inverted.Captioned, negativeCaptions, options, captionMode,
-                    new CliProgress.SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}")), state));
+                    new CliProgress.SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}")), state,
+                    inverted.FromLayer));
             target.Complete(folder =>
             {
                 clip.WriteHuggingFaceFiles(folder);
                 var record = new Dictionary<string, object?>
                 {
                     ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = options.Train.ToString().ToLowerInvariant(),
-                    ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed, ["losses"] = losses,
+                    ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed,
+                    ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["losses"] = losses,
                 };
                 AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
             });

@@ -38,6 +38,15 @@ public sealed record FeatureStatistics(Tensor Mean, Tensor Std) : IDisposable
         return difference.square().mean([1, 2]).div(target.square().mean().AtLeast(1e-12)).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Statistics at <paramref name="layer"/> of <paramref name="count"/> seeded uniform-noise images, the
+    /// prior when no real image is at hand (the premise of Knowledge Transfer).</summary>
+    public static FeatureStatistics OfNoise(ClipPipeline clip, int layer, int count, long seed)
+    {
+        using var scope = NewDisposeScope();
+        var noise = rand([count, 3, clip.ImageSize, clip.ImageSize], generator: new Generator((ulong)seed));
+        return Compute(clip.Model, clip.ImageProcessor.Normalize(noise).to(clip.Model.DType, clip.Model.Device), layer);
+    }
+
     /// <summary>Statistics at <paramref name="layer"/> of image files, preprocessed as the model expects.</summary>
     public static FeatureStatistics Compute(ClipPipeline clip, IReadOnlyList<string> imagePaths, int layer)
     {

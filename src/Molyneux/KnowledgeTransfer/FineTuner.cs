@@ -11,8 +11,10 @@ namespace Molyneux.KnowledgeTransfer;
 /// from the concept's description, captioned by <see cref="ConceptCaptions"/>), and negative captions that every
 /// step contrasts them with.</summary>
 /// <param name="Images">[N, 3, S, S], S the model's image size: pixels in [0, 1], as inversion produces them, or
-/// already normalized with the model's mean and std when <paramref name="Normalized"/> is set.</param>
-public sealed record FineTuneData(Tensor Images, IReadOnlyList<string> Captions, IReadOnlyList<string> Negatives, bool Normalized = false);
+/// already normalized with the model's mean and std when <paramref name="Normalized"/> is set; with
+/// <paramref name="FromLayer"/>, the token states [N, tokens, width] that enter that layer of a CLIP's vision encoder
+/// (partial inversion's features), and only the layers from it on can learn.</param>
+public sealed record FineTuneData(Tensor Images, IReadOnlyList<string> Captions, IReadOnlyList<string> Negatives, bool Normalized = false, int? FromLayer = null);
 
 public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epoch, double Loss);
 
@@ -46,6 +48,10 @@ public sealed class FineTuner(FineTuneOptions options)
         if (clip is null && (options.Train == TrainMode.Token || options.Lora is not null))
             throw new OptionException($"{(options.Lora is not null ? "LoRA" : "--train token")} needs a CLIP model (it reaches into CLIP's " +
                                       $"{(options.Lora is not null ? "attention layers" : "token embedding")}); this model is a {model.Architecture[0].Value}");
+        if (data.FromLayer is not null && (clip is null || options.Lora is not null))
+            throw new OptionException(clip is null
+                ? $"features from a vision encoder layer (partial inversion) enter a CLIP ViT; this model is a {model.Architecture[0].Value}"
+                : "--lora adapts every attention layer of the image tower, but features from a layer pass through the layers above it only: train the weights instead");
         var clock = Stopwatch.StartNew();
         using var pixels = Pixels(model, data);
         if (data.Captions.Count + data.Negatives.Count < 2)
@@ -64,7 +70,7 @@ public sealed class FineTuner(FineTuneOptions options)
         var dtype = model.Device.DType;
         using var lora = options.Lora is { } loraOptions ? Lora.Attach(((ClipPipeline)model).Model, loraOptions, options.Seed) : null;
         using var conceptRow = token?.Train(((ClipPipeline)model).Model);
-        var trainable = TrainableParameters(model, lora, conceptRow);
+        var trainable = TrainableParameters(model, lora, conceptRow, data.FromLayer);
         var trainableCount = trainable.Sum(parameter => parameter.numel());
         using var gradients = new RequiresGradScope(model.Module, trainable);
         using var optimizer = CreateOptimizer(options, trainable);
@@ -76,13 +82,17 @@ public sealed class FineTuner(FineTuneOptions options)
             throw new OptionException($"--train token: no caption contains the word \"{token.Word}\", so its token would learn nothing");
         var trainsImage = options.Train is TrainMode.Image or TrainMode.Both;
         var trainsText = options.Train is not TrainMode.Image;
-        var fixedImageFeatures = trainsImage ? null : model.EncodePixels(pixels).to(dtype, device);
+        var fromLayer = data.FromLayer;
+        Tensor EncodeImages() => fromLayer is { } layer ? FrozenFromLayer((ClipPipeline)model, pixels, layer) : model.EncodePixels(pixels).to(dtype, device);
+        var fixedImageFeatures = trainsImage ? null : EncodeImages();
         var fixedTextFeatures = trainsText ? null : model.EncodeTexts(texts).to(dtype, device);
-        Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? model.ImageFeatures(pixels.index_select(0, rows));
+        Tensor ImageFeatures(Tensor rows) => fixedImageFeatures?.index_select(0, rows) ?? (fromLayer is { } layer
+            ? ((ClipPipeline)model).Model.GetImageFeaturesFromLayer(pixels.index_select(0, rows), layer)
+            : model.ImageFeatures(pixels.index_select(0, rows)));
         Tensor TextFeatures(Tensor rows) => fixedTextFeatures?.index_select(0, rows) ?? model.TextFeatures(textIds.index_select(0, rows));
         // What the frozen model makes of the inputs distillation holds (FeatureDistillation says which), before any step.
         var distils = options.DistillWeight > 0 && options.Train != TrainMode.Token;
-        var frozenImageFeatures = distils && trainsImage ? model.EncodePixels(pixels).to(dtype, device) : null;
+        var frozenImageFeatures = distils && trainsImage ? EncodeImages() : null;
         var frozenNegativeFeatures = distils && trainsText && data.Negatives.Count > 0 ? model.EncodeTexts(data.Negatives).to(dtype, device) : null;
 
         var negativeRows = LiveScalars.Range(pairCount, texts.Count, device);
@@ -132,17 +142,26 @@ public sealed class FineTuner(FineTuneOptions options)
         return (losses, trainableCount);
     }
 
-    private IReadOnlyList<Parameter> TrainableParameters(IVisionLanguageModel model, Lora? lora, ConceptToken.TrainableRow? conceptRow)
+    /// <summary>What the mode trains; with features from a layer, the image side is the layers from it on.</summary>
+    private IReadOnlyList<Parameter> TrainableParameters(IVisionLanguageModel model, Lora? lora, ConceptToken.TrainableRow? conceptRow, int? fromLayer)
     {
-        IReadOnlyList<Parameter> Parts(params ModelPart[] parts) => parts.SelectMany(model.Parameters).ToList();
+        IEnumerable<Parameter> Parts(params ModelPart[] parts) => parts.SelectMany(model.Parameters);
+        var image = fromLayer is { } layer ? ((ClipPipeline)model).Model.ImageParametersFromLayer(layer) : Parts(ModelPart.ImageTower, ModelPart.ImageProjection);
         return options.Train switch
         {
             TrainMode.Image when lora is not null => lora.Parameters,
-            TrainMode.Image => Parts(ModelPart.ImageTower, ModelPart.ImageProjection),
-            TrainMode.Text => Parts(ModelPart.TextTower, ModelPart.TextProjection),
-            TrainMode.Both => Parts(ModelPart.ImageTower, ModelPart.ImageProjection, ModelPart.TextTower, ModelPart.TextProjection),
+            TrainMode.Image => image.ToList(),
+            TrainMode.Text => Parts(ModelPart.TextTower, ModelPart.TextProjection).ToList(),
+            TrainMode.Both => image.Concat(Parts(ModelPart.TextTower, ModelPart.TextProjection)).ToList(),
             _ => [conceptRow!.Row],
         };
+    }
+
+    /// <summary>The frozen model's image features of token states entering <paramref name="layer"/>.</summary>
+    private static Tensor FrozenFromLayer(ClipPipeline clip, Tensor hiddenStates, int layer)
+    {
+        using var _ = no_grad();
+        return clip.Model.GetImageFeaturesFromLayer(hiddenStates, layer);
     }
 
     /// <summary>Adam or AdamW with CLIP's β and ε; torch.optim.Adam's weight decay is the coupled (L2) kind.</summary>
@@ -152,10 +171,12 @@ public sealed class FineTuner(FineTuneOptions options)
         _ => optim.Adam(trainable, options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay),
     };
 
-    /// <summary>The images checked and normalized, on the model's device in its dtype.</summary>
+    /// <summary>The images checked and normalized (or the features checked), on the model's device in its dtype.</summary>
     private static Tensor Pixels(IVisionLanguageModel model, FineTuneData data)
     {
         var images = data.Images;
+        if (data.FromLayer is { } layer)
+            return Features(((ClipPipeline)model).Model, data, layer);
         var size = model.ImageSize;
         if (!images.is_floating_point() || images.dim() != 4 || images.shape[1] != 3 || images.shape[2] != size || images.shape[3] != size)
             throw new ArgumentException($"fine-tuning images must be floating point [N, 3, {size}, {size}] (the model's input size), got {images.dtype} [{string.Join(", ", images.shape)}]", nameof(data));
@@ -171,5 +192,19 @@ public sealed class FineTuner(FineTuneOptions options)
         }
         // A copy even where nothing changes: the caller keeps its tensor, this one is disposed after training.
         return pixels.to(model.Device.DType, model.Device.Device, copy: true).DetachFromDisposeScope();
+    }
+
+    private static Tensor Features(ClipModel model, FineTuneData data, int layer)
+    {
+        var (features, vision) = (data.Images, model.Config.Vision);
+        if (layer < 0 || layer > vision.NumHiddenLayers)
+            throw new OptionException($"the features enter layer {layer}, but the vision encoder has layers 0 to {vision.NumHiddenLayers}");
+        var tokens = vision.GridSize * vision.GridSize + 1;
+        if (!features.is_floating_point() || features.dim() != 3 || features.shape[1] != tokens || features.shape[2] != vision.HiddenSize)
+            throw new ArgumentException($"features entering layer {layer} must be floating point [N, {tokens}, {vision.HiddenSize}] (the model's tokens and width), " +
+                                        $"got {features.dtype} [{string.Join(", ", features.shape)}]", nameof(data));
+        if (features.shape[0] == 0 || features.shape[0] != data.Captions.Count)
+            throw new ArgumentException($"fine-tuning needs one caption per feature map and at least one pair: got {features.shape[0]} and {data.Captions.Count} captions", nameof(data));
+        return features.to(model.DType, model.Device, copy: true).DetachFromDisposeScope();
     }
 }

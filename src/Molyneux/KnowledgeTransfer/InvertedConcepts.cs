@@ -6,8 +6,9 @@ using static TorchSharp.torch;
 
 namespace Molyneux.KnowledgeTransfer;
 
-/// <summary>One inverted image: its PNG, relative to the folder, and the description it was inverted from.</summary>
-public sealed record InvertedImage(string Path, string Description);
+/// <summary>One inverted image: its PNG, relative to the folder (null for partial inversion's features, which are no
+/// picture), and the description it was inverted from.</summary>
+public sealed record InvertedImage(string? Path, string Description);
 
 /// <summary>A concept in an inverted-images folder: its name, its descriptions, and its images in order.</summary>
 public sealed record InvertedConcept(string Name, IReadOnlyList<string> Descriptions, IReadOnlyList<InvertedImage> Images);
@@ -16,7 +17,9 @@ public sealed record InvertedConcept(string Name, IReadOnlyList<string> Descript
 /// docs/concepts-file.md): <see cref="ManifestFile"/> names the concepts and their images,
 /// <see cref="ImagesFile"/> holds the images exactly as optimised (float32 [N, 3, S, S] in [0, 1], concept by concept,
 /// in the manifest's order), and beside them one PNG per image, the contact sheet and the loss curve, for people.
-/// Fine-tuning reads the safetensors file, not the PNGs, which round pixels to 8 bits.</summary>
+/// Fine-tuning reads the safetensors file, not the PNGs, which round pixels to 8 bits. After partial inversion
+/// (<see cref="FromLayer"/>) the file holds the token features [N, tokens, width] entering that vision encoder layer,
+/// and there are no PNGs.</summary>
 public sealed class InvertedConcepts : IDisposable
 {
     public const string ManifestFile = "inverted.json", ImagesFile = "images.safetensors";
@@ -33,8 +36,11 @@ public sealed class InvertedConcepts : IDisposable
     /// <summary>The SHA-256 identity of the model the images were inverted from (<see cref="Modeling.ClipPipeline.Identity"/>).</summary>
     public string ModelIdentity => manifest.ModelIdentity;
 
-    /// <summary>[N, 3, S, S] float32 in [0, 1], on the CPU.</summary>
+    /// <summary>[N, 3, S, S] float32 in [0, 1], on the CPU; with <see cref="FromLayer"/>, features [N, tokens, width].</summary>
     public Tensor Images { get; }
+
+    /// <summary>The vision encoder layer the features enter, after partial inversion; null for images.</summary>
+    public int? FromLayer => manifest.FromLayer;
 
     /// <summary>The concepts as fine-tuning captions them, each image with its own description.</summary>
     public IReadOnlyList<CaptionedConcept> Captioned =>
@@ -46,6 +52,9 @@ public sealed class InvertedConcepts : IDisposable
     /// <returns>A copy of the images (the caller owns it, with no loss curve) and the images per concept.</returns>
     public (InversionResult Inversion, int ImagesPerConcept) For(IReadOnlyList<TeachableConcept> concepts)
     {
+        if (FromLayer is { } layer)
+            throw new DatasetException($"{Folder}: holds partial inversion's features entering layer {layer}, not images; learn fine-tunes on images " +
+                                       "(train on features with molyneux finetune)");
         var (held, wanted) = (Concepts.Select(c => c.Name).ToList(), concepts.Select(c => c.Name).ToList());
         if (!held.SequenceEqual(wanted))
             throw new DatasetException($"{Folder}: holds the concepts {string.Join(", ", held)}, but the concepts file lists {string.Join(", ", wanted)}; " +
@@ -71,19 +80,24 @@ public sealed class InvertedConcepts : IDisposable
         string modelIdentity, InversionOptions options)
     {
         var folders = FolderNames(concepts);
+        var fromLayer = options.Partial?.Layer;
         var entries = concepts.Select((concept, c) => new InvertedConcept(concept.Name, concept.Descriptions,
             Enumerable.Range(0, imagesPerConcept)
-                .Select(i => new InvertedImage($"{folders[c]}/{i:D3}.png", DescribedConcept.OfImage(concept.Descriptions, i))).ToList())).ToList();
+                .Select(i => new InvertedImage(fromLayer is null ? $"{folders[c]}/{i:D3}.png" : null, DescribedConcept.OfImage(concept.Descriptions, i))).ToList())).ToList();
         var images = result.Inverted;
-        for (var row = 0; row < concepts.Count * imagesPerConcept; row++)
+        if (fromLayer is null)
         {
-            using var image = images[row];
-            ImageDecoder.SavePng(Path.Combine(folder, entries[row / imagesPerConcept].Images[row % imagesPerConcept].Path), image);
+            for (var row = 0; row < concepts.Count * imagesPerConcept; row++)
+            {
+                using var image = images[row];
+                ImageDecoder.SavePng(Path.Combine(folder, entries[row / imagesPerConcept].Images[row % imagesPerConcept].Path!), image);
+            }
+            result.SaveContactSheet(Path.Combine(folder, InversionResult.ContactSheetFile), imagesPerConcept);
         }
-        result.SaveContactSheet(Path.Combine(folder, InversionResult.ContactSheetFile), imagesPerConcept);
         result.SaveLossCurve(Path.Combine(folder, InversionResult.LossCurveFile));
         SafetensorsFile.Write(Path.Combine(folder, ImagesFile), [new("images", images)]);
-        var manifest = new Manifest(SchemaVersion, modelIdentity, (int)images.shape[^1], options.Steps, options.AugmentedCopies, options.Seed, entries);
+        var manifest = new Manifest(SchemaVersion, modelIdentity, fromLayer is null ? (int)images.shape[^1] : 0, options.Steps, options.AugmentedCopies, options.Seed,
+            entries, fromLayer);
         AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, SnakeCaseJson.Strict) + "\n");
     }
 
@@ -112,11 +126,16 @@ public sealed class InvertedConcepts : IDisposable
         var count = manifest.Concepts.Sum(concept => concept.Images.Count);
         using var file = SafetensorsFile.Open(Path.Combine(folder, ImagesFile));
         var images = file.Read("images");
-        if (images.dim() != 4 || images.shape[0] != count || images.shape[1] != 3 || images.shape[2] != manifest.ImageSize || images.shape[3] != manifest.ImageSize)
+        var matches = manifest.FromLayer is null
+            ? images.dim() == 4 && images.shape[0] == count && images.shape[1] == 3 && images.shape[2] == manifest.ImageSize && images.shape[3] == manifest.ImageSize
+            : images.dim() == 3 && images.shape[0] == count;
+        if (!matches)
         {
             var shape = string.Join(", ", images.shape);
             images.Dispose();
-            throw new DatasetException($"{file.Path}: images [{shape}] do not match the manifest's {count} images of {manifest.ImageSize}×{manifest.ImageSize} pixels");
+            throw new DatasetException(manifest.FromLayer is null
+                ? $"{file.Path}: images [{shape}] do not match the manifest's {count} images of {manifest.ImageSize}×{manifest.ImageSize} pixels"
+                : $"{file.Path}: features [{shape}] do not match the manifest's {count} feature maps [tokens, width] entering layer {manifest.FromLayer}");
         }
         return new InvertedConcepts(folder, manifest, images);
     }
@@ -137,6 +156,8 @@ public sealed class InvertedConcepts : IDisposable
     public void Dispose() => Images.Dispose();
 
     /// <summary>inverted.json: what was inverted, from which model, under which settings.</summary>
+    /// <param name="ImageSize">The images' side in pixels; 0 for features.</param>
+    /// <param name="FromLayer">The vision encoder layer partial inversion's features enter; absent for images.</param>
     private sealed record Manifest(int SchemaVersion, string ModelIdentity, int ImageSize, int Steps, int AugmentedCopies, long Seed,
-        IReadOnlyList<InvertedConcept> Concepts);
+        IReadOnlyList<InvertedConcept> Concepts, int? FromLayer = null);
 }

@@ -69,8 +69,7 @@ internal sealed class FeatureObjective(ClipModel model, PartialInversionOptions 
     public (Tensor Cosine, Tensor Regularizer) Evaluate(Tensor features, Tensor targets, Generator generator)
     {
         using var scope = NewDisposeScope();
-        var pooled = model.vision_model.ForwardFromLayer(features.to(model.DType), options.Layer).Pooled;
-        var imageFeatures = model.visual_projection.forward(pooled).to(ScalarType.Float32);
+        var imageFeatures = model.GetImageFeaturesFromLayer(features.to(model.DType), options.Layer).to(ScalarType.Float32);
         var cosine = (normalize(imageFeatures, dim: -1) * targets).sum(-1);
         var prior = options.Style == FeatureStyle.Gram
             ? FeatureStatistics.GramDistance(features.to(ScalarType.Float32), options.Statistics.Gram!.to(features.device))

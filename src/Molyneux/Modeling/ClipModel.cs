@@ -286,6 +286,20 @@ public sealed class ClipModel : Module<Tensor, Tensor, (Tensor LogitsPerImage, T
         return visual_projection.forward(vision_model.forward(pixelValues).Pooled).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Unnormalized image features [batch, projection_dim] of the token states [batch, tokens, width] that
+    /// enter vision encoder layer <paramref name="layer"/> (partial inversion's features): the rest of the tower only.</summary>
+    public Tensor GetImageFeaturesFromLayer(Tensor hiddenStates, int layer)
+    {
+        using var scope = NewDisposeScope();
+        return visual_projection.forward(vision_model.ForwardFromLayer(hiddenStates, layer).Pooled).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The parameters partial features pass through: vision encoder layers <paramref name="layer"/> on, the
+    /// post-norm and the projection.</summary>
+    public IEnumerable<Parameter> ImageParametersFromLayer(int layer) =>
+        vision_model.encoder.layers.Skip(layer).SelectMany(block => block.parameters())
+            .Concat(vision_model.post_layernorm.parameters()).Concat(visual_projection.parameters());
+
     /// <summary>Unnormalized text features [batch, projection_dim] (OpenAI's encode_text).</summary>
     public Tensor GetTextFeatures(Tensor inputIds)
     {

@@ -154,6 +154,13 @@ public sealed class LearnCommandTests
         var refused = CliRunner.Run(Learn(folder, other, "--inverted", inverted, "--lr", "1e-4", "--overwrite"));
         Assert.Equal(1, refused.ExitCode);
         Assert.Contains("holds the concepts moongate, but the concepts file lists zorblet", refused.Error);
+
+        var features = folder.File("features");
+        Assert.Equal(0, CliRunner.Run("invert", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"),
+            "--out", features, "--steps", "1", "--images-per-concept", "2", "--from-layer", "1").ExitCode);
+        var notImages = CliRunner.Run(Learn(folder, Moongate, "--inverted", features, "--lr", "1e-4", "--overwrite"));
+        Assert.Equal(1, notImages.ExitCode);
+        Assert.Contains("features entering layer 1, not images", notImages.Error);
     }
 }
 

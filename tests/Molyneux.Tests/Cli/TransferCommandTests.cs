@@ -46,7 +46,7 @@ public sealed class TransferCommandTests
             Assert.Equal(["moongate/000.png", "moongate/001.png", "moongate/002.png"], set.Concepts[0].Images.Select(i => i.Path));
             // Images are dealt out over the descriptions in turn, and each is captioned with its own.
             Assert.Equal(["a large gray ring", "a round stone gate in a wall", "a large gray ring"], set.Captioned[0].ImageDescriptions);
-            Assert.All(set.Concepts.SelectMany(c => c.Images), image => Assert.True(File.Exists(Path.Combine(inverted, image.Path))));
+            Assert.All(set.Concepts.SelectMany(c => c.Images), image => Assert.True(File.Exists(Path.Combine(inverted, image.Path!))));
         }
 
         var model = folder.File("tuned");
@@ -60,6 +60,48 @@ public sealed class TransferCommandTests
         using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, FineTuneCommand.RecordFile)));
         Assert.Equal(2, record.RootElement.GetProperty("losses").GetArrayLength());
         Assert.False(Directory.Exists(model + ".resume"));
+    }
+
+    [Fact]
+    public void Partial_inversion_writes_features_that_finetune_trains_the_layers_above_on()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var inverted = folder.File("features");
+        var invert = CliRunner.Run("invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", inverted,
+            "--steps", "3", "--images-per-concept", "2", "--from-layer", "1", "--style", "gram");
+        Assert.True(invert.ExitCode == 0, invert.Error);
+        Assert.Contains("feature maps entering layer 1", invert.Output);
+        using (var set = InvertedConcepts.Load(inverted))
+        {
+            Assert.Equal(1, set.FromLayer);
+            Assert.Equal([4L, 17, 96], set.Images.shape);
+            Assert.All(set.Concepts.SelectMany(c => c.Images), image => Assert.Null(image.Path));
+        }
+        Assert.False(File.Exists(Path.Combine(inverted, InversionResult.ContactSheetFile)));
+
+        var model = folder.File("tuned");
+        var finetune = CliRunner.Run("finetune", "--model", ModelA, "--images", inverted, "--out", model, "--steps", "2",
+            "--batch-size", "2", "--lr", "1e-4", "--negatives", WriteNegatives(folder));
+        Assert.True(finetune.ExitCode == 0, finetune.Error);
+        using var tuned = ClipCheckpoint.Load(model);
+        using var original = ClipCheckpoint.Load(ModelA);
+        var before = original.Model.named_parameters().ToDictionary(entry => entry.name, entry => entry.parameter);
+        var changed = tuned.Model.named_parameters().Where(entry => !TensorAssert.Identical(before[entry.name], entry.parameter)).Select(entry => entry.name).ToList();
+        Assert.NotEmpty(changed);
+        Assert.All(changed, name => Assert.True(name.StartsWith("vision_model.encoder.layers.1.", StringComparison.Ordinal) ||
+                                               name.StartsWith("vision_model.post_layernorm.", StringComparison.Ordinal) ||
+                                               name.StartsWith("visual_projection.", StringComparison.Ordinal), name));
+        using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(model, FineTuneCommand.RecordFile)));
+        Assert.Equal(1, record.RootElement.GetProperty("from_layer").GetInt32());
+
+        // LoRA cannot take features, learn takes images only, and the prior needs a layer.
+        var lora = CliRunner.Run("finetune", "--model", ModelA, "--images", inverted, "--out", folder.File("lora"), "--lora", "2", "--negatives", WriteNegatives(folder));
+        Assert.Equal(1, lora.ExitCode);
+        Assert.Contains("--lora", lora.Error);
+        Assert.False(Directory.Exists(folder.File("lora")));
+        var style = CliRunner.Run("invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", folder.File("styled"), "--style", "gram");
+        Assert.Equal(1, style.ExitCode);
+        Assert.Contains("--from-layer", style.Error);
     }
 
     [Fact]

@@ -36,6 +36,24 @@ public sealed class FineTunerTests
     }
 
     [Fact]
+    public void FineTuning_on_partial_inversions_features_lowers_the_loss_and_trains_only_the_layers_above()
+    {
+        using var clip = LoadModelA();
+        using var statistics = FeatureStatistics.OfNoise(clip, layer: 1, count: 4, seed: 2);
+        var inversion = new InversionOptions { Steps = 5, Partial = new PartialInversionOptions { Layer = 1, Statistics = statistics, Style = FeatureStyle.Gram } };
+        using var targets = clip.EncodeTexts(Captions);
+        using var features = Inversion.Run(clip, targets, inversion);
+        var before = Snapshot(clip.Model);
+
+        var result = new FineTuner(TwentySteps(TrainMode.Image)).Run(clip, new FineTuneData(features.Inverted, Captions, Negatives, FromLayer: 1));
+
+        Assert.True(result.Losses[^1] < 0.8 * result.Losses[0], $"loss went from {result.Losses[0]:F4} to {result.Losses[^1]:F4}");
+        Assert.Equal(clip.Model.ImageParametersFromLayer(1).Sum(parameter => parameter.numel()), result.TrainableParameters);
+        Assert.NotEmpty(Changed(before, clip.Model, "vision_model.encoder.layers.1."));
+        Assert.Empty(Changed(before, clip.Model, "vision_model.embeddings.", "vision_model.pre_layrnorm.", "vision_model.encoder.layers.0.", "text_model.", "text_projection."));
+    }
+
+    [Fact]
     public void FineTuning_is_reproducible_for_a_seed()
     {
         double[] Losses(int seed)
