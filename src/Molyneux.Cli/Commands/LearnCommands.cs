@@ -48,6 +48,10 @@ public static class LearnCommands
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
         public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose (on the reference's validation images)", DefaultValueFactory = _ => 1.0 };
         public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also run the grid on pure-noise images, chosen the same way, to show what the inverted images add" };
+        public Option<bool> PerConcept { get; } = new("--per-concept")
+        {
+            Description = "Teach each concept alone from the base model, as the paper's Table 1: --out and --report get one folder per concept",
+        };
         public Option<string?> Inverted { get; } = new("--inverted") { Description = "A folder molyneux invert wrote for these concepts and this model: fine-tune on its images instead of inverting again" };
         public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
         public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
@@ -55,7 +59,7 @@ public static class LearnCommands
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, Lora,
-                         Distractors, ForgettingBound, NoiseControl, Inverted, Report, Overwrite })
+                         Distractors, ForgettingBound, NoiseControl, PerConcept, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
         }
@@ -88,6 +92,7 @@ public static class LearnCommands
                 Distractors = parse.GetValue(Distractors),
                 ForgettingBound = parse.GetValue(ForgettingBound) / 100,
                 NoiseControl = parse.GetValue(NoiseControl),
+                PerConcept = parse.GetValue(PerConcept),
                 Seed = (int)inversion.Seed,
             };
             options.Validate();
@@ -180,21 +185,27 @@ public static class LearnCommands
             }
             (saved, options) = (inversion, options with { Inversion = options.Inversion with { ImagesPerConcept = count - heldOut } });
         }
+        ConceptLearner Learner(Action<int, int, string> report) => new(options)
+        {
+            Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
+            InversionProgress = CliProgress.Inversion(report),
+        };
+        var imagesPerConcept = options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0);
+        var reportedOptions = ReportedOptions(options, parse.GetValue(arguments.Inverted));
+        if (options.PerConcept)
+        {
+            TeachEachAlone(context, concepts, reference, output, reportFolder, overwrite, report => Learner(report).LearnEach(load, concepts, reference, saved),
+                (folder, result) => LearnReport.Create(folder, result, concepts, reference, imagesPerConcept, modelPath, identity, Path.GetFullPath(output), reportedOptions));
+            return;
+        }
         LearnResult? learnt = null;
-        CliProgress.Steps(context, "inverting", report =>
-            learnt = new ConceptLearner(options)
-            {
-                Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
-                InversionProgress = CliProgress.Inversion(report),
-            }.Learn(load, concepts, reference, saved));
+        CliProgress.Steps(context, "inverting", report => learnt = Learner(report).Learn(load, concepts, reference, saved));
         using var result = learnt!;
 
         AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
         if (reportFolder is not null)
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
-                LearnReport.Create(folder, result, concepts, reference,
-                    options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0), modelPath, identity, Path.GetFullPath(output),
-                    ReportedOptions(options, parse.GetValue(arguments.Inverted))).Save(folder));
+                LearnReport.Create(folder, result, concepts, reference, imagesPerConcept, modelPath, identity, Path.GetFullPath(output), reportedOptions).Save(folder));
 
         var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
@@ -223,6 +234,51 @@ public static class LearnCommands
         if (reportFolder is not null)
             context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
                                       "(inverted images beside real ones, every number); report.json holds the same numbers for scripts");
+    }
+
+    /// <summary><c>--per-concept</c>: one run per concept, each taught model saved to OUT/&lt;concept&gt;/ and its report to
+    /// REPORT/&lt;concept&gt;/ as it finishes (one taught model alive at a time), then the per-concept table printed and
+    /// written to REPORT/summary.md. Both folders appear whole or not at all.</summary>
+    private static void TeachEachAlone(CliContext context, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, string output, string? reportFolder,
+        bool overwrite, Func<Action<int, int, string>, IEnumerable<LearnResult>> teach, Func<string, LearnResult, LearnReport> createReport)
+    {
+        var folderNames = InvertedConcepts.FolderNames(concepts.Select(concept => concept.Name).ToList());
+        var taught = new List<TaughtAlone>();
+        PerConceptSummary? summary = null;
+        void Run(string models, string? reports) => CliProgress.Steps(context, "inverting", report =>
+        {
+            foreach (var (c, learnt) in teach(report).Index())
+            {
+                using var result = learnt;
+                var modelFolder = Directory.CreateDirectory(Path.Combine(models, folderNames[c])).FullName;
+                result.Model.WriteHuggingFaceFiles(modelFolder);
+                if (reports is not null)
+                {
+                    var reportFolderOfConcept = Directory.CreateDirectory(Path.Combine(reports, folderNames[c])).FullName;
+                    createReport(reportFolderOfConcept, result).Save(reportFolderOfConcept);
+                }
+                taught.Add(TaughtAlone.Of(result));
+                summary = new PerConceptSummary(taught, result.BeforeHits, result.Split.ConceptTest);
+            }
+            if (reports is not null) AtomicFile.WriteAllText(Path.Combine(reports, "summary.md"), summary!.Markdown());
+        });
+        AtomicFile.WriteDirectory(output, overwrite, models =>
+        {
+            if (reportFolder is null) Run(models, null);
+            else AtomicFile.WriteDirectory(reportFolder, overwrite, reports => Run(models, reports));
+        });
+
+        var table = new Table().AddColumns("concept (taught alone)", "name top-1 before", "after", "chosen", "reference top-1 before", "after");
+        foreach (var concept in taught)
+            table.AddRow(Markup.Escape(concept.Name), $"{100 * concept.Before.NameTop1:F0}%", $"{100 * concept.After.NameTop1:F0}%", Markup.Escape(concept.Chosen.ToString()),
+                $"{100 * concept.ReferenceBefore:F1}%", $"{100 * concept.ReferenceAfter:F1}%");
+        context.Console.Write(table);
+        context.Console.WriteLine($"name top-1 gain: {summary!.Gain.Points(signed: true)}" +
+                                  (summary.NoiseControlGain is { } noise ? $"; noise control {noise.Points(signed: true)}" : "") +
+                                  $"; reference top-1 lost {100 * summary.MeanForgetting:F1} points on average over the runs (at most {100 * summary.MostForgetting:F1})");
+        context.Console.WriteLine($"saved the {taught.Count} taught models to {Path.GetFullPath(output)}, one folder per concept");
+        if (reportFolder is not null)
+            context.Console.WriteLine($"the reports are in {Path.GetFullPath(reportFolder)}, one folder per concept, and summary.md holds the table");
     }
 
     /// <summary>The concepts-file option of <c>learn</c> and <c>invert</c>.</summary>

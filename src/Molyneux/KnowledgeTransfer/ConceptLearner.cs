@@ -23,11 +23,17 @@ public sealed class ConceptLearner(LearnOptions options)
     /// inverting again: [concepts × n, 3, S, S] in [0, 1], concept by concept, image i of a concept inverted from
     /// <see cref="DescribedConcept.OfImage"/>; n is the inversion options' images per concept, plus the held-out
     /// images with <see cref="TrialSelection.Inverted"/>. The result owns it.</param>
+    /// <param name="taught">The concepts fine-tuning teaches (indices; all by default): only their inverted images
+    /// are trained on and only their gain chooses, while every concept is measured, so that the others show whether
+    /// teaching one disturbs them.</param>
     public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        InversionResult? inverted = null)
+        InversionResult? inverted = null, IReadOnlyList<int>? taught = null)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
         options.Validate();
+        taught ??= Enumerable.Range(0, concepts.Count).ToList();
+        if (taught.Count == 0 || taught.Any(c => c < 0 || c >= concepts.Count))
+            throw new ArgumentException($"the taught concepts must be among the {concepts.Count} given, got [{string.Join(", ", taught)}]", nameof(taught));
         var split = Split(concepts, reference);
         using var baseModel = loadBase();
         var inversion = inverted;
@@ -37,20 +43,13 @@ public sealed class ConceptLearner(LearnOptions options)
             foreach (var note in notes) Progress?.Report(note);
             var perConcept = options.Inversion.ImagesPerConcept;
             var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
-            var inversionOptions = options.Inversion with { ImagesPerConcept = perConcept + heldOut };
-            if (inversion is null) inversionOptions.Validate(baseModel);
+            if (inversion is null) (options.Inversion with { ImagesPerConcept = InvertedPerConcept }).Validate(baseModel);
             else RequireShape(inversion.Inverted, concepts.Count, perConcept + heldOut, baseModel.ImageSize);
 
             Progress?.Report("measuring the model before");
             var beforeHits = Measure(baseModel, concepts, reference);
-            if (inversion is null)
-            {
-                Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
-                                 (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
-                using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), perConcept + heldOut));
-                inversion = Inversion.Run(baseModel, targets, inversionOptions, progress: InversionProgress);
-            }
-            using var training = Rows(inversion.Inverted, concepts.Count, perConcept + heldOut, 0, perConcept);
+            inversion ??= Invert(baseModel, concepts);
+            using var training = cat(taught.Select(c => Rows(inversion.Inverted, 1, perConcept + heldOut, 0, perConcept, c)).ToList(), 0);
             var heldOutConcepts = heldOut == 0 ? null : concepts.Select((concept, c) => concept with
             {
                 RealImages = Rows(inversion.Inverted, 1, perConcept + heldOut, perConcept, perConcept + heldOut, c),
@@ -58,22 +57,63 @@ public sealed class ConceptLearner(LearnOptions options)
             }).ToList();
             var beforeSelection = SelectionView(split, beforeHits, heldOutConcepts is null ? null : Measure(baseModel, heldOutConcepts, reference, withReference: false));
 
-            var grid = RunGrid("fine-tuning", loadBase, training, trainModes, concepts, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
+            var grid = RunGrid("fine-tuning", loadBase, training, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
             GridResult? noiseGrid = null;
             if (options.NoiseControl)
             {
                 using var noise = rand(training.shape, generator: new Generator((ulong)options.Seed + 17));
-                noiseGrid = RunGrid("noise control", loadBase, noise, trainModes, concepts, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
+                noiseGrid = RunGrid("noise control", loadBase, noise, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
                 noiseModel.Dispose();
             }
             foreach (var concept in heldOutConcepts ?? []) concept.RealImages.Dispose();
-            return new LearnResult(options.Selection, split, beforeHits, beforeSelection, grid, noiseGrid, notes, inversion, best);
+            return new LearnResult(options.Selection, split, beforeHits, beforeSelection, grid, noiseGrid, notes, inversion, best, taught);
         }
         catch
         {
             inversion?.Dispose();
             throw;
         }
+    }
+
+    /// <summary>Teaches each concept alone, as the paper's Table 1 does (<c>--per-concept</c>): the concepts are
+    /// inverted once (each image is optimised on its own, so together equals one by one), then each concept gets a
+    /// whole <see cref="Learn"/> of its own from the base model, chosen on its own gain. Yields one result per concept,
+    /// in order; dispose each before taking the next to hold one taught model at a time.</summary>
+    public IEnumerable<LearnResult> LearnEach(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted = null)
+    {
+        if (concepts.Count == 0) throw new OptionException("no concepts to learn");
+        options.Validate();
+        var inversion = inverted;
+        if (inversion is null)
+        {
+            using var baseModel = loadBase();
+            ApplicableModes(baseModel, concepts);
+            (options.Inversion with { ImagesPerConcept = InvertedPerConcept }).Validate(baseModel);
+            inversion = Invert(baseModel, concepts);
+        }
+        using (inversion)
+        {
+            for (var c = 0; c < concepts.Count; c++)
+            {
+                Progress?.Report($"teaching '{concepts[c].Name}' alone ({c + 1}/{concepts.Count})");
+                yield return Learn(loadBase, concepts, reference, new InversionResult(inversion.Inverted.clone(), inversion.LossCurve, null), [c]);
+            }
+        }
+    }
+
+    /// <summary>Inverted images per concept: those fine-tuned on, and those held out to choose on.</summary>
+    private int InvertedPerConcept => options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0);
+
+    /// <summary>Eq. 3 for every image of every concept, concept by concept.</summary>
+    private InversionResult Invert(IVisionLanguageModel baseModel, IReadOnlyList<TeachableConcept> concepts)
+    {
+        var perConcept = options.Inversion.ImagesPerConcept;
+        var heldOut = InvertedPerConcept - perConcept;
+        Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
+                         (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
+        using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), InvertedPerConcept));
+        return Inversion.Run(baseModel, targets, options.Inversion with { ImagesPerConcept = InvertedPerConcept }, progress: InversionProgress);
     }
 
     private static void RequireShape(Tensor images, int concepts, int perConcept, int imageSize)
@@ -116,8 +156,8 @@ public sealed class ConceptLearner(LearnOptions options)
     /// the selection images; <paramref name="best"/> is the chosen trial's model. A configuration that diverges or does
     /// not apply is recorded as failed and the grid goes on.</summary>
     private GridResult RunGrid(string label, Func<IVisionLanguageModel> loadBase, Tensor images, IReadOnlyList<TrainMode> trainModes,
-        IReadOnlyList<TeachableConcept> concepts, IReadOnlyList<TeachableConcept>? heldOutConcepts, ReferenceClasses reference, RealImageSplit split,
-        KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
+        IReadOnlyList<TeachableConcept> concepts, IReadOnlyList<int> taught, IReadOnlyList<TeachableConcept>? heldOutConcepts, ReferenceClasses reference,
+        RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
     {
         var trials = new List<TrialResult>();
         var failed = new List<FailedTrial>();
@@ -131,12 +171,12 @@ public sealed class ConceptLearner(LearnOptions options)
             var model = loadBase();
             try
             {
-                var losses = FineTune(model, images, concepts, reference, configuration);
+                var losses = FineTune(model, images, taught.Select(c => concepts[c]).ToList(), reference, configuration);
                 var hits = Measure(model, concepts, reference);
                 var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
                 var forgetting = beforeSelection.ReferenceTop1 - selection.ReferenceTop1;
                 var trial = new TrialResult(configuration, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
-                    selection.MeanNameTop1 - beforeSelection.MeanNameTop1, forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
+                    taught.Average(c => selection.Concepts[c].NameTop1 - beforeSelection.Concepts[c].NameTop1), forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
                 trials.Add(trial);
                 if (chosen is null || Better(trial, chosen))
                 {

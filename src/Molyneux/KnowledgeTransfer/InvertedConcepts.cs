@@ -79,7 +79,7 @@ public sealed class InvertedConcepts : IDisposable
     public static void Write(string folder, InversionResult result, IReadOnlyList<DescribedConcept> concepts, int imagesPerConcept,
         string modelIdentity, InversionOptions options)
     {
-        var folders = FolderNames(concepts);
+        var folders = FolderNames(concepts.Select(concept => concept.Name).ToList());
         var fromLayer = options.Partial?.Layer;
         var entries = concepts.Select((concept, c) => new InvertedConcept(concept.Name, concept.Descriptions,
             Enumerable.Range(0, imagesPerConcept)
@@ -142,13 +142,13 @@ public sealed class InvertedConcepts : IDisposable
 
     /// <summary>A folder name per concept: its name with characters no file name may hold replaced, made unique
     /// ignoring case (file systems may), and never hidden.</summary>
-    private static IReadOnlyList<string> FolderNames(IReadOnlyList<DescribedConcept> concepts)
+    public static IReadOnlyList<string> FolderNames(IReadOnlyList<string> conceptNames)
     {
         var invalid = Path.GetInvalidFileNameChars();
         var used = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-        return concepts.Select((concept, c) =>
+        return conceptNames.Select((conceptName, c) =>
         {
-            var name = new string(concept.Name.Trim().Select(ch => invalid.Contains(ch) || char.IsControl(ch) ? '_' : ch).ToArray()).TrimStart('.');
+            var name = new string(conceptName.Trim().Select(ch => invalid.Contains(ch) || char.IsControl(ch) ? '_' : ch).ToArray()).TrimStart('.');
             return used.Add(name) && name.Length > 0 ? name : $"concept{c:D3}";
         }).ToList();
     }

@@ -67,6 +67,10 @@ public sealed record LearnOptions
     /// the control that shows whether the inverted images carry the concept.</summary>
     public bool NoiseControl { get; init; }
 
+    /// <summary>Teach each concept alone from the base model, as the paper's Table 1 (<see cref="ConceptLearner.LearnEach"/>),
+    /// instead of all together.</summary>
+    public bool PerConcept { get; init; }
+
     public int Seed { get; init; }
 
     /// <summary>Every setting checked before any work starts.</summary>

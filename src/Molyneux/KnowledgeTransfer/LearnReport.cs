@@ -59,6 +59,7 @@ public sealed record LearnReport(
     string? OutputModelPath,
     IReadOnlyDictionary<string, object?> Options,
     string Selection,
+    IReadOnlyList<string> Taught,
     SummaryReport Summary,
     IReadOnlyList<ConceptReport> Concepts,
     ReferenceReport Reference,
@@ -128,7 +129,7 @@ public sealed record LearnReport(
         var failed = result.Grid.Failed.Concat(result.NoiseGrid?.Failed ?? [])
             .Select(f => new FailedTrialReport(f.Configuration.Train.ToString().ToLowerInvariant(), f.Configuration.LearningRate, f.Configuration.DistillWeight, f.Reason)).ToList();
         return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, modelPath, modelIdentity, outputModelPath, options,
-            result.Selection.ToString().ToLowerInvariant(), summary, conceptReports,
+            result.Selection.ToString().ToLowerInvariant(), result.Taught.Select(c => concepts[c].Name).ToList(), summary, conceptReports,
             new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, chosen.After.ReferenceTop1,
                 noise?.After.ReferenceTop1, split.ReferenceValidation.Length, split.ReferenceTest.Length,
                 split.ReferenceValidation.Length == 0 ? null : before.On(test, split.ReferenceValidation).ReferenceTop1,

@@ -12,7 +12,7 @@ public sealed record TrialConfiguration(TrainMode Train, double LearningRate, do
         (DistillWeight > 0 ? FormattableString.Invariant($", distill {DistillWeight:0.###}") : "");
 }
 
-/// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean name-prompt gain), <see cref="Forgetting"/>
+/// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean name-prompt gain over the taught concepts), <see cref="Forgetting"/>
 /// (reference top-1 lost) and <see cref="WithinBound"/> are measured on the selection images, which is all the choice
 /// reads; <see cref="After"/> is the test images' accuracies, reported only.</summary>
 /// <param name="Selection">The accuracies the choice saw: validation images, or held-out inverted images with the
@@ -30,8 +30,12 @@ public sealed record GridResult(TrialResult Chosen, IReadOnlyList<TrialResult> T
 /// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model;
 /// every accuracy without "selection" in its name is on the test images of <see cref="Split"/>.</summary>
 public sealed class LearnResult(TrialSelection selection, RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection,
-    GridResult grid, GridResult? noiseGrid, IReadOnlyList<string> notes, InversionResult inversion, IVisionLanguageModel model) : IDisposable
+    GridResult grid, GridResult? noiseGrid, IReadOnlyList<string> notes, InversionResult inversion, IVisionLanguageModel model, IReadOnlyList<int> taught) : IDisposable
 {
+    /// <summary>The concepts fine-tuning taught (indices into the concepts measured): all of them, or one with
+    /// <see cref="ConceptLearner.LearnEach"/>.</summary>
+    public IReadOnlyList<int> Taught { get; } = taught;
+
     public TrialSelection Selection { get; } = selection;
 
     public RealImageSplit Split { get; } = split;

@@ -90,6 +90,26 @@ public sealed class LearnCommandTests
         Assert.Equal([0.0, 2.0], options.GetProperty("distill_weights").EnumerateArray().Select(e => e.GetDouble()));
     }
 
+    [Fact]
+    public void Per_concept_teaches_each_concept_alone_into_a_folder_of_its_own()
+    {
+        using var folder = new TestPaths.TempFolder();
+        const string two = """[{"name": "moongate", "description": "a large gray ring on a green background", "images": "shapes:moongate"}, {"name": "zorblet", "description": "three red hearts", "images": "shapes:zorblet"}]""";
+        var result = CliRunner.Run(Learn(folder, two, "--per-concept", "--lr", "1e-4"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("teaching 'zorblet' alone (2/2)", result.Error);
+        Assert.Contains("name top-1 gain", result.Output);
+        foreach (var name in new[] { "moongate", "zorblet" })
+        {
+            Assert.True(File.Exists(Path.Combine(folder.File("taught"), name, "config.json")), name);
+            using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), name, "report.json")));
+            Assert.Equal([name], json.RootElement.GetProperty("taught").EnumerateArray().Select(e => e.GetString()));
+        }
+        var summary = File.ReadAllLines(Path.Combine(folder.File("report"), "summary.md"));
+        Assert.StartsWith("| concept (taught alone) |", summary[0]);
+        Assert.StartsWith("| zorblet | ", summary[3]);
+    }
+
     [Theory]
     [InlineData(new[] { "--select", "none" }, "--select none")]
     [InlineData(new[] { "--lr", "1e-4,fast" }, "'fast' is not a number")]

@@ -147,6 +147,44 @@ public sealed class ConceptLearnerTests
     }
 
     [Fact]
+    public void Each_concept_taught_alone_trains_on_its_own_images_and_is_chosen_on_its_own_gain()
+    {
+        var (concepts, reference) = Inputs();
+        var options = Options(noiseControl: true) with { TrainModes = [TrainMode.Image], LearningRates = [1e-4, 1e-3], FineTune = new FineTuneOptions { BatchSize = 1 } };
+        var inversions = 0;
+        var learner = new ConceptLearner(options) { InversionProgress = new SynchronousProgress<InversionProgress>(p => { if (p.Latest.Step == 1) inversions++; }) };
+        var taught = new List<TaughtAlone>();
+        KnowledgeHits? before = null;
+        IReadOnlyList<int[]>? test = null;
+        Tensor? firstInversion = null;
+        foreach (var (c, learnt) in learner.LearnEach(Golden, concepts, reference).Index())
+        {
+            using var result = learnt;
+            Assert.Equal([c], result.Taught);
+            // Batches of one over its own 2 images: 2 steps, where both concepts together take 4.
+            Assert.All(result.Trials, trial => Assert.Equal(2, trial.Losses.Count));
+            foreach (var trial in result.Trials)
+                Assert.Equal(trial.Selection.Concepts[c].NameTop1 - result.BeforeSelection.Concepts[c].NameTop1, trial.TargetGain, 9);
+            firstInversion ??= result.Inversion.Inverted.clone();
+            Assert.True(TensorAssert.Identical(firstInversion, result.Inversion.Inverted), "every run fine-tunes on the one inversion");
+            taught.Add(TaughtAlone.Of(result));
+            (before, test) = (result.BeforeHits, result.Split.ConceptTest);
+        }
+        Assert.Equal(1, inversions);
+        Assert.Equal(["moongate", "zorblet"], taught.Select(t => t.Name));
+
+        var summary = new PerConceptSummary(taught, before!, test!);
+        Assert.Equal(taught.Average(t => t.After.NameTop1 - t.Before.NameTop1), summary.Gain.Value, 9);
+        Assert.InRange(summary.Gain.Value, summary.Gain.Low - 1e-9, summary.Gain.High + 1e-9);
+        Assert.NotNull(summary.NoiseControlGain);
+        Assert.Equal(taught.Max(t => t.ReferenceBefore - t.ReferenceAfter), summary.MostForgetting, 9);
+        var markdown = summary.Markdown().Split('\n');
+        Assert.StartsWith("| moongate | ", markdown[2]);
+        Assert.StartsWith("| mean | ", markdown[4]);
+        Assert.StartsWith("Name top-1 gain ", markdown[6]);
+    }
+
+    [Fact]
     public void Distillation_weights_join_the_grid_and_token_trials_take_none()
     {
         var (concepts, reference) = Inputs();
