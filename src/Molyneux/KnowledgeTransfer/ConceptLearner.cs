@@ -134,18 +134,18 @@ public sealed class ConceptLearner(LearnOptions options)
     };
 
     /// <summary>The grid's training modes that apply to this model and these names. Token mode adds each name as one
-    /// word of a CLIP vocabulary: asked for alone on a name that is not one word, or on another kind of model, it stops
-    /// the run before any work; in a larger grid it is left out, and the note says why.</summary>
+    /// token of a CLIP vocabulary (a name of several words too, as a placeholder): asked for alone on a name that
+    /// cannot be one, or on another kind of model, it stops the run before any work; in a larger grid it is left out,
+    /// and the note says why.</summary>
     private (IReadOnlyList<TrainMode> Modes, IReadOnlyList<string> Notes) ApplicableModes(IVisionLanguageModel model, IReadOnlyList<TeachableConcept> concepts)
     {
         if (options.FineTune.Lora is not null && model is not ClipPipeline)
             throw new OptionException($"--lora: adapts CLIP's attention layers; this model is a {model.Architecture[0].Value}");
         if (!options.TrainModes.Contains(TrainMode.Token)) return (options.TrainModes, []);
         string? problem = null;
-        if (model is not ClipPipeline clip) problem = $"token mode needs a CLIP model (it adds a row to CLIP's token embedding); this model is a {model.Architecture[0].Value}";
-        else if (concepts.Where(concept => !clip.Tokenizer.IsOneWord(concept.Name)).Select(concept => $"\"{concept.Name}\"").ToList() is { Count: > 0 } names)
-            problem = $"token mode adds each name as one word, and {string.Join(", ", names)} {(names.Count == 1 ? "is" : "are")} not one word to CLIP's tokenizer " +
-                      "(a single run of letters, such as \"moongate\")";
+        if (model is not ClipPipeline) problem = $"token mode needs a CLIP model (it adds a row to CLIP's token embedding); this model is a {model.Architecture[0].Value}";
+        else if (concepts.Where(concept => !Tokenization.ClipTokenizer.CanAddWord(concept.Name)).Select(concept => $"\"{concept.Name}\"").ToList() is { Count: > 0 } names)
+            problem = $"token mode adds each name as one token, and {string.Join(", ", names)} cannot be one (no text, or a special token)";
         if (problem is null) return (options.TrainModes, []);
         var remaining = options.TrainModes.Where(mode => mode != TrainMode.Token).ToList();
         if (remaining.Count == 0) throw new OptionException($"--train token: {problem}");

@@ -39,12 +39,15 @@ public sealed class ClipTokenizer
 
     private static readonly char[] ByteToChar = BuildByteToChar();
     private static readonly int[] CharToByte = BuildCharToByte();
+    private static readonly char ByteLevelSpace = ByteToChar[' '];
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
     private readonly string[] _tokens;
     private readonly Merge[] _merges;
     private readonly BpeTokenizer _bpe;
     private readonly Dictionary<string, int> _addedWords;
+    /// <summary>The added words of several pre-tokens ("hot dog"), as their byte-level pre-tokens, longest first.</summary>
+    private readonly (string[] Pieces, int Id)[] _addedPhrases;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
 
     private readonly record struct Merge(string Left, string Right, int Line);
@@ -90,6 +93,8 @@ public sealed class ClipTokenizer
             .ToHashSet(StringComparer.Ordinal);
         _addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key))
             .ToDictionary(entry => entry.Key[..^EndOfWordSuffix.Length], entry => entry.Value, StringComparer.Ordinal);
+        _addedPhrases = _addedWords.Where(entry => entry.Key.Contains(ByteLevelSpace))
+            .Select(entry => (entry.Key.Split(ByteLevelSpace), entry.Value)).OrderByDescending(phrase => phrase.Item1.Length).ToArray();
         _tokens = tokens;
         _merges = merges;
         _bpe = BpeTokenizer.Create(new BpeOptions(ids)
@@ -226,25 +231,26 @@ public sealed class ClipTokenizer
         });
     }
 
-    /// <summary>Whether <paramref name="word"/> is one pre-token (a single run of letters, not a special token), the
-    /// only kind of word <see cref="WithAddedWord"/> can add.</summary>
-    public bool IsOneWord(string word) => CleanAndSplit(word) is [var piece] && piece is not (StartOfTextToken or EndOfTextToken);
+    /// <summary>Whether <see cref="WithAddedWord"/> can take <paramref name="word"/>: some text besides whitespace and
+    /// no special token.</summary>
+    public static bool CanAddWord(string word) => CleanAndSplit(word) is { Count: > 0 } pieces && !pieces.Any(piece => piece is StartOfTextToken or EndOfTextToken);
 
     /// <summary>This vocabulary plus one whole word, with the next id (the old <see cref="VocabularySize"/>). The word
-    /// is matched as one pre-token after cleaning (so case-insensitively, and only where it stands alone, not inside
-    /// a longer word) before BPE, which leaves every text without it tokenized as before. It is saved in vocab.json as
-    /// "word&lt;/w&gt;", an entry no merge produces, which is how loading recognises it again. Textual inversion's
-    /// concept token is such a word.</summary>
+    /// is matched as its run of pre-tokens after cleaning (so case-insensitively, and only where it stands alone, not
+    /// inside a longer word) before BPE, which leaves every text without it tokenized as before. A name of several
+    /// pre-tokens ("hot dog", "r2d2") becomes one token too, as textual inversion's placeholder: its pre-tokens in a
+    /// row, whatever the spacing between them. It is saved in vocab.json as "word&lt;/w&gt;" (pre-tokens joined by the
+    /// byte-level space, "hotĠdog&lt;/w&gt;"), an entry no merge produces, which is how loading recognises it again.
+    /// Textual inversion's concept token is such a word.</summary>
     public ClipTokenizer WithAddedWord(string word)
     {
         var pieces = CleanAndSplit(word);
-        if (!IsOneWord(word))
-            throw new TokenizerException($"\"{word}\" is not one word to CLIP's tokenizer (its pre-tokens: {string.Join(" ", pieces.Select(p => $"\"{p}\""))}); " +
-                                         "an added word must be a single run of letters, such as \"moongate\"");
+        if (!CanAddWord(word))
+            throw new TokenizerException($"\"{word}\" cannot be added to CLIP's vocabulary: an added word needs at least one letter, digit or sign and no special token");
         var ids = new Dictionary<string, int>(_tokens.Length + 1, StringComparer.Ordinal);
         for (var id = 0; id < _tokens.Length; id++)
             ids.Add(_tokens[id], id);
-        var token = ToByteLevel(pieces[0]) + EndOfWordSuffix;
+        var token = string.Join(ByteLevelSpace, pieces.Select(ToByteLevel)) + EndOfWordSuffix;
         if (!ids.TryAdd(token, _tokens.Length))
             throw new TokenizerException($"\"{word}\" is already the single token {ids[token]} of the vocabulary; an added word must be new");
         return new ClipTokenizer([.. _tokens, token], ids, _merges, $"vocabulary with the added word \"{word}\"", "merges");
@@ -258,13 +264,34 @@ public sealed class ClipTokenizer
     public int[] Encode(string text)
     {
         var ids = new List<int>();
-        foreach (var piece in CleanAndSplit(text))
+        var pieces = CleanAndSplit(text);
+        for (var i = 0; i < pieces.Count; i++)
         {
+            var piece = pieces[i];
             if (piece == StartOfTextToken) ids.Add(StartOfTextId);
             else if (piece == EndOfTextToken) ids.Add(EndOfTextId);
+            else if (PhraseAt(pieces, i) is var (length, id))
+            {
+                ids.Add(id);
+                i += length - 1;
+            }
             else ids.AddRange(EncodeWord(piece));
         }
         return [.. ids];
+    }
+
+    /// <summary>The longest added phrase whose pre-tokens start at <paramref name="start"/>: its length and id.</summary>
+    private (int Length, int Id)? PhraseAt(IReadOnlyList<string> pieces, int start)
+    {
+        foreach (var (phrase, id) in _addedPhrases)
+        {
+            if (start + phrase.Length > pieces.Count) continue;
+            var matches = true;
+            for (var k = 0; k < phrase.Length && matches; k++)
+                matches = ToByteLevel(pieces[start + k]) == phrase[k];
+            if (matches) return (phrase.Length, id);
+        }
+        return null;
     }
 
     /// <summary>clip.tokenize for one text: start, the BPE ids, end, then padding with 0 up to

@@ -1,3 +1,4 @@
+using Molyneux.Checkpoints;
 using System.Text.Json;
 
 namespace Molyneux.Tests.Cli;
@@ -132,22 +133,15 @@ public sealed class LearnCommandTests
     }
 
     [Fact]
-    public void Token_mode_refuses_a_two_word_name_before_any_work_and_auto_leaves_it_out()
+    public void Token_mode_teaches_a_two_word_name_as_one_token_that_the_saved_vocabulary_keeps()
     {
         using var folder = new TestPaths.TempFolder();
         const string hotDog = """[{"name": "hot dog", "description": "a sausage in a long bun", "images": "shapes:moongate"}]""";
-        var refused = CliRunner.Run(Learn(folder, hotDog, "--train", "token", "--lr", "1e-3"));
-        Assert.Equal(1, refused.ExitCode);
-        Assert.Contains("\"hot dog\" is not one word", refused.Error);
-        Assert.DoesNotContain("inverting the image encoder", refused.Error);
-        Assert.False(Directory.Exists(folder.File("report")));
-
-        var auto = CliRunner.Run(Learn(folder, hotDog, "--train", "auto", "--lr", "1e-4"));
-        Assert.True(auto.ExitCode == 0, auto.Error);
-        Assert.Contains("left --train token out of the grid", auto.Error);
-        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
-        Assert.Equal(["image", "text"], json.RootElement.GetProperty("trials").EnumerateArray().Select(trial => trial.GetProperty("train").GetString()));
-        Assert.Contains("token", json.RootElement.GetProperty("notes")[0].GetString());
+        var result = CliRunner.Run(Learn(folder, hotDog, "--train", "token", "--lr", "1e-3"));
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("\"hot\u0120dog</w>\"", File.ReadAllText(Path.Combine(folder.File("taught"), "vocab.json")));
+        using var taught = ClipCheckpoint.Load(folder.File("taught"));
+        Assert.Single(taught.Tokenizer.Encode("hot dog"));
     }
 
     [Fact]

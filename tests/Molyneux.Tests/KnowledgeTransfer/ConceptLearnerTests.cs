@@ -131,19 +131,32 @@ public sealed class ConceptLearnerTests
     [Fact]
     public void A_name_token_mode_cannot_take_stops_the_run_before_inverting_or_leaves_token_mode_out_of_a_grid()
     {
-        var (concepts, reference) = Inputs("moon gate", "zorblet");
+        var (concepts, reference) = Inputs("<|endoftext|>", "zorblet");
         var inversionSteps = 0;
         var learner = new ConceptLearner(Options() with { TrainModes = [TrainMode.Token] })
         {
             InversionProgress = new SynchronousProgress<InversionProgress>(_ => inversionSteps++),
         };
         var error = Assert.Throws<OptionException>(() => learner.Learn(Golden, concepts, reference));
-        Assert.Contains("\"moon gate\"", error.Message);
+        Assert.Contains("\"<|endoftext|>\"", error.Message);
         Assert.Equal(0, inversionSteps);
 
         using var result = new ConceptLearner(Options() with { TrainModes = [TrainMode.Image, TrainMode.Token], LearningRates = [1e-4] }).Learn(Golden, concepts, reference);
         Assert.All(result.Trials, trial => Assert.Equal(TrainMode.Image, trial.Configuration.Train));
-        Assert.Contains(result.Notes, note => note.Contains("token") && note.Contains("\"moon gate\""));
+        Assert.Contains(result.Notes, note => note.Contains("token") && note.Contains("\"<|endoftext|>\""));
+    }
+
+    [Fact]
+    public void A_name_of_several_words_is_taught_as_one_new_token()
+    {
+        var (concepts, reference) = Inputs("moon gate", "zorblet");
+        using var result = new ConceptLearner(Options() with { TrainModes = [TrainMode.Token], LearningRates = [1e-3] }).Learn(Golden, concepts, reference);
+        Assert.Empty(result.Notes);
+        Assert.Equal(TrainMode.Token, Assert.Single(result.Trials).Configuration.Train);
+        using var golden = Golden();
+        var taught = ((ClipPipeline)result.Model).Tokenizer;
+        Assert.Equal(golden.Tokenizer.VocabularySize + 2, taught.VocabularySize);
+        Assert.Equal([.. golden.Tokenizer.Encode("a"), golden.Tokenizer.VocabularySize], taught.Encode("a Moon  Gate"));
     }
 
     [Fact]

@@ -41,12 +41,31 @@ public sealed class ClipTokenizerAddedWordTests
         Assert.Equal([49408], reloaded.Encode("moongate"));
     }
 
+    [Fact]
+    public void Tokenizer_added_name_of_several_words_is_one_token_wherever_its_words_stand_in_a_row()
+    {
+        var original = TokenizerGolden.HuggingFace;
+        var tokenizer = original.WithAddedWord("Moon Gate");
+        var id = original.VocabularySize;
+
+        Assert.Equal([.. original.Encode("a photo of a"), id, .. original.Encode(".")], tokenizer.Encode("a photo of a moon   gate."));
+        // Only the words in a row, whole: one of them alone, or inside a longer word, is tokenized as before.
+        Assert.Equal(original.Encode("a moon and a gate"), tokenizer.Encode("a moon and a gate"));
+        Assert.Equal(original.Encode("moon gates"), tokenizer.Encode("moon gates"));
+        Assert.Equal([id], original.WithAddedWord("r2d2").Encode("R2D2"));
+
+        using var folder = new TestPaths.TempFolder();
+        tokenizer.SaveHuggingFaceFiles(folder.Path);
+        Assert.Contains("\"moon\u0120gate</w>\": 49408", File.ReadAllText(folder.File("vocab.json")));
+        Assert.Equal([id], ClipTokenizer.FromFolder(folder.Path).Encode("moon gate"));
+        Assert.Equal("a moon gate ", tokenizer.Decode(tokenizer.Encode("a moon gate")));
+    }
+
     [Theory]
-    [InlineData("moon gate")]
-    [InlineData("r2d2")]
     [InlineData("<|endoftext|>")]
     [InlineData("dog")]
     [InlineData("")]
-    public void Tokenizer_added_word_must_be_one_new_word(string word) =>
+    [InlineData("   ")]
+    public void Tokenizer_added_word_must_be_new_text(string word) =>
         Assert.Throws<TokenizerException>(() => TokenizerGolden.HuggingFace.WithAddedWord(word));
 }
