@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.Checkpoints;
+using Molyneux.Evaluation;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
@@ -48,6 +49,11 @@ public static class LearnCommands
         public Option<int> Distractors { get; } = new("--distractors") { Description = "Reference classes beside the concepts in the small candidate set", DefaultValueFactory = _ => 50 };
         public Option<double> ForgettingBound { get; } = new("--forgetting-bound") { Description = "Most reference top-1 points a chosen setting may lose (on the reference's validation images)", DefaultValueFactory = _ => 1.0 };
         public Option<bool> NoiseControl { get; } = new("--noise-control") { Description = "Also run the grid on pure-noise images, chosen the same way, to show what the inverted images add" };
+        public Option<string?> ReferenceTemplates { get; } = new("--reference-templates")
+        {
+            Description = "Measure forgetting with these prompt templates' mean (a built-in set: openai_imagenet, simple, a_photo, name; or a file), " +
+                          "as eval classify --templates does; default: each reference class's own prompt",
+        };
         public Option<bool> PerConcept { get; } = new("--per-concept")
         {
             Description = "Teach each concept alone from the base model, as the paper's Table 1: --out and --report get one folder per concept",
@@ -59,7 +65,7 @@ public static class LearnCommands
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, Lora,
-                         Distractors, ForgettingBound, NoiseControl, PerConcept, Inverted, Report, Overwrite })
+                         Distractors, ForgettingBound, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
         }
@@ -156,6 +162,7 @@ public static class LearnCommands
     {
         var overwrite = parse.GetValue(arguments.Overwrite);
         var reportFolder = parse.GetValue(arguments.Report);
+        var referenceTemplates = parse.GetValue(arguments.ReferenceTemplates) is { } templates ? PromptTemplates.Load(templates, arguments.ReferenceTemplates.Name) : null;
         foreach (var target in new[] { output, reportFolder }.OfType<string>())
             if (Directory.Exists(target) && !overwrite) throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
         using var probe = load();
@@ -170,6 +177,7 @@ public static class LearnCommands
             return new TeachableConcept(c.Name, c.Descriptions, images, sourceNames);
         }).ToList();
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
+        if (referenceTemplates is not null) reference = reference.WithForgettingTemplates(referenceTemplates);
         InversionResult? saved = null;
         if (parse.GetValue(arguments.Inverted) is { } invertedFolder)
         {
@@ -192,6 +200,7 @@ public static class LearnCommands
         };
         var imagesPerConcept = options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0);
         var reportedOptions = ReportedOptions(options, parse.GetValue(arguments.Inverted));
+        reportedOptions["reference_templates"] = referenceTemplates?.Name;
         if (options.PerConcept)
         {
             TeachEachAlone(context, concepts, reference, output, reportFolder, overwrite, report => Learner(report).LearnEach(load, concepts, reference, saved),

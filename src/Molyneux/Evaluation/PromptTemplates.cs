@@ -34,8 +34,8 @@ public sealed class PromptTemplates
 
     public IReadOnlyList<string> Templates { get; }
 
-    /// <summary>Resolves a built-in name first, then a file path.</summary>
-    public static PromptTemplates Load(string nameOrPath)
+    /// <summary>Resolves a built-in name first, then a file path; an error names <paramref name="option"/>.</summary>
+    public static PromptTemplates Load(string nameOrPath, string option = "--templates")
     {
         if (BuiltInNames.Contains(nameOrPath, StringComparer.Ordinal))
             return new PromptTemplates(nameOrPath, Parse($"built-in template set '{nameOrPath}'", ReadBuiltIn(nameOrPath)));
@@ -44,7 +44,7 @@ public sealed class PromptTemplates
             var fullPath = Path.GetFullPath(nameOrPath);
             return new PromptTemplates(fullPath, Parse(fullPath, File.ReadAllText(fullPath)));
         }
-        throw new OptionException($"--templates: '{nameOrPath}' is neither a built-in template set ({string.Join(", ", BuiltInNames)}) nor an existing file");
+        throw new OptionException($"{option}: '{nameOrPath}' is neither a built-in template set ({string.Join(", ", BuiltInNames)}) nor an existing file");
     }
 
     /// <summary>The prompt of one template for one class name.</summary>

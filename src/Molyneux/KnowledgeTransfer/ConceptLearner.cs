@@ -260,7 +260,7 @@ public sealed class ConceptLearner(LearnOptions options)
         var byDescription = PerConcept(distractors, concept => concept.Descriptions);
         var allClasses = PerConcept(Enumerable.Range(0, reference.Names.Count).ToList(), ConceptPrompt);
         var referenceHits = withReference
-            ? new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.PromptsPerClass).Measure(model).Predictions
+            ? new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.ReferencePrompts).Measure(model).Predictions
                 .Select((predicted, i) => predicted == reference.Labels[i]).ToArray()
             : [];
         return new KnowledgeHits(concepts.Select((concept, c) => new ConceptHits(concept.Name, byName[c], byDescription[c], allClasses[c])).ToList(), referenceHits);

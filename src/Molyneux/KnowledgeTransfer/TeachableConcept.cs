@@ -12,4 +12,16 @@ public sealed record TeachableConcept(string Name, IReadOnlyList<string> Descrip
 
 /// <summary>What the model already knows, to measure forgetting and to serve as distractors: real images with
 /// labels, and each class's prompts.</summary>
-public sealed record ReferenceClasses(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> PromptsPerClass, Tensor Images, IReadOnlyList<int> Labels);
+/// <param name="PromptsPerClass">Each class's prompts as distractors beside the concepts and as negative captions.</param>
+/// <param name="ForgettingPrompts">Each class's prompts for the reference top-1 (forgetting), when they differ: a
+/// template ensemble, as <c>eval classify --templates</c> prompts (<see cref="WithForgettingTemplates"/>); null: the
+/// distractor prompts.</param>
+public sealed record ReferenceClasses(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> PromptsPerClass, Tensor Images, IReadOnlyList<int> Labels,
+    IReadOnlyList<IReadOnlyList<string>>? ForgettingPrompts = null)
+{
+    /// <summary>The prompts the reference top-1 is measured with.</summary>
+    public IReadOnlyList<IReadOnlyList<string>> ReferencePrompts => ForgettingPrompts ?? PromptsPerClass;
+
+    /// <summary>These classes with forgetting measured on every class by the mean of the templates' text features.</summary>
+    public ReferenceClasses WithForgettingTemplates(Evaluation.PromptTemplates templates) => this with { ForgettingPrompts = templates.PromptsFor(Names) };
+}

@@ -72,7 +72,7 @@ public sealed class LearnCommandTests
     public void Lists_of_modes_learning_rates_and_distillation_weights_are_the_grid_and_the_inversion_options_are_recorded()
     {
         using var folder = new TestPaths.TempFolder();
-        var result = CliRunner.Run(Learn(folder, Moongate, "--train", "image,text", "--lr", "1e-4, 1e-3", "--distill", "0,2", "--resolutions", "16,32", "--resolution-steps", "1",
+        var result = CliRunner.Run(Learn(folder, Moongate, "--train", "image,text", "--lr", "1e-4, 1e-3", "--distill", "0,2", "--reference-templates", "a_photo", "--resolutions", "16,32", "--resolution-steps", "1",
             "--scale-range", "0.7,1.0", "--tv-weight", "0.01", "--inversion-lr", "0.05", "--loss", "symmetric", "--optimizer", "adamw"));
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("name top-1 gain", result.Output);
@@ -89,6 +89,7 @@ public sealed class LearnCommandTests
         Assert.Equal(("symmetric", "adamw", "validation"), (options.GetProperty("loss").GetString(), options.GetProperty("optimizer").GetString(), options.GetProperty("selection").GetString()));
         Assert.Equal(1, options.GetProperty("augmented_copies").GetInt32());
         Assert.Equal([0.0, 2.0], options.GetProperty("distill_weights").EnumerateArray().Select(e => e.GetDouble()));
+        Assert.Equal("a_photo", options.GetProperty("reference_templates").GetString());
     }
 
     [Fact]
@@ -120,6 +121,7 @@ public sealed class LearnCommandTests
     [InlineData(new[] { "--loss", "hinge" }, "--loss")]
     [InlineData(new[] { "--select", "test" }, "--select")]
     [InlineData(new[] { "--distill", "-1" }, "--distill")]
+    [InlineData(new[] { "--reference-templates", "fancy" }, "--reference-templates: 'fancy' is neither")]
     [InlineData(new[] { "--train", "image,tail" }, "'tail' is not a training mode")]
     [InlineData(new[] { "--lora", "4", "--train", "auto" }, "--lora")]
     public void Bad_options_stop_the_run_with_a_message_and_write_nothing(string[] options, string expected)

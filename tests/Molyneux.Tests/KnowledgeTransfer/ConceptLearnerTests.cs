@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Molyneux.Checkpoints;
+using Molyneux.Evaluation;
+using Molyneux.Pretraining;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
 using Molyneux.Modeling;
@@ -195,6 +197,22 @@ public sealed class ConceptLearnerTests
         Assert.StartsWith("| moongate | ", markdown[2]);
         Assert.StartsWith("| mean | ", markdown[4]);
         Assert.StartsWith("Name top-1 gain ", markdown[6]);
+    }
+
+    [Fact]
+    public void Forgetting_can_be_measured_with_a_template_ensemble()
+    {
+        var (concepts, reference) = Inputs();
+        var templated = reference.WithForgettingTemplates(PromptTemplates.Load("simple"));
+        Assert.Equal(reference.PromptsPerClass, templated.PromptsPerClass);
+        var options = Options() with { Selection = TrialSelection.None, TrainModes = [TrainMode.Image], LearningRates = [1e-4] };
+        using var result = new ConceptLearner(options).Learn(Golden, concepts, templated);
+
+        using var golden = Golden();
+        var predictions = new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names,
+            reference.Names.Select(name => (IReadOnlyList<string>)PromptTemplates.Load("simple").Templates.Select(t => t.Replace("{}", name)).ToList()).ToList())
+            .Measure(golden).Predictions;
+        Assert.Equal(predictions.Zip(reference.Labels).Count(pair => pair.First == pair.Second) / (double)reference.Labels.Count, result.Before.ReferenceTop1, 9);
     }
 
     [Fact]
