@@ -70,10 +70,7 @@ public sealed class ClipMlp : Module<Tensor, Tensor>
         return fc2.call(Activation(fc1.call(hiddenStates))).MoveToOuterDisposeScope();
     }
 
-    public Tensor Activation(Tensor x) => quickGelu ? x * functional.sigmoid(x.mul(QuickGeluSlope)) : functional.gelu(x);
-
-    /// <summary>Made once: a temporary Scalar can be freed while libtorch reads it (<see cref="LiveScalars"/>).</summary>
-    private static readonly Scalar QuickGeluSlope = 1.702;
+    public Tensor Activation(Tensor x) => GeluActivation.Apply(x, quickGelu);
 }
 
 /// <summary>A pre-norm residual block: x + attn(ln1(x)), then x + mlp(ln2(x)).</summary>
