@@ -25,6 +25,7 @@ public static class MolyneuxCli
             Verbose,
             InfoCommand.Create(context),
             EmbedCommand.Create(context),
+            CaptionCommand.Create(context),
             SimilarityCommand.Create(context),
             ConvertCommand.Create(context),
             EvalCommands.Create(context),

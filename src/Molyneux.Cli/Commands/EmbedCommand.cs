@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using Molyneux.Asif;
-using Molyneux.Checkpoints;
+using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
 using Spectre.Console;
@@ -68,14 +68,9 @@ public static class EmbedCommand
                 results.Add(("image", file, row));
             if (pixelFile is not null)
             {
-                using var stored = SafetensorsFile.Open(pixelFile);
-                if (!stored.Entries.ContainsKey("pixel_values"))
-                    throw new CheckpointException($"{pixelFile}: no tensor named 'pixel_values' (found: {string.Join(", ", stored.Entries.Keys)})");
-                using var values = stored.Read("pixel_values");
-                if (values.dim() != 4 || values.shape[1] != 3)
-                    throw new CheckpointException($"{pixelFile}: pixel_values must be [N, 3, H, W], found [{string.Join(", ", values.shape)}]");
+                using var values = PixelValuesFile.Read(pixelFile);
                 var index = 0;
-                foreach (var row in Rows(clip.EncodePixels(values.to(ScalarType.Float32))))
+                foreach (var row in Rows(clip.EncodePixels(values)))
                     results.Add(("image", $"{pixelFile}#{index++}", row));
             }
         }

@@ -30,7 +30,7 @@ public sealed class CocaCheckpointTests
         Assert.True(TensorAssert.Identical(model.GetTextFeatures(ids), reloaded.GetTextFeatures(ids)));
         var pairs = golden.Read("input.caption_image_index");
         Assert.True(TensorAssert.Identical(model.forward(pixels.index_select(0, pairs), ids), reloaded.forward(pixels.index_select(0, pairs), ids)));
-        Assert.True(TensorAssert.Identical(CaptionGeneration.Greedy(model, pixels), CaptionGeneration.Greedy(reloaded, pixels)));
+        Assert.True(TensorAssert.Identical(CaptionGeneration.Generate(model, pixels), CaptionGeneration.Generate(reloaded, pixels)));
     }
 
     [Fact]
@@ -113,7 +113,7 @@ public sealed class CocaCheckpointTests
     {
         using var model = CocaCheckpoint.Load(GoldenWeights, GoldenConfig);
         using var pixels = zeros(1, 3, 32, 32);
-        var error = Assert.Throws<OptionException>(() => CaptionGeneration.Greedy(model, pixels, new GreedyCaptionOptions { MaxLength = maxLength }));
+        var error = Assert.Throws<OptionException>(() => CaptionGeneration.Generate(model, pixels, new CaptionOptions { MaxLength = maxLength }));
         Assert.Contains($"{maxLength}", error.Message);
     }
 }

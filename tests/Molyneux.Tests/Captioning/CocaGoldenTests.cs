@@ -67,9 +67,9 @@ public sealed class CocaGoldenTests(ITestOutputHelper output)
         using var model = LoadGolden();
         using var golden = SafetensorsFile.Open(GoldenCoca("golden_io.safetensors"));
         using var scope = NewDisposeScope();
-        var options = new GreedyCaptionOptions { Stopping = stopping };
+        var options = new CaptionOptions { Stopping = stopping };
         if (alternativeEnd) options = options with { EndTokenId = golden.Read("generate.greedy_eos_alt.eos_token_id").item<long>() };
-        var ids = CaptionGeneration.Greedy(model, golden.Read("input.pixel_values"), options);
+        var ids = CaptionGeneration.Generate(model, golden.Read("input.pixel_values"), options);
         var expected = golden.Read(name);
         Assert.True(TensorAssert.Identical(expected, ids), $"{name}: got {Describe(ids)}, expected {Describe(expected)}");
     }
@@ -82,8 +82,8 @@ public sealed class CocaGoldenTests(ITestOutputHelper output)
         using var scope = NewDisposeScope();
         // With the alternative end token, images 1 and 2 end at indices 16 and 5 (README section 6).
         var endsEarly = tensor(new long[] { 1, 2 });
-        var options = new GreedyCaptionOptions { EndTokenId = golden.Read("generate.greedy_eos_alt.eos_token_id").item<long>() };
-        var ids = CaptionGeneration.Greedy(model, golden.Read("input.pixel_values").index_select(0, endsEarly), options);
+        var options = new CaptionOptions { EndTokenId = golden.Read("generate.greedy_eos_alt.eos_token_id").item<long>() };
+        var ids = CaptionGeneration.Generate(model, golden.Read("input.pixel_values").index_select(0, endsEarly), options);
         var expected = golden.Read("generate.greedy_eos_alt.ids").index_select(0, endsEarly);
         Assert.Equal(17, ids.shape[1]);
         Assert.True(TensorAssert.Identical(expected[.., ..17], ids), $"got {Describe(ids)}, expected {Describe(expected)}");
@@ -101,7 +101,7 @@ public sealed class CocaGoldenTests(ITestOutputHelper output)
         using var golden = SafetensorsFile.Open(GoldenCoca("golden_io.safetensors"));
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var endId = run.EndsWith("eos_alt", StringComparison.Ordinal) ? golden.Read($"{run}.eos_token_id").item<long>() : new GreedyCaptionOptions().EndTokenId;
+        var endId = run.EndsWith("eos_alt", StringComparison.Ordinal) ? golden.Read($"{run}.eos_token_id").item<long>() : new CaptionOptions().EndTokenId;
         var ids = golden.Read($"{run}.ids");
         var unfinished = golden.Read($"{run}.step_unfinished");
         var imageTokens = model.GetImageTokens(golden.Read("input.pixel_values"));
@@ -110,7 +110,7 @@ public sealed class CocaGoldenTests(ITestOutputHelper output)
         {
             var logits = model.CaptionLogits(imageTokens, ids[.., ..(step + 1)])[.., -1];
             logsumexps.Add(logits.logsumexp(-1));
-            if (step + 1 < new GreedyCaptionOptions().MinLength) logits = logits.index_fill(1, tensor(new[] { endId }), float.NegativeInfinity);
+            if (step + 1 < new CaptionOptions().MinLength) logits = logits.index_fill(1, tensor(new[] { endId }), float.NegativeInfinity);
             var (values, indices) = logits.topk(2);
             topValues.Add(values);
             topIds.Add(indices);
