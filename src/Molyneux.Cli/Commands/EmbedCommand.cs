@@ -1,16 +1,19 @@
 using System.CommandLine;
 using System.Text.Json;
 using Molyneux.Asif;
+using Molyneux.Captioning;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
 using Spectre.Console;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts; or, with
-/// a built-in encoder's name as the model, its pooled features (<c>resnet18-imagenet</c>: images, 512 values;
+/// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts (a CoCa's
+/// contrastive features when <c>--config</c> is an open_clip CoCa config); or, with a built-in encoder's name as the
+/// model, its pooled features (<c>resnet18-imagenet</c>: images, 512 values;
 /// <c>minilm</c>: texts, 384 values, mean-pooled and not normalised).</summary>
 public static class EmbedCommand
 {
@@ -35,6 +38,8 @@ public static class EmbedCommand
             var results = new List<(string Kind, string Source, float[] Embedding)>();
             if (parse.GetValue(model.Model) is { } name && UnimodalEncoders.IsBuiltIn(name))
                 EmbedWithBuiltInEncoder(name, ComputeDevice.Parse(parse.GetValue(model.Device)!, parse.GetValue(model.DType)!), imageFiles, textInputs, pixelFile, results);
+            else if (parse.GetValue(model.Config) is { } config && CocaConfig.DescribesCoca(config))
+                EmbedWithCoca(CocaCheckpoint.Load(model.Path(parse, context), config), ComputeDevice.Parse(parse.GetValue(model.Device)!), imageFiles, textInputs, pixelFile, results);
             else
                 EmbedWithClip(model.Load(parse, context), imageFiles, textInputs, pixelFile, results);
             if (parse.GetValue(json))
@@ -61,18 +66,34 @@ public static class EmbedCommand
         List<(string Kind, string Source, float[] Embedding)> results)
     {
         using (clip)
+            EmbedEach(texts => clip.EncodeTexts(texts), files => clip.EncodeImages(files), clip.EncodePixels, imageFiles, textInputs, pixelFile, results);
+    }
+
+    private static void EmbedWithCoca(CocaModel coca, ComputeDevice device, string[] imageFiles, string[] textInputs, string? pixelFile,
+        List<(string Kind, string Source, float[] Embedding)> results)
+    {
+        using (coca)
         {
-            foreach (var (text, row) in textInputs.Zip(Rows(clip.EncodeTexts(textInputs))))
-                results.Add(("text", text, row));
-            foreach (var (file, row) in imageFiles.Zip(Rows(clip.EncodeImages(imageFiles))))
-                results.Add(("image", file, row));
-            if (pixelFile is not null)
-            {
-                using var values = PixelValuesFile.Read(pixelFile);
-                var index = 0;
-                foreach (var row in Rows(clip.EncodePixels(values)))
-                    results.Add(("image", $"{pixelFile}#{index++}", row));
-            }
+            coca.to(device.Device);
+            var encoder = new CocaEncoder(coca);
+            EmbedEach(encoder.EncodeTexts, encoder.EncodeImages, values => encoder.EncodePixels(values, pixelFile!), imageFiles, textInputs, pixelFile, results);
+        }
+    }
+
+    /// <summary>The texts, then the image files, then the rows of the pixel file, each through its encoder.</summary>
+    private static void EmbedEach(Func<string[], Tensor> encodeTexts, Func<string[], Tensor> encodeImages, Func<Tensor, Tensor> encodePixels,
+        string[] imageFiles, string[] textInputs, string? pixelFile, List<(string Kind, string Source, float[] Embedding)> results)
+    {
+        foreach (var (text, row) in textInputs.Zip(Rows(encodeTexts(textInputs))))
+            results.Add(("text", text, row));
+        foreach (var (file, row) in imageFiles.Zip(Rows(encodeImages(imageFiles))))
+            results.Add(("image", file, row));
+        if (pixelFile is not null)
+        {
+            using var values = PixelValuesFile.Read(pixelFile);
+            var index = 0;
+            foreach (var row in Rows(encodePixels(values)))
+                results.Add(("image", $"{pixelFile}#{index++}", row));
         }
     }
 

@@ -1,17 +1,21 @@
 using System.CommandLine;
+using Molyneux.Captioning;
+using Molyneux.Checkpoints;
 using Molyneux.Evaluation;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux eval classify|retrieve</c>: zero-shot classification of an image folder and image–text
-/// retrieval on a captions file, with a console summary and a JSON report (schema: docs/evaluation-report.md).</summary>
+/// <summary><c>molyneux eval classify|retrieve|caption</c>: zero-shot classification of an image folder and image–text
+/// retrieval on a captions file, with a console summary and a JSON report (schema: docs/evaluation-report.md); and a
+/// CoCa's captions of a captions file's images scored against its captions (docs/captioning.md).</summary>
 public static class EvalCommands
 {
-    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval")
+    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval; captioning")
     {
         Classify(context),
         Retrieve(context),
+        Caption(context),
     };
 
     internal static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
@@ -111,6 +115,45 @@ public static class EvalCommands
             table.AddRow("text → image", $"{100 * metrics.TextToImageR1:F2}%", $"{100 * metrics.TextToImageR5:F2}%", $"{100 * metrics.TextToImageR10:F2}%");
             context.Console.Write(table);
             context.Console.WriteLine($"{report.Dataset.NumImages} images, {report.Dataset.NumCaptions} captions");
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Caption(CliContext context)
+    {
+        var arguments = new CaptionArguments();
+        var captions = new Option<string>("--captions") { Description = "JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, the captions as references", Required = true };
+        var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
+        var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve) to add the mean CLIP-score, 2.5·max(cos, 0)" };
+        var json = new Option<bool>("--json") { Description = "Print JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}" };
+        var report = new Option<string?>("--report") { Description = $"Write that JSON to DIR/{CaptionEvaluationReport.FileName}" };
+        var command = new Command("caption", "Caption a captions file's images with a CoCa model; BLEU-1…4 and CIDEr-D against its captions, optionally CLIP-score");
+        arguments.AddTo(command);
+        foreach (var option in new Option[] { captions, allowOutside, clipModel, json, report }) command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var dataset = CaptionsDataset.Load(parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            var options = arguments.Options(parse);
+            using var coca = arguments.Load(parse);
+            using var clip = parse.GetValue(clipModel) is { } clipPath
+                ? VisionLanguageCheckpoint.Load(clipPath, new ClipLoadOptions { Device = arguments.ParseDevice(parse) })
+                : null;
+            var result = CaptionEvaluation.Evaluate(new Captioner(coca), dataset, options, clip);
+            if (parse.GetValue(report) is { } folder) result.SaveTo(folder);
+            foreach (var warning in result.Warnings) context.Error.WriteLine($"warning: {warning}");
+            if (parse.GetValue(json))
+            {
+                context.Output.WriteLine(result.ToJson());
+                return 0;
+            }
+            var metrics = result.Metrics;
+            var table = new Table().AddColumns("metric", "value");
+            foreach (var (name, value) in new[] { ("BLEU-1", metrics.Bleu1), ("BLEU-2", metrics.Bleu2), ("BLEU-3", metrics.Bleu3), ("BLEU-4", metrics.Bleu4), ("CIDEr-D", metrics.CiderD) })
+                table.AddRow(name, $"{value:F4}");
+            if (metrics.ClipScore is { } clipScore) table.AddRow("CLIP-score", $"{clipScore:F4}");
+            context.Console.Write(table);
+            context.Console.WriteLine($"{result.Captions.Count} images, {dataset.Captions.Count} reference captions");
             return 0;
         });
         return command;

@@ -22,19 +22,22 @@ public sealed class Captioner(CocaModel model)
 
     public ClipTokenizer Tokenizer { get; } = OpenClipTokenizer(model.Config);
 
-    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options)
-    {
-        using var pixels = ImageProcessor.PreprocessFiles(paths);
-        return CaptionPixels(pixels, paths, options);
-    }
+    /// <summary>Captions image files, preprocessing each batch as it is generated, so a large dataset is never held
+    /// in memory as pixels all at once.</summary>
+    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options) =>
+        CaptionBatches(paths, options, (start, count) => ImageProcessor.PreprocessFiles([.. paths.Skip(start).Take(count)]));
 
     /// <param name="pixelValues">normalized images [N, 3, size, size], on any device</param>
     /// <param name="sources">names the N images in the results</param>
     public IReadOnlyList<Caption> CaptionPixels(Tensor pixelValues, IReadOnlyList<string> sources, CaptionOptions options)
     {
-        var size = Model.Config.Vision.ImageSize;
-        if (pixelValues.shape[2] != size || pixelValues.shape[3] != size)
-            throw new ImageException($"{sources.FirstOrDefault()}: the images are {pixelValues.shape[3]}×{pixelValues.shape[2]} pixels, but the model takes {size}×{size}");
+        RequireImageSize(Model, pixelValues, sources.FirstOrDefault());
+        return CaptionBatches(sources, options, (start, count) => pixelValues.narrow(0, start, count));
+    }
+
+    /// <param name="batchPixels">the model inputs of images start..start + count − 1</param>
+    private List<Caption> CaptionBatches(IReadOnlyList<string> sources, CaptionOptions options, Func<int, int, Tensor> batchPixels)
+    {
         var captions = new List<Caption>(sources.Count);
         for (var start = 0; start < sources.Count; start += ImagesPerBatch)
         {
@@ -42,7 +45,7 @@ public sealed class Captioner(CocaModel model)
             var count = Math.Min(ImagesPerBatch, sources.Count - start);
             // Each batch samples with its own seed, so that images in different batches do not share random draws.
             var batchOptions = options with { Seed = options.Seed + (ulong)(start / ImagesPerBatch) };
-            var ids = CaptionGeneration.Generate(Model, pixelValues.narrow(0, start, count).to(Model.Device), batchOptions).cpu();
+            var ids = CaptionGeneration.Generate(Model, batchPixels(start, count).to(Model.Device), batchOptions).cpu();
             for (var row = 0; row < count; row++)
                 captions.Add(Describe(sources[start + row], ids[row].data<long>().ToArray(), options));
         }
@@ -60,7 +63,16 @@ public sealed class Captioner(CocaModel model)
         return new Caption(source, ids, Tokenizer.Decode(words.Select(id => (int)id)).Trim());
     }
 
-    private static ClipTokenizer OpenClipTokenizer(CocaConfig config)
+    /// <summary>Refuses model inputs of another size than the model takes; <paramref name="source"/> names them.</summary>
+    internal static void RequireImageSize(CocaModel model, Tensor pixelValues, string? source)
+    {
+        var size = model.Config.Vision.ImageSize;
+        if (pixelValues.shape[2] != size || pixelValues.shape[3] != size)
+            throw new ImageException($"{source}: the images are {pixelValues.shape[3]}×{pixelValues.shape[2]} pixels, but the model takes {size}×{size}");
+    }
+
+    /// <summary>OpenAI's CLIP BPE, checked against the model's vocabulary size.</summary>
+    internal static ClipTokenizer OpenClipTokenizer(CocaConfig config)
     {
         var tokenizer = ClipTokenizer.OpenAiDefault();
         if (tokenizer.VocabularySize != config.VocabSize)

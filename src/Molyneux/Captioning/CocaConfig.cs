@@ -79,6 +79,10 @@ public sealed record CocaConfig(
 
     public static CocaConfig FromFile(string path) => Parse(HfConfigFile.ReadObject(path), path);
 
+    /// <summary>Whether an open_clip model config describes a CoCa: open_clip's <c>create_model</c> builds one when the
+    /// config has <c>multimodal_cfg</c>.</summary>
+    public static bool DescribesCoca(string path) => HfConfigFile.ReadObject(path).ContainsKey("multimodal_cfg");
+
     /// <param name="source">Names the config in error messages (its path).</param>
     public static CocaConfig Parse(JsonObject root, string source)
     {

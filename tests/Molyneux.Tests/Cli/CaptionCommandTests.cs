@@ -17,7 +17,7 @@ public sealed class CaptionCommandTests
     private static string Config => CocaGoldenTests.GoldenCoca("coca_tiny.json");
 
     /// <summary>The golden images, already normalised, as a --pixels file.</summary>
-    private static string PixelsFile(TestPaths.TempFolder folder)
+    internal static string PixelsFile(TestPaths.TempFolder folder)
     {
         using var golden = SafetensorsFile.Open(CocaGoldenTests.GoldenCoca("golden_io.safetensors"));
         var path = folder.File("pixels.safetensors");
@@ -26,7 +26,7 @@ public sealed class CaptionCommandTests
     }
 
     /// <summary>The golden images before normalisation, as 32×32 PNG files (rounded to bytes).</summary>
-    private static string[] PngFiles(TestPaths.TempFolder folder)
+    internal static string[] PngFiles(TestPaths.TempFolder folder)
     {
         using var golden = SafetensorsFile.Open(CocaGoldenTests.GoldenCoca("golden_io.safetensors"));
         using var images = golden.Read("input.pixel_values_unnormalized");
