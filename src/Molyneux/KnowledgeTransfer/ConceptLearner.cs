@@ -27,7 +27,13 @@ public sealed class ConceptLearner(LearnOptions options)
     /// are trained on and only their gain chooses, while every concept is measured, so that the others show whether
     /// teaching one disturbs them.</param>
     public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        InversionResult? inverted = null, IReadOnlyList<int>? taught = null)
+        InversionResult? inverted = null, IReadOnlyList<int>? taught = null) =>
+        Learn(loadBase, concepts, reference, inverted, taught, measuredBefore: null);
+
+    /// <param name="measuredBefore">The base model's outcomes on these concepts and reference, when an earlier run
+    /// already measured them (<see cref="LearnEach"/>): the same model on the same images gives the same hits.</param>
+    private LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted, IReadOnlyList<int>? taught, KnowledgeHits? measuredBefore)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
         options.Validate();
@@ -46,8 +52,8 @@ public sealed class ConceptLearner(LearnOptions options)
             if (inversion is null) (options.Inversion with { ImagesPerConcept = InvertedPerConcept }).Validate(baseModel);
             else RequireShape(inversion.Inverted, concepts.Count, perConcept + heldOut, baseModel.ImageSize);
 
-            Progress?.Report("measuring the model before");
-            var beforeHits = Measure(baseModel, concepts, reference);
+            if (measuredBefore is null) Progress?.Report("measuring the model before");
+            var beforeHits = measuredBefore ?? Measure(baseModel, concepts, reference);
             inversion ??= Invert(baseModel, concepts);
             using var training = cat(taught.Select(c => Rows(inversion.Inverted, 1, perConcept + heldOut, 0, perConcept, c)).ToList(), 0);
             var heldOutConcepts = heldOut == 0 ? null : concepts.Select((concept, c) => concept with
@@ -94,10 +100,13 @@ public sealed class ConceptLearner(LearnOptions options)
         }
         using (inversion)
         {
+            KnowledgeHits? before = null;
             for (var c = 0; c < concepts.Count; c++)
             {
                 Progress?.Report($"teaching '{concepts[c].Name}' alone ({c + 1}/{concepts.Count})");
-                yield return Learn(loadBase, concepts, reference, new InversionResult(inversion.Inverted.clone(), inversion.LossCurve, null), [c]);
+                var result = Learn(loadBase, concepts, reference, new InversionResult(inversion.Inverted.clone(), inversion.LossCurve, null), [c], before);
+                before = result.BeforeHits;
+                yield return result;
             }
         }
     }

@@ -167,7 +167,13 @@ public sealed class ConceptLearnerTests
         var (concepts, reference) = Inputs();
         var options = Options(noiseControl: true) with { TrainModes = [TrainMode.Image], LearningRates = [1e-4, 1e-3], FineTune = new FineTuneOptions { BatchSize = 1 } };
         var inversions = 0;
-        var learner = new ConceptLearner(options) { InversionProgress = new SynchronousProgress<InversionProgress>(p => { if (p.Latest.Step == 1) inversions++; }) };
+        var measuredBefore = 0;
+        var learner = new ConceptLearner(options)
+        {
+            InversionProgress = new SynchronousProgress<InversionProgress>(p => { if (p.Latest.Step == 1) inversions++; }),
+            // The base model is measured once for all the runs.
+            Progress = new SynchronousProgress<string>(message => { if (message == "measuring the model before") measuredBefore++; }),
+        };
         var taught = new List<TaughtAlone>();
         KnowledgeHits? before = null;
         IReadOnlyList<int[]>? test = null;
@@ -186,6 +192,7 @@ public sealed class ConceptLearnerTests
             (before, test) = (result.BeforeHits, result.Split.ConceptTest);
         }
         Assert.Equal(1, inversions);
+        Assert.Equal(1, measuredBefore);
         Assert.Equal(["moongate", "zorblet"], taught.Select(t => t.Name));
 
         var summary = new PerConceptSummary(taught, before!, test!);
