@@ -1,4 +1,5 @@
 using Molyneux.Imaging;
+using Molyneux.Modeling;
 using Molyneux.Tokenization;
 using static TorchSharp.torch;
 
@@ -21,11 +22,13 @@ public sealed class CocaEncoder(CocaModel model)
 
     /// <returns>CPU float32 [N, embed_dim]</returns>
     public Tensor EncodeTexts(IReadOnlyList<string> texts) =>
-        Batched(texts.Count, (start, count) => Model.GetTextFeatures(Tokenizer.TokenizeBatch([.. texts.Skip(start).Take(count)], Model.text.ContextLength).to(Model.Device)));
+        BatchedInference.Run(texts, BatchSize, Model.Config.EmbedDim, progress: null,
+            batch => Model.GetTextFeatures(Tokenizer.TokenizeBatch(batch, Model.text.ContextLength).to(Model.Device)));
 
     /// <returns>CPU float32 [N, embed_dim]</returns>
     public Tensor EncodeImages(IReadOnlyList<string> paths) =>
-        Batched(paths.Count, (start, count) => Model.GetImageFeatures(ImageProcessor.PreprocessFiles([.. paths.Skip(start).Take(count)]).to(Model.Device)));
+        BatchedInference.Run(paths, BatchSize, Model.Config.EmbedDim, progress: null,
+            batch => Model.GetImageFeatures(ImageProcessor.PreprocessFiles(batch).to(Model.Device)));
 
     /// <param name="pixelValues">normalized images [N, 3, size, size], on any device</param>
     /// <param name="source">names the images in an error message</param>
@@ -33,18 +36,7 @@ public sealed class CocaEncoder(CocaModel model)
     public Tensor EncodePixels(Tensor pixelValues, string source)
     {
         Captioner.RequireImageSize(Model, pixelValues, source);
-        return Batched((int)pixelValues.shape[0], (start, count) => Model.GetImageFeatures(pixelValues.narrow(0, start, count).to(Model.Device)));
-    }
-
-    /// <param name="encode">the features of inputs start..start + count − 1</param>
-    private Tensor Batched(int total, Func<int, int, Tensor> encode)
-    {
-        using var scope = NewDisposeScope();
-        using var _ = no_grad();
-        var batches = new List<Tensor>();
-        for (var start = 0; start < total; start += BatchSize)
-            batches.Add(encode(start, Math.Min(BatchSize, total - start)).cpu());
-        var features = batches.Count == 0 ? empty(0, Model.Config.EmbedDim) : cat(batches, 0);
-        return features.MoveToOuterDisposeScope();
+        return BatchedInference.Run(Enumerable.Range(0, (int)pixelValues.shape[0]).ToList(), BatchSize, Model.Config.EmbedDim, progress: null,
+            rows => Model.GetImageFeatures(pixelValues.narrow(0, rows[0], rows.Count).to(Model.Device)));
     }
 }

@@ -47,18 +47,17 @@ public sealed class ConceptLearner(LearnOptions options)
         {
             var (trainModes, notes) = ApplicableModes(baseModel, concepts);
             foreach (var note in notes) Progress?.Report(note);
-            var perConcept = options.Inversion.ImagesPerConcept;
-            var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
-            if (inversion is null) (options.Inversion with { ImagesPerConcept = InvertedPerConcept }).Validate(baseModel);
-            else RequireShape(inversion.Inverted, concepts.Count, perConcept + heldOut, baseModel.ImageSize);
+            var (perConcept, block) = (options.Inversion.ImagesPerConcept, InvertedPerConcept);
+            if (inversion is null) (options.Inversion with { ImagesPerConcept = block }).Validate(baseModel);
+            else RequireShape(inversion.Inverted, concepts.Count, block, baseModel.ImageSize);
 
             if (measuredBefore is null) Progress?.Report("measuring the model before");
             var beforeHits = measuredBefore ?? Measure(baseModel, concepts, reference);
             inversion ??= Invert(baseModel, concepts);
-            using var training = cat(taught.Select(c => Rows(inversion.Inverted, 1, perConcept + heldOut, 0, perConcept, c)).ToList(), 0);
-            var heldOutConcepts = heldOut == 0 ? null : concepts.Select((concept, c) => concept with
+            using var training = cat(taught.Select(c => Rows(inversion.Inverted, 1, block, 0, perConcept, c)).ToList(), 0);
+            var heldOutConcepts = block == perConcept ? null : concepts.Select((concept, c) => concept with
             {
-                RealImages = Rows(inversion.Inverted, 1, perConcept + heldOut, perConcept, perConcept + heldOut, c),
+                RealImages = Rows(inversion.Inverted, 1, block, perConcept, block, c),
                 ImageSources = null,
             }).ToList();
             var beforeSelection = SelectionView(split, beforeHits, heldOutConcepts is null ? null : Measure(baseModel, heldOutConcepts, reference, withReference: false));
