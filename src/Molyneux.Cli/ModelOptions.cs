@@ -11,7 +11,8 @@ public sealed class ModelOptions
 {
     public Option<string?> Model { get; } = new("--model", "-m")
     {
-        Description = "A HF CLIPModel folder, an open_clip folder, or a .safetensors(.gz) file in HF or OpenAI naming " +
+        Description = "A HF CLIPModel folder, an open_clip folder, a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
+                      "(org/name[@revision]) already in the Hugging Face cache, found offline " +
                       "(default: Molyneux's own tiny CLIP, pretrained on the emoji world)",
     };
 
@@ -35,10 +36,13 @@ public sealed class ModelOptions
             command.Options.Add(option);
     }
 
-    /// <summary>The model path given, or the default model's folder (pretrained on first use).</summary>
+    /// <summary>The model path given (a hub id resolved to its snapshot in the Hugging Face cache, as eval caption does for
+    /// --clip-model), or the default model's folder (pretrained on first use).</summary>
     public string Path(ParseResult parse, CliContext context) =>
-        parse.GetValue(Model) ?? DefaultModel.Resolve(messages: new Progress<string>(message => context.Error.WriteLine(message)),
-            progress: CliProgress.Pretraining(context));
+        parse.GetValue(Model) is { } given
+            ? HuggingFaceCache.ResolveModelPath(given, Environment.GetEnvironmentVariable)
+            : DefaultModel.Resolve(messages: new Progress<string>(message => context.Error.WriteLine(message)),
+                progress: CliProgress.Pretraining(context));
 
     /// <summary>The model, of whatever kind the path holds (<see cref="VisionLanguageCheckpoint"/>).</summary>
     public IVisionLanguageModel Load(ParseResult parse, CliContext context) => VisionLanguageCheckpoint.Load(Path(parse, context), LoadOptions(parse));

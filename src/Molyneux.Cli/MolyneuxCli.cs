@@ -26,6 +26,7 @@ public static class MolyneuxCli
             InfoCommand.Create(context),
             EmbedCommand.Create(context),
             CaptionCommand.Create(context),
+            SaliencyCommand.Create(context),
             SimilarityCommand.Create(context),
             ConvertCommand.Create(context),
             EvalCommands.Create(context),

@@ -26,7 +26,8 @@ public static class ConvertCommand
             if (parse.GetValue(naming) == "openai")
             {
                 using var clip = model.LoadClip(parse, context, "--naming openai");
-                ClipCheckpoint.SaveOpenAi(clip.Model, target);
+                // Refused, with the reason, for a model with a taught token (OpenAI pools at argmax(ids)).
+                ClipCheckpoint.SaveOpenAi(clip, target);
             }
             else
             {

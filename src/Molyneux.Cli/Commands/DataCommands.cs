@@ -6,7 +6,8 @@ using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux data emoji|shapes</c>: install the emoji world from npm; export the shapes world to disk.</summary>
+/// <summary><c>molyneux data emoji|shapes</c>: install the emoji world from npm; export the shapes world to disk (captions,
+/// an image folder per question class, or object scenes with masks for segmentation).</summary>
 public static class DataCommands
 {
     public static Option<string?> Home() => new("--home") { Description = $"Molyneux's cache folder (default $MOLYNEUX_HOME, else {MolyneuxHome.Default})" };
@@ -38,20 +39,30 @@ public static class DataCommands
     private static Command Shapes(CliContext context)
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder to write", Required = true };
-        var count = new Option<int>("--count") { Description = "Scenes to generate (captions export) or per class (question export)", DefaultValueFactory = _ => 1000 };
+        var count = new Option<int>("--count") { Description = "Scenes to generate (captions export), per class (question export) or per concept (masks export)", DefaultValueFactory = _ => 1000 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
         var size = new Option<int>("--image-size") { DefaultValueFactory = _ => 32 };
         var question = new Option<string?>("--question") { Description = "Write an image folder for this question instead of captions: color, shape or concepts" };
+        var masks = new Option<bool>("--masks") { Description = "Write object scenes for segmentation instead: per object concept, images, the target's masks and a concepts.json" };
+        var reference = new Option<bool>("--reference") { Description = "With --masks: the reference objects (ordinary objects to segment by description, never taught) instead of the object concepts" };
         var plain = new Option<bool>("--plain") { Description = "One solid shape per scene on black (the world of pretrain --data shapes-plain)" };
         var overwrite = new Option<bool>("--overwrite");
-        var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, or an image folder per class");
-        foreach (var option in new Option[] { output, count, seed, size, question, plain, overwrite }) command.Options.Add(option);
+        var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, an image folder per class, or object scenes with masks");
+        foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, plain, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var configuration = parse.GetValue(plain) ? ShapesWorldOptions.Plain : new ShapesWorldOptions();
             var world = new ShapesWorld(configuration with { ImageSize = parse.GetValue(size) });
             var target = parse.GetValue(output)!;
-            if (parse.GetValue(question) is { } name)
+            if (parse.GetValue(masks))
+            {
+                if (parse.GetValue(question) is not null) throw new OptionException("--masks writes object scenes, --question an image folder per class: give one of them");
+                if (parse.GetValue(plain)) throw new OptionException("--masks draws object scenes of the full world (patterned objects on grounds of any colour); it cannot be combined with --plain");
+                var objects = parse.GetValue(reference) ? ShapesObjectConcepts.Reference : ShapesObjectConcepts.All;
+                world.ExportObjectScenes(target, objects, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite));
+            }
+            else if (parse.GetValue(reference)) throw new OptionException("--reference chooses the objects of --masks; give --masks too");
+            else if (parse.GetValue(question) is { } name)
             {
                 var chosen = name switch
                 {

@@ -2,20 +2,24 @@ using System.CommandLine;
 using Molyneux.Captioning;
 using Molyneux.Checkpoints;
 using Molyneux.Evaluation;
+using Molyneux.Runtime;
+using Molyneux.Segmentation;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux eval classify|retrieve|caption</c>: zero-shot classification of an image folder and image–text
+/// <summary><c>molyneux eval classify|retrieve|caption|segment</c>: zero-shot classification of an image folder and image–text
 /// retrieval on a captions file, with a console summary and a JSON report (schema: docs/evaluation-report.md); and a
-/// CoCa's captions of a captions file's images scored against its captions (docs/captioning.md).</summary>
+/// CoCa's captions of a captions file's images scored against its captions (docs/captioning.md); zero-shot
+/// segmentation of images with masks (docs/segmentation.md).</summary>
 public static class EvalCommands
 {
-    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval; captioning")
+    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval; captioning; segmentation")
     {
         Classify(context),
         Retrieve(context),
         Caption(context),
+        Segment(context),
     };
 
     internal static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
@@ -120,12 +124,66 @@ public static class EvalCommands
         return command;
     }
 
+    private static Command Segment(CliContext context)
+    {
+        var model = new ModelOptions();
+        var arguments = new SaliencyArguments();
+        var data = new Option<string>("--data") { Description = "DIR/images/<class>/<image> and DIR/masks/<class>/<image>.png (as data shapes --masks writes)", Required = true };
+        var prompts = new Option<string?>("--prompts") { Description = "JSON {class folder: prompt}; default --template over the class names" };
+        var template = new Option<string>("--template") { Description = "Prompt of each class ({} = its display name)", DefaultValueFactory = _ => "a {}" };
+        var tolerance = new Option<double>("--tolerance") { Description = "NSD tolerance in pixels", DefaultValueFactory = _ => SegmentationMetrics.PaperNsdTolerance };
+        var json = JsonOut();
+        var report = new Option<string?>("--report") { Description = $"Write DIR/{SegmentationReport.FileName} and DIR/{SegmentationGallery.IndexFile}: heat maps and masks beside the true masks" };
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing --report folder" };
+        var command = new Command("segment", "Zero-shot segmentation: saliency of each class's prompt → mask → DSC, IoU, NSD per class and overall");
+        model.AddTo(command);
+        arguments.AddTo(command);
+        foreach (var option in new Option[] { data, prompts, template, tolerance, json, report, overwrite }) command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            var dataset = SegmentationDataset.Load(parse.GetValue(data)!);
+            using var loaded = model.Load(parse, context);
+            var options = new SegmentationOptions
+            {
+                Method = arguments.Create(parse, loaded),
+                Mask = arguments.MaskOptions(parse),
+                Tolerance = parse.GetValue(tolerance),
+                PromptsFile = parse.GetValue(prompts),
+                Template = parse.GetValue(template)!,
+            };
+            SegmentationReport Evaluate(SegmentationOptions chosen) =>
+                CliProgress.Run(context, progress => SegmentationEvaluator.Evaluate(loaded, dataset, chosen, progress));
+            SegmentationReport result;
+            if (parse.GetValue(report) is { } folder)
+            {
+                result = null!;
+                AtomicFile.WriteDirectory(folder, parse.GetValue(overwrite), temporary =>
+                {
+                    var gallery = new SegmentationGallery(temporary);
+                    result = Evaluate(options with { OnImage = gallery.Add });
+                    result.Save(Path.Combine(temporary, SegmentationReport.FileName));
+                    gallery.WriteIndex(result);
+                });
+            }
+            else
+                result = Evaluate(options);
+            if (parse.GetValue(json) is { } output) result.Save(output);
+            var table = new Table().AddColumns("class", "prompt", "images", "DSC", "IoU", "NSD");
+            foreach (var row in result.PerClass.Append(result.Overall))
+                table.AddRow(Markup.Escape(row.Class), Markup.Escape(row.Prompt), $"{row.Images}", Markup.Escape($"{row.Dice}"), Markup.Escape($"{row.IoU}"), Markup.Escape($"{row.Nsd}"));
+            context.Console.Write(table);
+            context.Console.WriteLine($"{result.Method}; mask by {result.Mask.Method}; NSD at τ = {result.NsdTolerance:g3} px; 95 % bootstrap intervals");
+            return 0;
+        });
+        return command;
+    }
+
     private static Command Caption(CliContext context)
     {
         var arguments = new CaptionArguments();
         var captions = new Option<string>("--captions") { Description = "JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, the captions as references", Required = true };
         var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
-        var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve) to add the mean CLIP-score, 2.5·max(cos, 0)" };
+        var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve, hub ids too) to add the mean CLIP-score, 2.5·max(cos, 0)" };
         var json = new Option<bool>("--json") { Description = "Print JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}" };
         var report = new Option<string?>("--report") { Description = $"Write that JSON to DIR/{CaptionEvaluationReport.FileName}" };
         var command = new Command("caption", "Caption a captions file's images with a CoCa model; BLEU-1…4 and CIDEr-D against its captions, optionally CLIP-score");
@@ -137,7 +195,7 @@ public static class EvalCommands
             var options = arguments.Options(parse);
             using var coca = arguments.Load(parse);
             using var clip = parse.GetValue(clipModel) is { } clipPath
-                ? VisionLanguageCheckpoint.Load(clipPath, new ClipLoadOptions { Device = arguments.ParseDevice(parse) })
+                ? VisionLanguageCheckpoint.Load(HuggingFaceCache.ResolveModelPath(clipPath, Environment.GetEnvironmentVariable), new ClipLoadOptions { Device = arguments.ParseDevice(parse) })
                 : null;
             var result = CaptionEvaluation.Evaluate(new Captioner(coca), dataset, options, clip);
             if (parse.GetValue(report) is { } folder) result.SaveTo(folder);

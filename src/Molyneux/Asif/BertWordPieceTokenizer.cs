@@ -1,6 +1,7 @@
 using System.Text.Json.Nodes;
 using Microsoft.ML.Tokenizers;
 using Molyneux.Runtime;
+using Molyneux.Tokenization;
 using static TorchSharp.torch;
 
 namespace Molyneux.Asif;
@@ -70,20 +71,53 @@ public sealed class BertWordPieceTokenizer
         var config = File.Exists(configPath) ? HfConfigFile.ReadObject(configPath) : [];
         bool? Flag(string name) => config[name] is JsonValue value && value.TryGetValue<bool>(out var flag) ? flag : null;
         var lowerCase = Flag("do_lower_case") ?? true;
+        RequireOnlyVocabularyTokens(tokens, folder);
         return new BertWordPieceTokenizer(tokens, lowerCase, Flag("strip_accents") ?? lowerCase, Flag("tokenize_chinese_chars") ?? true, vocabPath);
     }
 
-    public void Save(string folder)
+    /// <summary>The special tokens of BERT's WordPiece, by their role in transformers' <c>BertTokenizer</c>.</summary>
+    private static readonly (string Role, string Token)[] SpecialTokens =
+        [("cls_token", "[CLS]"), ("mask_token", "[MASK]"), ("pad_token", "[PAD]"), ("sep_token", "[SEP]"), ("unk_token", "[UNK]")];
+
+    /// <summary>An added token that is not vocab.txt's own entry at its id would be a word transformers splits off
+    /// and Molyneux's WordPiece never produces: such a folder is refused rather than read with different ids.</summary>
+    private static void RequireOnlyVocabularyTokens(string[] tokens, string folder)
     {
-        AtomicFile.WriteAllText(Path.Combine(folder, VocabFile), string.Join("\n", vocabulary) + "\n");
-        var config = new JsonObject
+        var (declared, source) = HuggingFaceTokenizerFiles.ReadAddedTokens(folder);
+        foreach (var token in declared)
         {
+            if (token.Id < tokens.Length && tokens[token.Id] == token.Content) continue;
+            var there = token.Id < tokens.Length ? $"{VocabFile} has \"{tokens[token.Id]}\" there" : $"{VocabFile} has {tokens.Length} tokens";
+            throw new TokenizerException($"{source}: added token \"{token.Content}\" has id {token.Id}, but {there}; Molyneux's WordPiece " +
+                                         "tokenizer reads only the vocabulary's own tokens");
+        }
+    }
+
+    /// <summary>Writes vocab.txt, and tokenizer_config.json with special_tokens_map.json as transformers'
+    /// <c>BertTokenizer</c> reads them: the lower-casing settings, <c>model_max_length</c> =
+    /// <paramref name="modelMaxLength"/> (the length texts are cut to) and [CLS] [SEP] [PAD] [UNK] [MASK] with their
+    /// ids.</summary>
+    public void Save(string folder, int modelMaxLength = 512)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(modelMaxLength, 2);
+        AtomicFile.WriteAllText(Path.Combine(folder, VocabFile), string.Join("\n", vocabulary) + "\n");
+        var settings = new Dictionary<string, JsonNode?>
+        {
+            ["clean_up_tokenization_spaces"] = true,
+            ["do_basic_tokenize"] = true,
             ["do_lower_case"] = LowerCase,
+            ["model_max_length"] = modelMaxLength,
+            ["never_split"] = null,
             ["strip_accents"] = StripAccents,
             ["tokenize_chinese_chars"] = TokenizeChineseChars,
             ["tokenizer_class"] = "BertTokenizer",
         };
-        AtomicFile.WriteAllText(Path.Combine(folder, ConfigFile), config.ToJsonString() + "\n");
+        var ids = new Dictionary<string, int>(StringComparer.Ordinal);
+        for (var id = 0; id < vocabulary.Length; id++) ids.TryAdd(vocabulary[id], id);
+        // The constructor made sure all five are in the vocabulary (Microsoft's BertTokenizer requires them).
+        var added = SpecialTokens.Where(special => ids.ContainsKey(special.Token))
+            .Select(special => new HuggingFaceAddedToken(ids[special.Token], special.Token, Special: true, Normalized: false)).ToList();
+        HuggingFaceTokenizerFiles.Write(folder, settings, SpecialTokens.ToDictionary(special => special.Role, special => special.Token), added);
     }
 
     /// <summary>[CLS] + WordPiece ids + [SEP], the middle cut so that the whole is at most <paramref name="maxLength"/> long.</summary>

@@ -66,7 +66,7 @@ public sealed class ClipTextEncoder(ClipTower model, ClipTokenizer tokenizer, Co
     public static void Save(ClipTower model, ClipTokenizer tokenizer, string folder)
     {
         ClipTowerFolder.Write(model, folder);
-        tokenizer.SaveHuggingFaceFiles(folder);
+        tokenizer.SaveHuggingFaceFiles(folder, model.Config.Text.MaxPositionEmbeddings);
     }
 
     public Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null) =>

@@ -30,7 +30,7 @@ internal static class EncoderFolder
         var weights = WeightsPath(folder);
         ModuleWeights.Load(model, weights, fileNameOf, isIgnorable);
         ToDevice(model, device);
-        return VisionLanguagePipeline.HashFile(weights);
+        return SafetensorsWeights.HashContent(weights);
     }
 
     /// <summary>Moves a loaded encoder (float32 weights) to the device and dtype, in eval mode.</summary>

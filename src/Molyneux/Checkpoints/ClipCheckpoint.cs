@@ -36,7 +36,7 @@ public sealed record CheckpointSource(string Path, string WeightsPath, string La
 /// reported by name.</summary>
 public static class ClipCheckpoint
 {
-    private static readonly string[] HfWeightNames = ["model.safetensors", "model.safetensors.gz"];
+    private static readonly string[] HfWeightNames = ["model.safetensors", "model.safetensors.gz", SafetensorsWeights.IndexFileName];
     private const string OpenClipWeights = "open_clip_model.safetensors";
     private const string OpenClipConfig = "open_clip_config.json";
 
@@ -45,7 +45,7 @@ public static class ClipCheckpoint
         options ??= new ClipLoadOptions();
         var notes = new List<string>();
         var (weightsPath, configPath, layout) = LocateFiles(path, options);
-        using var file = SafetensorsFile.Open(weightsPath);
+        using var file = SafetensorsWeights.Open(weightsPath);
         var openAiNaming = OpenAiClipNaming.LooksLikeOpenAiNaming(file.Entries.Keys);
         var config = configPath is not null
             ? ReadConfig(configPath)
@@ -70,7 +70,8 @@ public static class ClipCheckpoint
         return new ClipPipeline(model, tokenizer, processor, options.Device, source);
     }
 
-    /// <summary>Saves a HF <c>CLIPModel</c> directory (config.json, model.safetensors, vocab.json, merges.txt,
+    /// <summary>Saves a HF <c>CLIPModel</c> directory (config.json, model.safetensors, the tokenizer's files — vocab.json,
+    /// merges.txt, tokenizer_config.json, special_tokens_map.json, added_tokens.json when words were added — and
     /// preprocessor_config.json), complete or not at all.</summary>
     public static void SaveHuggingFace(ClipPipeline clip, string directory, bool overwrite = false) =>
         AtomicFile.WriteDirectory(directory, overwrite, folder => WriteHuggingFaceFiles(clip, folder));
@@ -82,15 +83,43 @@ public static class ClipCheckpoint
         clip.Model.Config.Save(Path.Combine(folder, "config.json"));
         SafetensorsFile.Write(Path.Combine(folder, "model.safetensors"), StateDict(clip.Model),
             new Dictionary<string, string> { ["format"] = "pt" });
-        clip.Tokenizer.SaveHuggingFaceFiles(folder);
+        clip.Tokenizer.SaveHuggingFaceFiles(folder, clip.Model.Config.Text.MaxPositionEmbeddings);
         clip.ImageProcessor.Save(Path.Combine(folder, "preprocessor_config.json"));
     }
 
-    /// <summary>Saves the weights alone in OpenAI/open_clip naming, for OpenAI's <c>CLIP</c> class or open_clip.</summary>
+    /// <summary>Saves the weights alone in OpenAI/open_clip naming, for OpenAI's <c>CLIP</c> class or open_clip;
+    /// refused, with the reason, for a model whose vocabulary goes on past end-of-text (see
+    /// <see cref="RequireOpenAiPooling"/>).</summary>
+    public static void SaveOpenAi(ClipPipeline clip, string path)
+    {
+        RequireOpenAiPooling(clip.Model.Config.Text, path, clip.Tokenizer.AddedWords.Select(word => $"\"{word.Text}\" ({word.Id})").ToList());
+        SaveOpenAi(clip.Model, path);
+    }
+
+    /// <inheritdoc cref="SaveOpenAi(ClipPipeline, string)"/>
     public static void SaveOpenAi(ClipModel model, string path)
     {
+        RequireOpenAiPooling(model.Config.Text, path, []);
         var hfTensors = StateDict(model).ToDictionary();
         SafetensorsFile.Write(path, OpenAiClipNaming.FromHuggingFace(hfTensors), new Dictionary<string, string> { ["format"] = "pt" });
+    }
+
+    /// <summary>OpenAI's <c>CLIP.encode_text</c> (and open_clip's) pools the text at <c>argmax(ids)</c>, which is
+    /// end-of-text only while no id is larger. A model with ids past it (a taught concept's token, added after the
+    /// vocabulary) would be pooled at that token in every prompt that uses it, silently giving other features than
+    /// Molyneux's, so the export is refused. Reordering the ids instead cannot help: OpenAI's tokenizer has neither
+    /// the word nor another id for end-of-text. A model that pools at argmax itself (eos_token_id 2, the legacy
+    /// config) is exported as it is, since it already computes what OpenAI's code will.</summary>
+    private static void RequireOpenAiPooling(ClipTextConfig text, string path, IReadOnlyList<string> addedWords)
+    {
+        if (text.PoolsAtArgmax || text.EosTokenId >= text.VocabSize - 1) return;
+        var beyond = text.VocabSize - 1 - text.EosTokenId;
+        var named = addedWords.Count > 0 ? $" (the added word{(addedWords.Count == 1 ? "" : "s")} {string.Join(", ", addedWords)})" : "";
+        throw new CheckpointException(
+            $"{path}: not written: the vocabulary has {beyond} id{(beyond == 1 ? "" : "s")} after end-of-text ({text.EosTokenId}){named}, and OpenAI's CLIP " +
+            "pools the text at argmax(ids), which would land on such a token instead of end-of-text, so prompts using it would get " +
+            "wrong features. Save the Hugging Face layout instead (convert --naming hf): its config pools at the first end-of-text " +
+            "and its tokenizer_config.json declares the added tokens for transformers' CLIPTokenizer.");
     }
 
     private static IEnumerable<KeyValuePair<string, Tensor>> StateDict(ClipModel model) =>
@@ -108,12 +137,12 @@ public static class ClipCheckpoint
                 var found = Directory.EnumerateFiles(path).Select(Path.GetFileName).ToArray();
                 var hint = found.Any(name => name is "pytorch_model.bin" or "open_clip_pytorch_model.bin")
                     ? " Only pickle weights (.bin) are there; Molyneux never unpickles (it can execute code): convert them to safetensors first."
-                    : found.Contains("model.safetensors.index.json") ? " Sharded checkpoints are not supported yet." : "";
+                    : "";
                 throw new CheckpointException($"{path}: no model.safetensors in this folder.{hint}");
             }
             var config = options.ConfigPath ?? Path.Combine(path, "config.json");
             if (!File.Exists(config)) throw new CheckpointException($"{path}: no config.json in this HF model folder");
-            return (weights, config, "huggingface directory");
+            return (weights, config, weights.EndsWith(".json", StringComparison.Ordinal) ? "huggingface directory (sharded)" : "huggingface directory");
         }
         if (File.Exists(path)) return (path, options.ConfigPath, "safetensors file");
         throw new CheckpointException($"{path}: no such file or folder");
@@ -129,13 +158,13 @@ public static class ClipCheckpoint
 
     /// <summary>Where the HF tensor <paramref name="hfName"/> is in the file, and how to turn it into the HF tensor;
     /// null when the file lacks it.</summary>
-    private static OpenAiClipNaming.Source? Locate(SafetensorsFile file, string hfName, bool openAiNaming)
+    private static OpenAiClipNaming.Source? Locate(SafetensorsWeights file, string hfName, bool openAiNaming)
     {
         var source = openAiNaming ? OpenAiClipNaming.SourceOf(hfName) : new OpenAiClipNaming.Source(hfName, OpenAiClipNaming.Transform.Copy);
         return source is not null && file.Entries.ContainsKey(source.OpenAiName) ? source : null;
     }
 
-    private static long[]? ShapeOf(SafetensorsFile file, string hfName, bool openAiNaming) =>
+    private static long[]? ShapeOf(SafetensorsWeights file, string hfName, bool openAiNaming) =>
         Locate(file, hfName, openAiNaming) is { } source ? TransformedShape(file.Entries[source.OpenAiName].Shape, source.Transform) : null;
 
     private static long[] TransformedShape(long[] shape, OpenAiClipNaming.Transform transform) => transform switch
@@ -148,7 +177,7 @@ public static class ClipCheckpoint
 
     /// <summary>Reads a config off the tensor shapes, as OpenAI's build_model does. Head counts are the one thing
     /// shapes cannot tell: they come from the options, else OpenAI's width / 64, which the notes flag.</summary>
-    private static ClipConfig InferConfig(SafetensorsFile file, bool openAiNaming, string weightsPath, ClipLoadOptions options, List<string> notes)
+    private static ClipConfig InferConfig(SafetensorsWeights file, bool openAiNaming, string weightsPath, ClipLoadOptions options, List<string> notes)
     {
         long[] Shape(string hfName) => ShapeOf(file, hfName, openAiNaming)
             ?? throw new CheckpointException($"{weightsPath}: cannot infer the model's shape: tensor for '{hfName}' is missing " +
@@ -193,7 +222,7 @@ public static class ClipCheckpoint
     /// but only after allocating the model, and a corrupt size (a layer count of 2³¹) would exhaust memory first. A
     /// configuration describing more than twice the values the file holds cannot belong to it and is refused here;
     /// closer ones still get the detailed report, at a bounded cost.</summary>
-    private static void RequireEnoughValues(SafetensorsFile file, ClipConfig config, string weightsPath, string? configPath)
+    private static void RequireEnoughValues(SafetensorsWeights file, ClipConfig config, string weightsPath, string? configPath)
     {
         var stored = file.Entries.Values.Sum(entry => (double)(entry.End - entry.Begin) / entry.DType.ByteSize());
         if (config.ParameterCount > 2 * stored)
@@ -203,7 +232,7 @@ public static class ClipCheckpoint
 
     /// <summary>Copies every parameter from the file, after checking that the file has exactly the model's tensors
     /// with the model's shapes; all problems are reported together, by name.</summary>
-    private static void LoadWeights(ClipModel model, SafetensorsFile file, bool openAiNaming, string weightsPath)
+    private static void LoadWeights(ClipModel model, SafetensorsWeights file, bool openAiNaming, string weightsPath)
     {
         var parameters = model.named_parameters().ToList();
         var missing = new List<string>();

@@ -9,7 +9,8 @@ namespace Molyneux.Checkpoints;
 /// <summary>Reads and writes a <see cref="VisionTextDualEncoderModel"/> as a Hugging Face folder: config.json
 /// (<see cref="DualEncoderConfig"/>), model.safetensors under HF's names (<c>vision_model.</c> in HF ResNet's naming
 /// with BatchNorm's running statistics, <c>text_model.</c> in HF BERT's, <c>visual_projection.weight</c>,
-/// <c>text_projection.weight</c>, <c>logit_scale</c>), vocab.txt + tokenizer_config.json, and the image processor
+/// <c>text_projection.weight</c>, <c>logit_scale</c>; read sharded too), vocab.txt + tokenizer_config.json +
+/// special_tokens_map.json, and the image processor
 /// (<see cref="ResNetImageProcessor.Save"/>). Loading is strict: every missing, unexpected or mis-shaped tensor is
 /// named.</summary>
 public static class DualEncoderCheckpoint
@@ -40,7 +41,7 @@ public static class DualEncoderCheckpoint
     {
         pipeline.Model.Config.Save(Path.Combine(folder, HfConfigFile.FileName));
         ModuleWeights.Save(pipeline.Model, Path.Combine(folder, EncoderFolder.WeightsFile), HuggingFaceName, withBuffers: true);
-        pipeline.Tokenizer.Save(folder);
+        pipeline.Tokenizer.Save(folder, DualEncoderPipeline.MaxTextLength);
         pipeline.ImageProcessor.Save(folder);
     }
 
@@ -62,7 +63,8 @@ public static class DualEncoderCheckpoint
             throw new ConfigException($"{folder}: the processor's mean image is {processor.Width}×{processor.Height} px but vision_config.image_size is {config.ImageSize}");
         }
         var model = new VisionTextDualEncoderModel(config);
-        var weights = EncoderFolder.WeightsPath(folder);
+        // model.safetensors, or a sharded checkpoint's index; EncoderFolder says what is wrong when there is neither.
+        var weights = SafetensorsWeights.FindInFolder(folder) ?? EncoderFolder.WeightsPath(folder);
         try
         {
             ModuleWeights.Load(model, weights, HuggingFaceName, isIgnorable: name => EncoderFolder.IsPositionIds(name) || name.StartsWith("text_model.pooler.", StringComparison.Ordinal), withBuffers: true);

@@ -8,13 +8,14 @@ namespace Molyneux.Checkpoints;
 /// module's tensors with the module's shapes and reports every missing, unexpected or mis-shaped one by name.</summary>
 public static class ModuleWeights
 {
+    /// <param name="weightsPath">A safetensors file, or the index of a sharded checkpoint (<see cref="SafetensorsWeights"/>).</param>
     /// <param name="fileNameOf">The name in the file of the module parameter with this name.</param>
     /// <param name="isIgnorable">File tensors that may be present without a parameter to receive them (buffers old
     /// exports carry, heads the encoder does not use).</param>
     /// <param name="withBuffers">Also load the module's buffers (BatchNorm's running statistics).</param>
     public static void Load(nn.Module model, string weightsPath, Func<string, string> fileNameOf, Func<string, bool> isIgnorable, bool withBuffers = false)
     {
-        using var file = SafetensorsFile.Open(weightsPath);
+        using var file = SafetensorsWeights.Open(weightsPath);
         var parameters = State(model, withBuffers).Select(entry => (entry.Name, parameter: entry.Tensor, stored: fileNameOf(entry.Name))).ToList();
         var missing = new List<string>();
         var misShaped = new List<string>();

@@ -84,31 +84,7 @@ public static class ImageDecoder
             rgba = cat([rgb, opaque], 2).contiguous().bytes.ToArray();
         }
 
-        var info = new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque);
-        var pinned = GCHandle.Alloc(rgba, GCHandleType.Pinned);
-        SKData? png;
-        try
-        {
-            using var pixmap = new SKPixmap(info, pinned.AddrOfPinnedObject(), info.RowBytes);
-            png = pixmap.Encode(SKPngEncoderOptions.Default);
-        }
-        finally
-        {
-            pinned.Free();
-        }
-        using (png)
-        {
-            if (png is null)
-                throw new ImageException($"{path}: Skia could not encode the {width}×{height} image as PNG");
-            try
-            {
-                AtomicFile.Write(path, stream => png.SaveTo(stream));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ImageException($"{path}: cannot write the PNG: {e.Message}", e);
-            }
-        }
+        PngPixels.Write(path, rgba, width, height, SKColorType.Rgba8888, "image");
     }
 
     private static byte[] ReadFile(string path)

@@ -20,7 +20,7 @@ public sealed record FeatureStatistics(Tensor Mean, Tensor Std) : IDisposable
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        var features = FeaturesEnteringLayer(model, pixelValues, layer).to(ScalarType.Float32);
+        var features = model.vision_model.ForwardToLayer(pixelValues, layer).to(ScalarType.Float32);
         var (std, mean) = features.std_mean([0, 1], unbiased: false);
         var gram = GramMatrix(features.flatten(0, 1).unsqueeze(0))[0];
         return new FeatureStatistics(mean.cpu().DetachFromDisposeScope(), std.cpu().DetachFromDisposeScope()) { Gram = gram.cpu().DetachFromDisposeScope() };
@@ -53,21 +53,6 @@ public sealed record FeatureStatistics(Tensor Mean, Tensor Std) : IDisposable
         using var pixels = clip.ImageProcessor.PreprocessFiles(imagePaths);
         using var onDevice = pixels.to(clip.Model.Device).to(clip.Model.DType);
         return Compute(clip.Model, onDevice, layer);
-    }
-
-    /// <summary>The token states [M, tokens, width] that enter encoder layer <paramref name="layer"/> (0 = the
-    /// embeddings after the pre-norm; the number of layers = the output of the last one, before the post-norm):
-    /// what <see cref="ClipVisionTransformer.ForwardFromLayer"/> takes.</summary>
-    public static Tensor FeaturesEnteringLayer(ClipModel model, Tensor pixelValues, int layer)
-    {
-        var vision = model.vision_model;
-        var layers = vision.encoder.layers;
-        if (layer < 0 || layer > layers.Count)
-            throw new OptionException($"layer {layer} does not exist: the vision encoder has layers 0 to {layers.Count}");
-        using var scope = NewDisposeScope();
-        var hidden = vision.pre_layrnorm.forward(vision.embeddings.forward(pixelValues));
-        for (var i = 0; i < layer; i++) hidden = layers[i].forward(hidden, false);
-        return hidden.MoveToOuterDisposeScope();
     }
 
     public void Dispose()

@@ -239,6 +239,20 @@ public sealed class ClipVisionTransformer : Module<Tensor, (Tensor LastHiddenSta
     public override (Tensor LastHiddenState, Tensor Pooled) forward(Tensor pixelValues) =>
         ForwardFromLayer(pre_layrnorm.forward(embeddings.forward(pixelValues)), fromLayer: 0);
 
+    /// <summary>The token states [N, tokens, width] that enter encoder layer <paramref name="layer"/> (0 = the
+    /// embeddings after the pre-norm; the number of layers = the output of the last one, before the post-norm): what
+    /// <see cref="ForwardFromLayer"/> takes.</summary>
+    public Tensor ForwardToLayer(Tensor pixelValues, int layer)
+    {
+        var layers = encoder.layers;
+        if (layer < 0 || layer > layers.Count)
+            throw new OptionException($"layer {layer} does not exist: the vision encoder has layers 0 to {layers.Count}");
+        using var scope = NewDisposeScope();
+        var hidden = pre_layrnorm.forward(embeddings.forward(pixelValues));
+        for (var i = 0; i < layer; i++) hidden = layers[i].forward(hidden, false);
+        return hidden.MoveToOuterDisposeScope();
+    }
+
     /// <summary>Runs the encoder from <paramref name="fromLayer"/> on the token states that enter it.</summary>
     public (Tensor LastHiddenState, Tensor Pooled) ForwardFromLayer(Tensor hiddenStates, int fromLayer)
     {

@@ -10,7 +10,7 @@ namespace Molyneux.Modeling;
 /// <summary>A CLIP model with what it needs to read raw inputs: its tokenizer, its image preprocessing, the device
 /// it runs on, and where it came from. It encodes files and strings in batches, without gradients.</summary>
 public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipImageProcessor imageProcessor, ComputeDevice device, CheckpointSource? source = null)
-    : VisionLanguagePipeline(model, device, source)
+    : VisionLanguagePipeline(model, device, source), ISplitImageTower
 {
     public ClipModel Model { get; } = model;
 
@@ -53,11 +53,37 @@ public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipI
 
     public override Tensor Normalize(Tensor pixels) => ImageProcessor.Normalize(pixels);
 
-    public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.TokenizeBatch(texts, Model.Config.Text.MaxPositionEmbeddings);
+    public override int ContextLength => Model.Config.Text.MaxPositionEmbeddings;
+
+    public override int CountTokens(string text) => Tokenizer.Encode(text).Length + 2;
+
+    public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.TokenizeBatch(texts, ContextLength);
 
     public override Tensor ImageFeatures(Tensor pixelValues) => Model.GetImageFeatures(pixelValues);
 
     public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
+
+    public int SplitLayerCount => Model.Config.Vision.NumHiddenLayers;
+
+    /// <summary>The output of encoder layer <paramref name="layer"/>: the class token, then the patch grid.</summary>
+    public (Tensor Tokens, TokenGrid Grid) ImageTokensAfter(Tensor pixelValues, int layer)
+    {
+        CheckSplitLayer(layer);
+        var grid = Model.Config.Vision.GridSize;
+        return (Model.vision_model.ForwardToLayer(pixelValues, layer), new TokenGrid(1, grid, grid));
+    }
+
+    public Tensor ImageFeaturesFromTokens(Tensor tokens, TokenGrid grid, int layer)
+    {
+        CheckSplitLayer(layer);
+        return Model.GetImageFeaturesFromLayer(tokens, layer);
+    }
+
+    private void CheckSplitLayer(int layer)
+    {
+        if (layer < 1 || layer > SplitLayerCount)
+            throw new OptionException($"layer {layer} does not exist: the vision encoder has layers 1 to {SplitLayerCount}");
+    }
 
     public override void WriteHuggingFaceFiles(string folder) => ClipCheckpoint.WriteHuggingFaceFiles(this, folder);
 

@@ -10,7 +10,7 @@ namespace Molyneux.Modeling;
 /// <summary>A <see cref="VisionTextDualEncoderModel"/> with its WordPiece tokenizer and its ResNet image processor:
 /// the second kind of <see cref="IVisionLanguageModel"/>. It owns the processor (which holds the mean image).</summary>
 public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWordPieceTokenizer tokenizer, ResNetImageProcessor imageProcessor,
-    ComputeDevice device, CheckpointSource? source = null) : VisionLanguagePipeline(model, device, source)
+    ComputeDevice device, CheckpointSource? source = null) : VisionLanguagePipeline(model, device, source), ISplitImageTower
 {
     /// <summary>Tokens per text, [CLS] and [SEP] included; longer texts are cut.</summary>
     public const int MaxTextLength = 77;
@@ -61,11 +61,45 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
 
     public override Tensor Normalize(Tensor pixels) => ImageProcessor.FromPixelValues(pixels.mul(LiveScalars.ByteMaximum));
 
+    public override int ContextLength => MaxTextLength;
+
+    public override int CountTokens(string text) => Tokenizer.Encode(text, int.MaxValue).Length;
+
     public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.TokenizeBatch(texts, MaxTextLength).Ids;
 
     public override Tensor ImageFeatures(Tensor pixelValues) => Model.GetImageFeatures(pixelValues);
 
     public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
+
+    public int SplitLayerCount => ResNetModel.StageCount;
+
+    /// <summary>The feature map after ResNet stage <paramref name="layer"/> (layer1 … layer4), [N, C, h, w] read as
+    /// h·w tokens of C channels.</summary>
+    public (Tensor Tokens, TokenGrid Grid) ImageTokensAfter(Tensor pixelValues, int layer)
+    {
+        CheckSplitLayer(layer);
+        using var scope = NewDisposeScope();
+        var tower = Model.vision_model;
+        var map = tower.Stages(tower.Stem(pixelValues), 0, layer);
+        var grid = new TokenGrid(0, (int)map.shape[2], (int)map.shape[3]);
+        return (map.flatten(2).transpose(1, 2).MoveToOuterDisposeScope(), grid);
+    }
+
+    public Tensor ImageFeaturesFromTokens(Tensor tokens, TokenGrid grid, int layer)
+    {
+        CheckSplitLayer(layer);
+        using var scope = NewDisposeScope();
+        var tower = Model.vision_model;
+        var map = tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], grid.Height, grid.Width);
+        var pooled = tower.Pool(tower.Stages(map, layer, ResNetModel.StageCount));
+        return Model.visual_projection.forward(pooled).MoveToOuterDisposeScope();
+    }
+
+    private static void CheckSplitLayer(int layer)
+    {
+        if (layer < 1 || layer > ResNetModel.StageCount)
+            throw new OptionException($"layer {layer} does not exist: the ResNet has stages 1 to {ResNetModel.StageCount}");
+    }
 
     public override void WriteHuggingFaceFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
 

@@ -50,6 +50,14 @@ public interface IVisionLanguageModel : IImageEncoder, ITextEncoder, IDisposable
     /// inversion can optimise the pixels through it).</summary>
     Tensor Normalize(Tensor pixels);
 
+    /// <summary>The most tokens a text may have, start and end tokens included; <see cref="Tokenize"/> cuts longer
+    /// ones.</summary>
+    int ContextLength { get; }
+
+    /// <summary>The tokens of a text before any cut, start and end tokens included: more than
+    /// <see cref="ContextLength"/> means the model would read only part of it.</summary>
+    int CountTokens(string text);
+
     /// <summary>int64 token ids [N, L] of the texts (CPU), padded so that <see cref="TextFeatures"/> ignores the padding.</summary>
     Tensor Tokenize(IReadOnlyList<string> texts);
 

@@ -24,7 +24,7 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
         module.to(device.Device);
         if (module.parameters().First().dtype != device.DType) module.to(device.DType);
         module.eval();
-        identity = new Lazy<string>(() => source is not null ? HashFile(source.WeightsPath) : HashParameters(module));
+        identity = new Lazy<string>(() => source is not null ? SafetensorsWeights.HashContent(source.WeightsPath) : HashParameters(module));
     }
 
     public nn.Module Module => module;
@@ -55,6 +55,10 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
     public abstract IReadOnlyList<(string Name, object Value)> Architecture { get; }
 
     public abstract Tensor Normalize(Tensor pixels);
+
+    public abstract int ContextLength { get; }
+
+    public abstract int CountTokens(string text);
 
     public abstract Tensor Tokenize(IReadOnlyList<string> texts);
 
@@ -107,13 +111,6 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
     protected IReadOnlyList<Parameter> ParametersUnder(params string[] prefixes) => module.named_parameters()
         .Where(entry => prefixes.Any(prefix => entry.name.StartsWith(prefix, StringComparison.Ordinal)))
         .Select(entry => entry.parameter).ToList();
-
-    /// <summary>SHA-256 of a file's bytes, hex: the identity of encoders read from a weights file.</summary>
-    internal static string HashFile(string path)
-    {
-        using var stream = File.OpenRead(path);
-        return Convert.ToHexStringLower(SHA256.HashData(stream));
-    }
 
     private static string HashParameters(nn.Module module)
     {

@@ -8,6 +8,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using Microsoft.ML.Tokenizers;
 using Molyneux.Runtime;
 using TorchSharp;
@@ -49,12 +50,20 @@ public sealed class ClipTokenizer
     /// <summary>The added words of several pre-tokens ("hot dog"), as their byte-level pre-tokens, longest first.</summary>
     private readonly (string[] Pieces, int Id)[] _addedPhrases;
     private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
+    /// <summary>The ids below this are the vocabulary proper (vocab.json); from it on, every id is an added word,
+    /// which Hugging Face's files declare as an added token instead.</summary>
+    private readonly int _baseCount;
 
     private readonly record struct Merge(string Left, string Right, int Line);
 
     public int StartOfTextId { get; }
     public int EndOfTextId { get; }
     public int VocabularySize => _tokens.Length;
+
+    /// <summary>The words added to the vocabulary (<see cref="WithAddedWord"/>), by id, each as the text that
+    /// tokenizes to it: its cleaned pre-tokens, with a space only where two of them would otherwise run together
+    /// ("moongate", "hot dog", "r2d2"). This is what Hugging Face's files declare as the added token's content.</summary>
+    public IReadOnlyList<(int Id, string Text)> AddedWords { get; }
 
     private ClipTokenizer(string[] tokens, Dictionary<string, int> ids, Merge[] merges, string vocabSource, string mergesSource)
     {
@@ -91,8 +100,14 @@ public sealed class ClipTokenizer
         var producible = merges.Select(merge => merge.Left + merge.Right)
             .Concat(ByteToChar.SelectMany(c => new[] { c.ToString(), c + EndOfWordSuffix }))
             .ToHashSet(StringComparer.Ordinal);
-        _addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key))
+        // One that a merge uses as a part is kept as vocabulary, so that vocab.json stays loadable with its merges.
+        var mergeParts = merges.SelectMany(merge => new[] { merge.Left, merge.Right }).ToHashSet(StringComparer.Ordinal);
+        _addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key) && !mergeParts.Contains(entry.Key))
             .ToDictionary(entry => entry.Key[..^EndOfWordSuffix.Length], entry => entry.Value, StringComparer.Ordinal);
+        var addedIds = _addedWords.Values.ToHashSet();
+        _baseCount = tokens.Length;
+        while (_baseCount > 0 && addedIds.Contains(_baseCount - 1)) _baseCount--;
+        AddedWords = [.. _addedWords.OrderBy(entry => entry.Value).Select(entry => (entry.Value, AddedWordText(entry.Key)))];
         _addedPhrases = _addedWords.Where(entry => entry.Key.Contains(ByteLevelSpace))
             .Select(entry => (entry.Key.Split(ByteLevelSpace), entry.Value)).OrderByDescending(phrase => phrase.Item1.Length).ToArray();
         _tokens = tokens;
@@ -206,19 +221,26 @@ public sealed class ClipTokenizer
             if (!File.Exists(file))
                 throw new TokenizerException($"{folder}: has no {Path.GetFileName(file)} (a CLIP tokenizer folder holds vocab.json and merges.txt)");
         }
-        return FromHuggingFaceFiles(vocab, merges);
+        var tokenizer = FromHuggingFaceFiles(vocab, merges);
+        var (declared, source) = HuggingFaceTokenizerFiles.ReadAddedTokens(folder);
+        return source is null ? tokenizer : tokenizer.WithDeclaredTokens(declared, source);
     }
 
-    /// <summary>Writes vocab.json and merges.txt in the Hugging Face layout; <see cref="FromFolder"/> reads them back
-    /// to the same ids.</summary>
-    public void SaveHuggingFaceFiles(string folder)
+    /// <summary>Writes a Hugging Face CLIP tokenizer: vocab.json and merges.txt, and tokenizer_config.json,
+    /// special_tokens_map.json (and added_tokens.json when there are added words) as transformers' CLIPTokenizer
+    /// reads them, with <c>model_max_length</c> = <paramref name="contextLength"/> so that Python truncates where the
+    /// model's positions end. Added words are not in vocab.json but declared as added tokens with their ids and
+    /// text: transformers' fast tokenizer numbers added tokens on from the size of vocab.json, and only an added
+    /// token is split off before BPE. <see cref="FromFolder"/> reads all of it back to the same ids.</summary>
+    public void SaveHuggingFaceFiles(string folder, int contextLength = DefaultContextLength)
     {
+        ArgumentOutOfRangeException.ThrowIfLessThan(contextLength, 2);
         AtomicFile.Write(Path.Combine(folder, "vocab.json"), stream =>
         {
             // Relaxed escaping keeps the byte-alphabet characters readable, as in the files Hugging Face publishes.
             using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             writer.WriteStartObject();
-            for (var id = 0; id < _tokens.Length; id++)
+            for (var id = 0; id < _baseCount; id++)
                 writer.WriteNumber(_tokens[id], id);
             writer.WriteEndObject();
         });
@@ -229,6 +251,80 @@ public sealed class ClipTokenizer
             foreach (var merge in _merges)
                 writer.WriteLine($"{merge.Left} {merge.Right}");
         });
+        // The field set of openai/clip-vit-base-patch32's tokenizer_config.json as transformers saves it today.
+        var settings = new Dictionary<string, JsonNode?>
+        {
+            ["add_prefix_space"] = false,
+            ["clean_up_tokenization_spaces"] = true,
+            ["do_lower_case"] = true,
+            ["errors"] = "replace",
+            ["model_max_length"] = contextLength,
+            ["tokenizer_class"] = "CLIPTokenizer",
+        };
+        var special = new Dictionary<string, string>
+        {
+            ["bos_token"] = StartOfTextToken, ["eos_token"] = EndOfTextToken, ["pad_token"] = EndOfTextToken, ["unk_token"] = EndOfTextToken,
+        };
+        var added = new List<HuggingFaceAddedToken>
+        {
+            new(StartOfTextId, StartOfTextToken, Special: true), new(EndOfTextId, EndOfTextToken, Special: true),
+        };
+        // normalized: the fast tokenizer matches the word in the lower-cased text, as CLIP's own cleaning lower-cases.
+        added.AddRange(AddedWords.Where(word => word.Id >= _baseCount).Select(word => new HuggingFaceAddedToken(word.Id, word.Text, Special: false, Normalized: true)));
+        HuggingFaceTokenizerFiles.Write(folder, settings, special, added);
+    }
+
+    /// <summary>This tokenizer with the added tokens a Hugging Face folder declares: the special tokens must be the
+    /// vocabulary's own at the same ids, and the others follow the vocabulary without gaps, in id order, each taken as
+    /// an added word (<see cref="WithAddedWord"/>). Anything else has no equivalent here and is refused by name.</summary>
+    private ClipTokenizer WithDeclaredTokens(IReadOnlyList<HuggingFaceAddedToken> declared, string source)
+    {
+        var words = new List<string>();
+        foreach (var token in declared.OrderBy(token => token.Id))
+        {
+            if (token.Id < _tokens.Length)
+            {
+                var existing = _tokens[token.Id];
+                // Its own text (a special token), or an added word saved in vocab.json before added tokens were written.
+                if (existing == token.Content || (CanAddWord(token.Content) && existing == AddedWordToken(token.Content))) continue;
+                throw new TokenizerException($"{source}: added token \"{token.Content}\" has id {token.Id}, which vocab.json gives to \"{existing}\"");
+            }
+            var next = _tokens.Length + words.Count;
+            if (token.Id != next)
+                throw new TokenizerException($"{source}: added token \"{token.Content}\" has id {token.Id}, but the next id after the vocabulary is {next}; " +
+                                             "added tokens must follow the vocabulary without gaps");
+            if (token.Special)
+                throw new TokenizerException($"{source}: added token \"{token.Content}\" (id {token.Id}) is special; a CLIP tokenizer has only " +
+                                             $"{StartOfTextToken} and {EndOfTextToken}");
+            words.Add(token.Content);
+        }
+        try
+        {
+            return words.Count == 0 ? this : WithAddedWords(words);
+        }
+        catch (TokenizerException e)
+        {
+            throw new TokenizerException($"{source}: {e.Message}", e);
+        }
+    }
+
+    /// <summary>The vocabulary entry of an added word: its pre-tokens in byte-level form, joined by the byte-level
+    /// space, with the end-of-word suffix.</summary>
+    private static string AddedWordToken(string word) => string.Join(ByteLevelSpace, CleanAndSplit(word).Select(ToByteLevel)) + EndOfWordSuffix;
+
+    /// <summary>The text of an added word's entry (without suffix): the pre-tokens back as text, joined without a
+    /// space where the joined text still splits into the same pre-tokens ("r2d2", "don't"), with one elsewhere
+    /// ("hot dog").</summary>
+    private static string AddedWordText(string entry)
+    {
+        var pieces = entry.Split(ByteLevelSpace).Select(piece => Encoding.UTF8.GetString(piece.Select(c => (byte)CharToByte[c]).ToArray())).ToArray();
+        var text = pieces[0];
+        for (var i = 1; i < pieces.Length; i++)
+        {
+            var joined = text + pieces[i];
+            text = CleanAndSplit(joined).SequenceEqual(pieces[..(i + 1)], StringComparer.Ordinal) ? joined : text + " " + pieces[i];
+        }
+        return text;
     }
 
     /// <summary>Whether <see cref="WithAddedWord"/> can take <paramref name="word"/>: some text besides whitespace and
@@ -242,18 +338,26 @@ public sealed class ClipTokenizer
     /// row, whatever the spacing between them. It is saved in vocab.json as "word&lt;/w&gt;" (pre-tokens joined by the
     /// byte-level space, "hotĠdog&lt;/w&gt;"), an entry no merge produces, which is how loading recognises it again.
     /// Textual inversion's concept token is such a word.</summary>
-    public ClipTokenizer WithAddedWord(string word)
+    public ClipTokenizer WithAddedWord(string word) => WithAddedWords([word]);
+
+    /// <summary><see cref="WithAddedWord"/> for several words at once, with consecutive ids in the order given.</summary>
+    private ClipTokenizer WithAddedWords(IReadOnlyList<string> words)
     {
-        var pieces = CleanAndSplit(word);
-        if (!CanAddWord(word))
-            throw new TokenizerException($"\"{word}\" cannot be added to CLIP's vocabulary: an added word needs at least one letter, digit or sign and no special token");
-        var ids = new Dictionary<string, int>(_tokens.Length + 1, StringComparer.Ordinal);
+        var ids = new Dictionary<string, int>(_tokens.Length + words.Count, StringComparer.Ordinal);
         for (var id = 0; id < _tokens.Length; id++)
             ids.Add(_tokens[id], id);
-        var token = string.Join(ByteLevelSpace, pieces.Select(ToByteLevel)) + EndOfWordSuffix;
-        if (!ids.TryAdd(token, _tokens.Length))
-            throw new TokenizerException($"\"{word}\" is already the single token {ids[token]} of the vocabulary; an added word must be new");
-        return new ClipTokenizer([.. _tokens, token], ids, _merges, $"vocabulary with the added word \"{word}\"", "merges");
+        var tokens = new List<string>(_tokens);
+        foreach (var word in words)
+        {
+            if (!CanAddWord(word))
+                throw new TokenizerException($"\"{word}\" cannot be added to CLIP's vocabulary: an added word needs at least one letter, digit or sign and no special token");
+            var token = AddedWordToken(word);
+            if (!ids.TryAdd(token, tokens.Count))
+                throw new TokenizerException($"\"{word}\" is already the single token {ids[token]} of the vocabulary; an added word must be new");
+            tokens.Add(token);
+        }
+        var described = string.Join(", ", words.Select(word => $"\"{word}\""));
+        return new ClipTokenizer([.. tokens], ids, _merges, $"vocabulary with the added word{(words.Count == 1 ? "" : "s")} {described}", "merges");
     }
 
     /// <summary>The pre-tokens SimpleTokenizer runs BPE on: the cleaned text split by CLIP's regex

@@ -3,6 +3,9 @@ namespace Molyneux.Worlds;
 /// <summary>An RGB colour with integer channels in 0..255.</summary>
 internal readonly record struct Rgb(int R, int G, int B);
 
+/// <summary>One shape for <see cref="ShapesPainter.PaintObjects"/>: centre and radius in units of the image side.</summary>
+internal readonly record struct PaintedObject(ShapeKind Shape, ShapePattern Pattern, Rgb Color, double Radius, (double X, double Y) Center);
+
 /// <summary>Rasterizes shapes scenes into RGB bytes. It is written by hand rather than with SkiaSharp because the
 /// same seed must give bit-identical images on every machine: Skia picks its antialiasing code by CPU features, while
 /// here every pixel is 4×4 point-in-shape tests in IEEE double arithmetic (no transcendental functions, whose last
@@ -32,43 +35,72 @@ internal static class ShapesPainter
     public static byte[] Paint(int imageSize, Rgb background, ShapeKind shape, ShapePattern pattern, Rgb color,
         double radius, IReadOnlyList<(double X, double Y)> centers)
     {
+        var pixels = Background(imageSize, background);
+        foreach (var center in centers) PaintShape(pixels, imageSize, shape, pattern, color, radius, center, mask: null);
+        return pixels;
+    }
+
+    /// <summary>Paints different shapes, one per <paramref name="objects"/> entry, exactly as <see cref="Paint"/>
+    /// paints each copy, and reports each one's mask: the pixels at least half of whose 16 subsamples fall inside
+    /// it. The objects must not overlap, or a pixel could belong to two masks while showing only the later one.</summary>
+    public static (byte[] Rgb, bool[][] Masks) PaintObjects(int imageSize, Rgb background, IReadOnlyList<PaintedObject> objects)
+    {
+        var pixels = Background(imageSize, background);
+        var masks = new bool[objects.Count][];
+        for (var k = 0; k < objects.Count; k++)
+        {
+            var o = objects[k];
+            masks[k] = new bool[imageSize * imageSize];
+            PaintShape(pixels, imageSize, o.Shape, o.Pattern, o.Color, o.Radius, o.Center, masks[k]);
+        }
+        return (pixels, masks);
+    }
+
+    private static byte[] Background(int imageSize, Rgb background)
+    {
         var pixels = new byte[imageSize * imageSize * 3];
         for (var i = 0; i < pixels.Length; i += 3)
             (pixels[i], pixels[i + 1], pixels[i + 2]) = ((byte)background.R, (byte)background.G, (byte)background.B);
+        return pixels;
+    }
+
+    /// <summary>Blends one shape into <paramref name="pixels"/> and, when <paramref name="mask"/> is given, marks the
+    /// pixels it covers at least half of.</summary>
+    private static void PaintShape(byte[] pixels, int imageSize, ShapeKind shape, ShapePattern pattern, Rgb color,
+        double radius, (double X, double Y) center, bool[]? mask)
+    {
+        var (cx, cy) = center;
         var shade = Shade(color);
         var step = 1.0 / (Subsamples * imageSize);
-        foreach (var (cx, cy) in centers)
+        int First(double c) => Math.Max(0, (int)Math.Floor((c - radius) * imageSize));
+        int Last(double c) => Math.Min(imageSize - 1, (int)Math.Floor((c + radius) * imageSize));
+        for (var py = First(cy); py <= Last(cy); py++)
+        for (var px = First(cx); px <= Last(cx); px++)
         {
-            int First(double c) => Math.Max(0, (int)Math.Floor((c - radius) * imageSize));
-            int Last(double c) => Math.Min(imageSize - 1, (int)Math.Floor((c + radius) * imageSize));
-            for (var py = First(cy); py <= Last(cy); py++)
-            for (var px = First(cx); px <= Last(cx); px++)
+            int covered = 0, shaded = 0;
+            for (var sy = 0; sy < Subsamples; sy++)
+            for (var sx = 0; sx < Subsamples; sx++)
             {
-                int covered = 0, shaded = 0;
-                for (var sy = 0; sy < Subsamples; sy++)
-                for (var sx = 0; sx < Subsamples; sx++)
-                {
-                    var x = (px * Subsamples + sx + 0.5) * step;
-                    var y = (py * Subsamples + sy + 0.5) * step;
-                    if (!Inside(shape, (x - cx) / radius, (y - cy) / radius)) continue;
-                    covered++;
-                    if (IsShaded(pattern, x, y)) shaded++;
-                }
-                if (covered == 0) continue;
-                var at = (py * imageSize + px) * 3;
-                int Blend(byte under, int ink, int shadeInk) =>
-                    (under * (Subsamples * Subsamples - covered) + ink * (covered - shaded) + shadeInk * shaded + 8) / (Subsamples * Subsamples);
-                pixels[at] = (byte)Blend(pixels[at], color.R, shade.R);
-                pixels[at + 1] = (byte)Blend(pixels[at + 1], color.G, shade.G);
-                pixels[at + 2] = (byte)Blend(pixels[at + 2], color.B, shade.B);
+                var x = (px * Subsamples + sx + 0.5) * step;
+                var y = (py * Subsamples + sy + 0.5) * step;
+                if (!Inside(shape, (x - cx) / radius, (y - cy) / radius)) continue;
+                covered++;
+                if (IsShaded(pattern, x, y)) shaded++;
             }
+            if (covered == 0) continue;
+            if (mask is not null && 2 * covered >= Subsamples * Subsamples) mask[py * imageSize + px] = true;
+            var at = (py * imageSize + px) * 3;
+            int Blend(byte under, int ink, int shadeInk) =>
+                (under * (Subsamples * Subsamples - covered) + ink * (covered - shaded) + shadeInk * shaded + 8) / (Subsamples * Subsamples);
+            pixels[at] = (byte)Blend(pixels[at], color.R, shade.R);
+            pixels[at + 1] = (byte)Blend(pixels[at + 1], color.G, shade.G);
+            pixels[at + 2] = (byte)Blend(pixels[at + 2], color.B, shade.B);
         }
-        return pixels;
     }
 
     /// <summary>Stripes and dots are a darker shade of the shape's own colour (a lighter one for very dark colours),
     /// not a second colour, so a striped red square is still unambiguously red.</summary>
-    private static Rgb Shade(Rgb color) =>
+    internal static Rgb Shade(Rgb color) =>
         color.R + color.G + color.B > 120
             ? new(color.R * 55 / 100, color.G * 55 / 100, color.B * 55 / 100)
             : new(color.R + (255 - color.R) * 35 / 100, color.G + (255 - color.G) * 35 / 100, color.B + (255 - color.B) * 35 / 100);

@@ -1,6 +1,6 @@
+using Molyneux.Imaging;
 using System.Text.Json;
 using Molyneux.Runtime;
-using SkiaSharp;
 using static TorchSharp.torch;
 
 namespace Molyneux.Worlds;
@@ -176,21 +176,7 @@ public sealed class ShapesSample
         return tensor(data, [samples.Count, 3, size, size]);
     }
 
-    internal void WritePng(string path)
-    {
-        using var bitmap = new SKBitmap(new SKImageInfo(ImageSize, ImageSize, SKColorType.Rgba8888, SKAlphaType.Opaque));
-        var rgba = bitmap.GetPixelSpan();
-        for (var p = 0; p < ImageSize * ImageSize; p++)
-        {
-            rgba[p * 4] = rgb[p * 3];
-            rgba[p * 4 + 1] = rgb[p * 3 + 1];
-            rgba[p * 4 + 2] = rgb[p * 3 + 2];
-            rgba[p * 4 + 3] = 255;
-        }
-        using var png = bitmap.Encode(SKEncodedImageFormat.Png, 100);
-        using var file = File.Create(path);
-        png.SaveTo(file);
-    }
+    internal void WritePng(string path) => PngPixels.WriteRgb(path, rgb, ImageSize, ImageSize);
 }
 
 /// <summary>A procedural world of coloured shapes with compositional captions, for pretraining a tiny CLIP from
@@ -318,9 +304,112 @@ public sealed class ShapesWorld
             foreach (var folder in question.Classes) Directory.CreateDirectory(Path.Combine(temporary, folder));
             foreach (var (sample, label) in set)
                 sample.WritePng(Path.Combine(temporary, question.Classes[label], $"{sample.Index:D6}.png"));
-            var classes = question.Classes.Zip(question.DisplayNames).ToDictionary(pair => pair.First, pair => pair.Second);
-            File.WriteAllText(Path.Combine(temporary, "classes.json"), JsonSerializer.Serialize(classes, new JsonSerializerOptions { WriteIndented = true }));
+            WriteFolderMap(Path.Combine(temporary, "classes.json"), question.Classes, question.DisplayNames);
         });
+    }
+
+    /// <summary>Object scene <paramref name="index"/> of the stream <paramref name="seed"/>: the object of
+    /// <paramref name="target"/> among <paramref name="distractors"/> others (1 to 3; drawn uniformly when null).
+    /// Each distractor is a (shape, colour) pair other than the target's, drawn uniformly, with a size drawn uniformly
+    /// and a pattern drawn as in <see cref="Sample"/>; the background is a colour no object has. The objects take the
+    /// slots of a fixed layout (those of two or three shapes, or a 2 × 2 grid for four), the target a slot drawn
+    /// uniformly, everything shifted by up to ±3%. A large object has a radius of 22% of the side and a small one
+    /// 14%, smaller than in <see cref="Sample"/> (30% and 18%), because four pretraining-sized shapes cannot share
+    /// an image without touching. Like <see cref="Sample"/>, a pure function of its arguments and the options
+    /// (<see cref="ShapesWorldOptions.Patterns"/> and <see cref="ShapesWorldOptions.Background"/> apply, the count
+    /// and withholding options do not).</summary>
+    public ShapesObjectScene ObjectScene(ShapesObjectConcept target, int index, int seed, int? distractors = null)
+    {
+        if (distractors is < 1 or > 3) throw new OptionException($"object scene with {distractors} distractors: must be 1, 2 or 3");
+        var wanted = target.Object;
+        if (Conflict(new ShapesSpec { Shape = wanted.Shape, Color = wanted.Color, Pattern = wanted.Pattern }) is { } reason)
+            throw new OptionException($"object concept '{target.Name}' ({target.Definition}): {reason}");
+
+        var random = new SplitMix64(seed, index);
+        var count = 1 + (distractors ?? 1 + random.Pick(3));
+        var others = (from shape in Enum.GetValues<ShapeKind>()
+                      from color in Enum.GetValues<ShapeColor>()
+                      where (shape, color) != (wanted.Shape, wanted.Color) && color != Options.Background
+                      select (shape, color)).ToArray();
+        var chosen = new List<ShapesObject>();
+        for (var k = 1; k < count; k++)
+        {
+            var (shape, color) = others[random.Pick(others.Length)];
+            var size = (ShapeSize)random.Pick(2);
+            var pattern = Options.Patterns && !random.Chance(0.5) ? (ShapePattern)(1 + random.Pick(2)) : ShapePattern.Solid;
+            chosen.Add(new ShapesObject(shape, color, size, pattern));
+        }
+        var layouts = ObjectLayouts[count];
+        var slots = layouts[random.Pick(layouts.Length)];
+        var targetSlot = random.Pick(count);
+        chosen.Insert(targetSlot, wanted);
+        var dx = random.Uniform(-0.03, 0.03);
+        var dy = random.Uniform(-0.03, 0.03);
+        var used = chosen.Select(o => o.Color).ToHashSet();
+        var grounds = Enum.GetValues<ShapeColor>().Where(color => !used.Contains(color)).ToArray();
+        var background = Options.Background ?? grounds[random.Pick(grounds.Length)];
+
+        var objects = chosen.Select((o, k) => new ShapesSceneObject(o, slots[k].X + dx, slots[k].Y + dy, o.Size == ShapeSize.Large ? 0.22 : 0.14)
+        {
+            Ink = Jitter(ShapesPainter.BaseColor(o.Color), random),
+        }).ToArray();
+        var ground = Jitter(ShapesPainter.BaseColor(background), random);
+        var (rgb, masks) = ShapesPainter.PaintObjects(Options.ImageSize, ground,
+            objects.Select(o => new PaintedObject(o.Object.Shape, o.Object.Pattern, o.Ink, o.Radius, (o.X, o.Y))).ToArray());
+        return new ShapesObjectScene(index, seed, target, objects, targetSlot, background, ground, Options.ImageSize, rgb, masks);
+    }
+
+    /// <summary>Object scenes 0 … <paramref name="count"/> − 1 of the stream <paramref name="seed"/>.</summary>
+    public IReadOnlyList<ShapesObjectScene> ObjectScenes(ShapesObjectConcept target, int count, int seed, int? distractors = null)
+    {
+        if (count < 0) throw new OptionException($"scene count {count}: must not be negative");
+        return Enumerable.Range(0, count).Select(i => ObjectScene(target, i, seed, distractors)).ToArray();
+    }
+
+    /// <summary>Writes <paramref name="perConcept"/> object scenes of each concept for zero-shot segmentation:
+    /// <c>images/&lt;concept&gt;/NNNNNN.png</c>, <c>masks/&lt;concept&gt;/NNNNNN.png</c> (the target's mask, 8-bit
+    /// gray, 255 inside), <c>descriptions.json</c> (concept folder → definition: the description prompts of
+    /// <c>eval segment --prompts</c>, whose default prompts are the names, the folders) and <c>concepts.json</c>, a
+    /// concepts file (docs/concepts-file.md) whose images are the concept's image folder, so
+    /// that <c>molyneux invert/learn --concepts</c> read it directly. Scene i of concept k (of K) is scene
+    /// i·K + k of the stream, and NNNNNN is that index: concepts interleaved as in <see cref="EvaluationSet"/>, so
+    /// that scenes of different concepts come from different streams instead of repeating one another's layout and
+    /// distractors. The folder appears complete or not at all.</summary>
+    public void ExportObjectScenes(string root, IReadOnlyList<ShapesObjectConcept> concepts, int perConcept, int seed, bool overwrite = false)
+    {
+        if (perConcept < 0) throw new OptionException($"scenes per concept {perConcept}: must not be negative");
+        if (concepts.Count == 0) throw new OptionException("no object concepts to export");
+        if (concepts.GroupBy(c => c.Name).FirstOrDefault(group => group.Count() > 1) is { } repeated)
+            throw new OptionException($"object concept '{repeated.Key}' is listed {repeated.Count()} times; each gets one folder, so list it once");
+        var scenes = Enumerable.Range(0, perConcept * concepts.Count)
+            .Select(i => ObjectScene(concepts[i % concepts.Count], i, seed))
+            .ToArray();
+        AtomicFile.WriteDirectory(root, overwrite, temporary =>
+        {
+            foreach (var concept in concepts)
+            {
+                Directory.CreateDirectory(Path.Combine(temporary, "images", concept.Name));
+                Directory.CreateDirectory(Path.Combine(temporary, "masks", concept.Name));
+            }
+            foreach (var scene in scenes)
+            {
+                var file = $"{scene.Index:D6}.png";
+                scene.WritePng(Path.Combine(temporary, "images", scene.Target.Name, file));
+                scene.WriteTargetMaskPng(Path.Combine(temporary, "masks", scene.Target.Name, file));
+            }
+            WriteFolderMap(Path.Combine(temporary, "descriptions.json"), concepts.Select(c => c.Name).ToArray(), concepts.Select(c => c.Definition).ToArray());
+            var entries = concepts.Select(c => new { name = c.Name, description = c.Definition, images = $"images/{c.Name}" });
+            File.WriteAllText(Path.Combine(temporary, "concepts.json"), JsonSerializer.Serialize(entries, IndentedJson));
+        });
+    }
+
+    private static readonly JsonSerializerOptions IndentedJson = new() { WriteIndented = true };
+
+    /// <summary>A JSON object mapping each class folder to a text (its display name, its description), in class order.</summary>
+    private static void WriteFolderMap(string path, IReadOnlyList<string> classes, IReadOnlyList<string> texts)
+    {
+        var map = classes.Zip(texts).ToDictionary(pair => pair.First, pair => pair.Second);
+        File.WriteAllText(path, JsonSerializer.Serialize(map, IndentedJson));
     }
 
     /// <summary>Draws nothing when the concept rate is 0, so that worlds differing only in what they withhold produce
@@ -388,6 +477,16 @@ public sealed class ShapesWorld
     [
         [(0.26, 0.27), (0.74, 0.27), (0.5, 0.73)], [(0.5, 0.27), (0.26, 0.73), (0.74, 0.73)],
     ];
+
+    /// <summary>The slots of object scenes by object count, each layout in reading order (top to bottom, then left to
+    /// right). Centres are at least 0.48 of the side apart, so two large objects (radius 0.22) keep 4% between them
+    /// and, after the ±3% shift, 1% from the edge.</summary>
+    private static readonly Dictionary<int, (double X, double Y)[][]> ObjectLayouts = new()
+    {
+        [2] = PairLayouts,
+        [3] = TripleLayouts,
+        [4] = [[(0.26, 0.26), (0.74, 0.26), (0.26, 0.74), (0.74, 0.74)]],
+    };
 
     /// <summary>Shape radius and centres in units of the image side. A single shape sits 5% from the edge it is
     /// placed at; multiple shapes follow fixed layouts whose boxes keep ≥ 8% of the side between shapes, so they never

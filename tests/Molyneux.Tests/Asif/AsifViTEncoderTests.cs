@@ -57,7 +57,7 @@ public sealed class AsifViTEncoderTests
         using var actual = encoder.EncodeImages(images);
         Assert.True(TensorAssert.Identical(expected, actual));
         Assert.Equal([3L, Tiny.HiddenSize], actual.shape);
-        Assert.Equal(VisionLanguagePipeline.HashFile(folder.File("vit/model.safetensors")), encoder.Identity);
+        Assert.Equal(Molyneux.Checkpoints.SafetensorsWeights.HashContent(folder.File("vit/model.safetensors")), encoder.Identity);
     }
 
     [Fact]

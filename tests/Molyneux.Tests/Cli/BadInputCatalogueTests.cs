@@ -68,6 +68,15 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
             return ["eval", "classify", "--model", ModelA, "--data", Folder.File("data"), "--json", Out, "--no-cache", .. extra];
         }
 
+        /// <summary>eval segment on one 8 × 8 image of class "red" whose mask is <paramref name="mask"/> (a PNG), or
+        /// none.</summary>
+        public string[] Segment(byte[]? mask, params string[] extra)
+        {
+            File("segment/images/red/a.png", Png(1, 0, 0));
+            if (mask is not null) File("segment/masks/red/a.png", mask);
+            return ["eval", "segment", "--model", ModelA, "--data", Folder.File("segment"), "--method", "blob", "--report", Out, .. extra];
+        }
+
         public void Dispose() => Folder.Dispose();
     }
 
@@ -77,6 +86,14 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         using var image = ones(3, 8, 8) * tensor(new[] { r, g, b }).view(3, 1, 1);
         ImageDecoder.SavePng(folder.File("x.png"), image);
         return File.ReadAllBytes(folder.File("x.png"));
+    }
+
+    /// <summary>A square binary mask PNG, all foreground.</summary>
+    private static byte[] MaskPng(int side)
+    {
+        using var folder = new TestPaths.TempFolder();
+        new Molyneux.Segmentation.BinaryMask(side, side, Enumerable.Repeat(true, side * side).ToArray()).WritePng(folder.File("m.png"));
+        return File.ReadAllBytes(folder.File("m.png"));
     }
 
     private static byte[] Half(byte[] bytes) => bytes[..(bytes.Length / 2)];
@@ -186,6 +203,14 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["templates file line without a placeholder"] = (w => w.Classify("--templates", w.File("templates.txt", "a photo of a {}\na photo\n")), "line 2: template 'a photo' has no {} or {c} placeholder"),
         ["descriptions file that is not JSON"] = (w => w.Classify("--descriptions", w.File("descriptions.json", "{\"red\": [")), "invalid JSON"),
         ["classes.json naming a missing folder"] = (w => { w.File("data/classes.json", "{\"green\": \"green things\"}"); return w.Classify(); }, "names class folder 'green', which does not exist"),
+        // Segmentation inputs.
+        ["image without a mask"] = (w => w.Segment(null), "a.png: has no mask (expected"),
+        ["mask of another size than its image"] = (w => w.Segment(MaskPng(4)), "masks/red/a.png: the mask is 4×4 but its image"),
+        ["mask that is not binary"] = (w => w.Segment(Png(0.5f, 0.5f, 0.5f)), "masks/red/a.png: not a binary mask"),
+        ["segmentation prompt longer than the context"] = (w => w.Segment(MaskPng(8), "--prompts", w.File("prompts.json", $"{{\"red\": \"{string.Join(' ', Enumerable.Repeat("red", 80))}\"}}")),
+            "prompts.json: the prompt of class 'red' has 82 tokens, more than the model's context of 77"),
+        ["saliency --text longer than the context"] = (w => ["saliency", "--model", ModelA, "--image", w.File("a.png", Png(1, 0, 0)), "--text", string.Join(' ', Enumerable.Repeat("red", 80)), "--out", w.Out],
+            "--text: has 82 tokens, more than the model's context of 77"),
         ["captions file that does not exist"] = (w => ["eval", "retrieve", "--model", ModelA, "--captions", "/nonexistent/captions.jsonl", "--json", w.Out, "--no-cache"], "captions file not found"),
     };
 

@@ -141,7 +141,7 @@ public sealed class LearnCommandTests
         const string hotDog = """[{"name": "hot dog", "description": "a sausage in a long bun", "images": "shapes:moongate"}]""";
         var result = CliRunner.Run(Learn(folder, hotDog, "--train", "token", "--lr", "1e-3"));
         Assert.True(result.ExitCode == 0, result.Error);
-        Assert.Contains("\"hot\u0120dog</w>\"", File.ReadAllText(Path.Combine(folder.File("taught"), "vocab.json")));
+        Assert.Contains("\"hot dog\": 49408", File.ReadAllText(Path.Combine(folder.File("taught"), "added_tokens.json")));
         using var taught = ClipCheckpoint.Load(folder.File("taught"));
         Assert.Single(taught.Tokenizer.Encode("hot dog"));
     }

@@ -43,7 +43,7 @@ public sealed class FeatureStatisticsTests
         using var model = FineTuningFixture.LoadModelA();
         var pixels = model.ImageProcessor.Normalize(rand([2, 3, 32, 32], generator: new Generator(4)));
         using var statistics = FeatureStatistics.Compute(model.Model, pixels, 1);
-        var features = FeatureStatistics.FeaturesEnteringLayer(model.Model, pixels, 1).detach();
+        var features = model.Model.vision_model.ForwardToLayer(pixels, 1).detach();
         var tokens = features.flatten(0, 1);
         Assert.True(allclose(tokens.t().matmul(tokens) / tokens.shape[0], statistics.Gram!, rtol: 1e-4, atol: 1e-5));
         // The moments' average of per-image Grams equals the pooled one (every image has the same tokens).

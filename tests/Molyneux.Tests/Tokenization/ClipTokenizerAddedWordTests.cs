@@ -29,14 +29,14 @@ public sealed class ClipTokenizerAddedWordTests
     }
 
     [Fact]
-    public void Tokenizer_added_word_survives_saving_as_a_vocabulary_entry_no_merge_produces()
+    public void Tokenizer_added_word_survives_saving_as_a_declared_added_token()
     {
         using var folder = new TestPaths.TempFolder();
         WithMoongate.Value.SaveHuggingFaceFiles(folder.Path);
 
         var reloaded = ClipTokenizer.FromFolder(folder.Path);
 
-        Assert.Contains("\"moongate</w>\": 49408", File.ReadAllText(folder.File("vocab.json")));
+        Assert.Contains("\"moongate\": 49408", File.ReadAllText(folder.File("added_tokens.json")));
         Assert.Equal(WithMoongate.Value.VocabularySize, reloaded.VocabularySize);
         Assert.Equal([49408], reloaded.Encode("moongate"));
     }
@@ -56,7 +56,7 @@ public sealed class ClipTokenizerAddedWordTests
 
         using var folder = new TestPaths.TempFolder();
         tokenizer.SaveHuggingFaceFiles(folder.Path);
-        Assert.Contains("\"moon\u0120gate</w>\": 49408", File.ReadAllText(folder.File("vocab.json")));
+        Assert.Contains("\"moon gate\": 49408", File.ReadAllText(folder.File("added_tokens.json")));
         Assert.Equal([id], ClipTokenizer.FromFolder(folder.Path).Encode("moon gate"));
         Assert.Equal("a moon gate ", tokenizer.Decode(tokenizer.Encode("a moon gate")));
     }

@@ -329,7 +329,7 @@ public class ShapesWorldTests
         return blobs;
     }
 
-    private static byte[] DecodeRgb(string png)
+    internal static byte[] DecodeRgb(string png)
     {
         using var bitmap = SKBitmap.Decode(png);
         var rgb = new List<byte>();
