@@ -151,8 +151,17 @@ public static class EvalCommands
                 PromptsFile = parse.GetValue(prompts),
                 Template = parse.GetValue(template)!,
             };
-            SegmentationReport Evaluate(SegmentationOptions chosen) =>
-                CliProgress.Run(context, progress => SegmentationEvaluator.Evaluate(loaded, dataset, chosen, progress));
+            // One saliency optimisation per image takes seconds: a bar with the time left, or a line every 5 % in logs.
+            SegmentationReport Evaluate(SegmentationOptions chosen)
+            {
+                SegmentationReport? evaluated = null;
+                CliProgress.Steps(context, "segmenting", report => evaluated = SegmentationEvaluator.Evaluate(loaded, dataset, chosen,
+                    new CliProgress.SynchronousProgress<EvaluationProgress>(p =>
+                    {
+                        if (p.Stage == EvaluationStage.EncodingImages) report(p.Done, p.Total, "images");
+                    })));
+                return evaluated!;
+            }
             SegmentationReport result;
             if (parse.GetValue(report) is { } folder)
             {
