@@ -121,7 +121,8 @@ public static class AsifCommands
     private static Command Build(CliContext context)
     {
         var encoders = new EncoderFolderOptions();
-        var anchors = new Option<string>("--anchors") { Description = "Anchor pairs, JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line", Required = true };
+        var anchors = new Option<string>("--anchors") { Description = "Anchor pairs: JSONL {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
+        var anchorArguments = new DatasetArguments(captions: true);
         var output = new Option<string>("--out", "-o") { Description = "Index folder to write", Required = true };
         var storage = new Option<string>("--storage") { Description = "fp32, fp16 or int8 (per-row scale)", DefaultValueFactory = _ => "fp32" };
         storage.AcceptOnlyFromAmong("fp32", "fp16", "int8");
@@ -130,11 +131,12 @@ public static class AsifCommands
         var (allowOutside, batchSize, centre) = (AllowOutsideRoot(), EvalCommands.BatchSize(), CentreOption());
         var command = new Command("build", "Encode anchor image–caption pairs into an ASIF index");
         encoders.AddTo(command);
+        anchorArguments.AddTo(command);
         foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize, centre })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var pairs = AnchorPair.FromCaptions(CaptionsDataset.Load(parse.GetValue(anchors)!, parse.GetValue(allowOutside)));
+            var pairs = AnchorPair.FromCaptions(anchorArguments.OpenCaptions(parse, parse.GetValue(anchors)!, parse.GetValue(allowOutside)));
             var (imageFolder, textFolder) = encoders.Folders(parse, context);
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
             var image = UnimodalEncoders.LoadImageEncoder(imageFolder, computeDevice);
@@ -154,21 +156,23 @@ public static class AsifCommands
     {
         var scoring = new ScoringOptions();
         var index = IndexOption();
-        var data = new Option<string>("--data") { Description = "Image folder: DIR/<class>/<image>, optional DIR/classes.json", Required = true };
+        var data = new Option<string>("--data") { Description = "Labelled images: DIR/<class>/…/<image> (optional DIR/classes.json), a Hugging Face image folder with metadata.jsonl/.csv, or CLIP_benchmark's DIR/classnames.txt + DIR/<split>/*.tar (docs/datasets.md)", Required = true };
+        var dataArguments = new DatasetArguments(captions: false);
         var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to keep, each 'name' or 'name=display name'" };
         var threshold = new Option<double?>("--unknown-threshold") { Description = "Answer 'unknown' when the best class scores below this" };
-        var calibrate = new Option<string?>("--calibrate") { Description = "Image folder of held-out images to choose the unknown threshold on" };
+        var calibrate = new Option<string?>("--calibrate") { Description = "Held-out labelled images (any --data layout, same --split) to choose the unknown threshold on" };
         var maxWrong = new Option<double>("--max-wrong") { Description = "With --calibrate: the largest fraction of wrong answers allowed among answered images", DefaultValueFactory = _ => new UnknownThresholdOptions().MaxWrong };
         var (json, noCache, cacheFolder, batchSize) = (EvalCommands.JsonOut(), EvalCommands.NoCache(), EvalCommands.CacheFolder(), EvalCommands.BatchSize());
         var command = new Command("classify", "Zero-shot classification accuracy of an ASIF index on an image folder");
         scoring.AddTo(command);
+        dataArguments.AddTo(command);
         foreach (var option in new Option[] { index, data, classes, threshold, calibrate, maxWrong, json, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             if (parse.GetValue(threshold) is not null && parse.GetValue(calibrate) is not null)
                 throw new OptionException("give either --unknown-threshold or --calibrate, not both");
-            var dataset = ImageFolderDataset.Load(parse.GetValue(data)!);
+            var dataset = dataArguments.OpenLabeled(parse, parse.GetValue(data)!);
             using var asif = AsifIndex.Open(parse.GetValue(index)!);
             var (image, text) = scoring.Encoders(parse, asif);
             var options = new ClassificationOptions
@@ -181,7 +185,7 @@ public static class AsifCommands
                 Cache = EvalCommands.Cache(parse, noCache, cacheFolder),
             };
             var unknown = parse.GetValue(threshold) is { } value ? new UnknownThresholdOptions { Threshold = value }
-                : parse.GetValue(calibrate) is { } folder ? new UnknownThresholdOptions { CalibrationSet = ImageFolderDataset.Load(folder), MaxWrong = parse.GetValue(maxWrong) }
+                : parse.GetValue(calibrate) is { } folder ? new UnknownThresholdOptions { CalibrationSet = dataArguments.OpenLabeled(parse, folder), MaxWrong = parse.GetValue(maxWrong) }
                 : null;
             var report = CliProgress.Run(context, progress => AsifEvaluation.EvaluateClassification(asif, parse.GetValue(index)!, image, text, dataset,
                 options, scoring.Asif(parse), unknown, progress));
@@ -200,16 +204,18 @@ public static class AsifCommands
         var index = IndexOption();
         var image = new Option<string>("--image") { Description = "The image to explain", Required = true };
         var classes = new Option<string?>("--classes") { Description = "Comma-separated candidate classes" };
-        var data = new Option<string?>("--data") { Description = "Image folder whose classes are the candidates (instead of --classes)" };
+        var data = new Option<string?>("--data") { Description = "Labelled images (any eval classify --data layout) whose classes are the candidates (instead of --classes)" };
+        var dataArguments = new DatasetArguments(captions: false);
         var chosen = new Option<string?>("--class") { Description = "Explain this class's score instead of the prediction" };
         var top = new Option<int>("--top") { Description = "Anchors to show", DefaultValueFactory = _ => 10 };
         var command = new Command("explain", "Show the anchor pairs that make an image's prediction");
         scoring.AddTo(command);
+        dataArguments.AddTo(command);
         foreach (var option in new Option[] { index, image, classes, data, chosen, top }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var names = parse.GetValue(classes) is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
-                : parse.GetValue(data) is { } folder ? [.. ImageFolderDataset.Load(folder).ClassNames]
+                : parse.GetValue(data) is { } folder ? [.. dataArguments.OpenLabeled(parse, folder).ClassNames]
                 : throw new OptionException("give the candidate classes with --classes or --data");
             if (names.Length == 0) throw new OptionException("--classes: no class names given");
             int? classIndex = parse.GetValue(chosen) is { } name
@@ -234,13 +240,15 @@ public static class AsifCommands
     private static Command Add(CliContext context)
     {
         var index = IndexOption();
-        var anchors = new Option<string>("--anchors") { Description = "Pairs to add, JSONL as for build", Required = true };
+        var anchors = new Option<string>("--anchors") { Description = "Pairs to add, in any format build takes", Required = true };
         var (allowOutside, batchSize) = (AllowOutsideRoot(), EvalCommands.BatchSize());
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var command = new Command("add", "Add anchor pairs to an index (only they are encoded)") { index, anchors, allowOutside, batchSize, device };
+        var anchorArguments = new DatasetArguments(captions: true);
+        anchorArguments.AddTo(command);
         context.SetAction(command, parse =>
         {
-            var pairs = AnchorPair.FromCaptions(CaptionsDataset.Load(parse.GetValue(anchors)!, parse.GetValue(allowOutside)));
+            var pairs = AnchorPair.FromCaptions(anchorArguments.OpenCaptions(parse, parse.GetValue(anchors)!, parse.GetValue(allowOutside)));
             var folder = parse.GetValue(index)!;
             using var asif = AsifIndex.Open(folder);
             var (image, text) = LoadEncoders(asif, null, null, ComputeDevice.Parse(parse.GetValue(device)!));
@@ -255,13 +263,15 @@ public static class AsifCommands
     private static Command Remove(CliContext context)
     {
         var index = IndexOption();
-        var anchors = new Option<string?>("--anchors") { Description = "Remove the pairs of this JSONL file" };
+        var anchors = new Option<string?>("--anchors") { Description = "Remove the pairs of this file (any format build takes)" };
         var images = new Option<string[]>("--image") { Description = "Remove every anchor of this image (repeatable)", AllowMultipleArgumentsPerToken = true };
         var allowOutside = AllowOutsideRoot();
         var command = new Command("remove", "Remove anchor pairs from an index") { index, anchors, images, allowOutside };
+        var anchorArguments = new DatasetArguments(captions: true);
+        anchorArguments.AddTo(command);
         context.SetAction(command, parse =>
         {
-            var pairs = parse.GetValue(anchors) is { } file ? AnchorPair.FromCaptions(CaptionsDataset.Load(file, parse.GetValue(allowOutside))).ToHashSet() : [];
+            var pairs = parse.GetValue(anchors) is { } file ? AnchorPair.FromCaptions(anchorArguments.OpenCaptions(parse, file, parse.GetValue(allowOutside))).ToHashSet() : [];
             var paths = (parse.GetValue(images) ?? []).Select(Path.GetFullPath).ToHashSet(StringComparer.Ordinal);
             if (pairs.Count + paths.Count == 0) throw new OptionException("say what to remove with --anchors or --image");
             var folder = parse.GetValue(index)!;

@@ -8,16 +8,19 @@ using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
 
-/// <summary><c>molyneux eval classify|retrieve|caption|segment</c>: zero-shot classification of an image folder and image–text
-/// retrieval on a captions file, with a console summary and a JSON report (schema: docs/evaluation-report.md); and a
-/// CoCa's captions of a captions file's images scored against its captions (docs/captioning.md); zero-shot
-/// segmentation of images with masks (docs/segmentation.md).</summary>
+/// <summary><c>molyneux eval classify|retrieve|linear-probe|build|caption|segment</c>: zero-shot classification of an image
+/// folder and image–text retrieval on a captions file, and a linear probe on frozen image features, with a console
+/// summary and a JSON report (schema: docs/evaluation-report.md), in Molyneux's format or CLIP_benchmark's; CLIP_benchmark
+/// results merged into one CSV; a CoCa's captions of a captions file's images scored against its captions
+/// (docs/captioning.md); zero-shot segmentation of images with masks (docs/segmentation.md).</summary>
 public static class EvalCommands
 {
-    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval; captioning; segmentation")
+    public static Command Create(CliContext context) => new("eval", "Zero-shot evaluation: classification and retrieval; linear probe; captioning; segmentation")
     {
         Classify(context),
         Retrieve(context),
+        LinearProbe(context),
+        Build(context),
         Caption(context),
         Segment(context),
     };
@@ -36,7 +39,8 @@ public static class EvalCommands
     private static Command Classify(CliContext context)
     {
         var model = new ModelOptions();
-        var data = new Option<string>("--data") { Description = "Image folder: DIR/<class>/<image>, optional DIR/classes.json", Required = true };
+        var data = new Option<string>("--data") { Description = "Labelled images: DIR/<class>/…/<image> (optional DIR/classes.json), a Hugging Face image folder with metadata.jsonl/.csv, or CLIP_benchmark's DIR/classnames.txt + DIR/<split>/*.tar (docs/datasets.md)", Required = true };
+        var dataArguments = new DatasetArguments(captions: false);
         var templates = new Option<string>("--templates")
         {
             Description = $"Prompt templates: {string.Join(", ", PromptTemplates.BuiltInNames)}, or a file with one template per line ({{}} = class)",
@@ -48,18 +52,22 @@ public static class EvalCommands
         var descriptorTemplate = new Option<string>("--descriptor-template") { Description = "Prompt for each descriptor", DefaultValueFactory = _ => ClassDescriptions.DefaultTemplate };
         var classes = new Option<string?>("--classes") { Description = "Comma-separated classes to keep, each 'name' or 'name=display name'" };
         var (json, noCache, cacheFolder, batchSize) = (JsonOut(), NoCache(), CacheFolder(), BatchSize());
+        var format = new ResultFormatArguments();
         var command = new Command("classify", "Zero-shot classification accuracy on an image folder");
         model.AddTo(command);
+        format.AddTo(command);
+        dataArguments.AddTo(command);
         foreach (var option in new Option[] { data, templates, ensemble, descriptions, descriptorTemplate, classes, json, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var dataset = ImageFolderDataset.Load(parse.GetValue(data)!);
+            var dataset = dataArguments.OpenLabeled(parse, parse.GetValue(data)!);
             using var clip = model.Load(parse, context);
+            format.Check(parse, parse.GetValue(json));
             var options = new ClassificationOptions
             {
                 ModelPath = clip.Source?.Path,
-                Templates = PromptTemplates.Load(parse.GetValue(templates)!),
+                Templates = PromptTemplates.Load(DatasetArguments.Templates(parse, templates, dataset)),
                 Ensemble = parse.GetValue(ensemble) == "max" ? TemplateEnsemble.Max : TemplateEnsemble.Mean,
                 Descriptions = parse.GetValue(descriptions) is { } file ? ClassDescriptions.Load(file) : null,
                 DescriptorTemplate = parse.GetValue(descriptorTemplate)!,
@@ -68,7 +76,8 @@ public static class EvalCommands
                 Cache = Cache(parse, noCache, cacheFolder),
             };
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateClassification(clip, clip, dataset, options, progress));
-            if (parse.GetValue(json) is { } output) report.Save(output);
+            if (parse.GetValue(json) is { } output)
+                format.Save(parse, output, report, parse.GetValue(data)!, clip.Source?.Path, ClipBenchmarkResult.FromClassification);
             PrintClassification(context, report);
             return 0;
         });
@@ -95,30 +104,125 @@ public static class EvalCommands
     private static Command Retrieve(CliContext context)
     {
         var model = new ModelOptions();
-        var captions = new Option<string>("--captions") { Description = "JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line", Required = true };
+        var captions = new Option<string>("--captions") { Description = "Image-caption pairs: JSONL {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
         var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
+        var dataArguments = new DatasetArguments(captions: true);
         var (json, noCache, cacheFolder, batchSize) = (JsonOut(), NoCache(), CacheFolder(), BatchSize());
-        var command = new Command("retrieve", "Image→text and text→image recall at 1, 5 and 10");
+        var recallK = new Option<string>("--recall-k") { Description = "Comma-separated k of the clip_benchmark recall@k metrics (the molyneux report always holds 1, 5 and 10)", DefaultValueFactory = _ => "1,5,10" };
+        var format = new ResultFormatArguments();
+        var command = new Command("retrieve", "Image→text and text→image recall at 1, 5 and 10 (any k with --format clip_benchmark --recall-k)");
         model.AddTo(command);
+        format.AddTo(command);
+        command.Options.Add(recallK);
+        dataArguments.AddTo(command);
         foreach (var option in new Option[] { captions, allowOutside, json, noCache, cacheFolder, batchSize }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var dataset = CaptionsDataset.Load(parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            var dataset = dataArguments.OpenCaptions(parse, parse.GetValue(captions)!, parse.GetValue(allowOutside));
             using var clip = model.Load(parse, context);
+            format.Check(parse, parse.GetValue(json));
             var options = new RetrievalOptions
             {
                 ModelPath = clip.Source?.Path,
                 BatchSize = parse.GetValue(batchSize),
                 Cache = Cache(parse, noCache, cacheFolder),
+                RecallK = ParseRecallK(parse.GetValue(recallK)!),
             };
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateRetrieval(clip, clip, dataset, options, progress));
-            if (parse.GetValue(json) is { } output) report.Save(output);
+            if (parse.GetValue(json) is { } output)
+                format.Save(parse, output, report, parse.GetValue(captions)!, clip.Source?.Path, ClipBenchmarkResult.FromRetrieval);
             var metrics = report.Metrics;
             var table = new Table().AddColumns("direction", "R@1", "R@5", "R@10");
             table.AddRow("image → text", $"{100 * metrics.ImageToTextR1:F2}%", $"{100 * metrics.ImageToTextR5:F2}%", $"{100 * metrics.ImageToTextR10:F2}%");
             table.AddRow("text → image", $"{100 * metrics.TextToImageR1:F2}%", $"{100 * metrics.TextToImageR5:F2}%", $"{100 * metrics.TextToImageR10:F2}%");
             context.Console.Write(table);
             context.Console.WriteLine($"{report.Dataset.NumImages} images, {report.Dataset.NumCaptions} captions");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>"1,5,10" → [1, 5, 10]: positive integers, no repeats.</summary>
+    internal static IReadOnlyList<int> ParseRecallK(string value)
+    {
+        var ks = new List<int>();
+        foreach (var item in value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!int.TryParse(item, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var k) || k < 1)
+                throw new OptionException($"--recall-k: '{item}' is not a positive integer (expected e.g. 1,5,10)");
+            if (ks.Contains(k)) throw new OptionException($"--recall-k: {k} is given twice");
+            ks.Add(k);
+        }
+        if (ks.Count == 0) throw new OptionException($"--recall-k: expected at least one k, got '{value}'");
+        return ks;
+    }
+
+    private static Command LinearProbe(CliContext context)
+    {
+        var model = new ModelOptions();
+        var train = new Option<string>("--train") { Description = "Training image folder: DIR/<class>/<image> (a share of it chooses the weight decay)", Required = true };
+        var test = new Option<string>("--test") { Description = "Test image folder with the same class folders", Required = true };
+        var defaults = new LinearProbeOptions { Cache = null };
+        var validationFraction = new Option<double>("--val-fraction") { Description = "Share of each training class held out to choose the weight decay", DefaultValueFactory = _ => defaults.ValidationFraction };
+        var seed = new Option<int>("--seed") { Description = "Seed of the validation split", DefaultValueFactory = _ => defaults.Seed };
+        var steps = new Option<int>("--steps") { Description = "Full-batch Adam steps per fit", DefaultValueFactory = _ => defaults.Steps };
+        var learningRate = new Option<double>("--lr") { Description = "Peak learning rate (cosine decay to zero)", DefaultValueFactory = _ => defaults.LearningRate };
+        var weightDecays = new Option<string?>("--weight-decays") { Description = "Comma-separated increasing L2 weights to search (default: 97 log-spaced values from 1e-6 to 100, as CLIP_benchmark)" };
+        var raw = new Option<bool>("--no-normalize") { Description = "Fit on the raw image embeddings instead of L2-normalised ones" };
+        var (json, noCache, cacheFolder, batchSize) = (JsonOut(), NoCache(), CacheFolder(), BatchSize());
+        var format = new ResultFormatArguments();
+        var command = new Command("linear-probe", "Logistic regression on frozen image features; weight decay chosen on a validation split; test accuracy");
+        model.AddTo(command);
+        format.AddTo(command);
+        foreach (var option in new Option[] { train, test, validationFraction, seed, steps, learningRate, weightDecays, raw, json, noCache, cacheFolder, batchSize })
+            command.Options.Add(option);
+        context.SetAction(command, parse =>
+        {
+            format.Check(parse, parse.GetValue(json));
+            var options = new LinearProbeOptions
+            {
+                ValidationFraction = parse.GetValue(validationFraction),
+                Seed = parse.GetValue(seed),
+                Steps = parse.GetValue(steps),
+                LearningRate = parse.GetValue(learningRate),
+                WeightDecays = parse.GetValue(weightDecays) is { } list ? NumberList.Parse("--weight-decays", list) : Molyneux.Evaluation.LinearProbe.DefaultWeightDecays,
+                NormalizeFeatures = !parse.GetValue(raw),
+                BatchSize = parse.GetValue(batchSize),
+                Cache = Cache(parse, noCache, cacheFolder),
+            };
+            options.Validate();
+            var trainSet = ImageFolderDataset.Load(parse.GetValue(train)!);
+            var testSet = ImageFolderDataset.Load(parse.GetValue(test)!);
+            using var clip = model.Load(parse, context);
+            options = options with { ModelPath = clip.Source?.Path, Device = clip.Device.Device };
+            var report = CliProgress.Run(context, progress => Molyneux.Evaluation.LinearProbe.Evaluate(clip, trainSet, testSet, options, progress));
+            if (parse.GetValue(json) is { } output)
+                format.Save(parse, output, report, parse.GetValue(train)!, clip.Source?.Path, ClipBenchmarkResult.FromLinearProbe);
+            var metrics = new Table().AddColumns("metric", "value");
+            metrics.AddRow("train / validation / test images", $"{report.Dataset.NumTrain} / {report.Dataset.NumValidation} / {report.Dataset.NumTest}");
+            metrics.AddRow("classes", $"{report.Dataset.NumClasses}");
+            metrics.AddRow("weight decay (chosen on validation)", $"{report.WeightDecay:g4}");
+            metrics.AddRow("top-1", $"{100 * report.Metrics.Top1:F2}%");
+            metrics.AddRow("top-5", $"{100 * report.Metrics.Top5:F2}%");
+            metrics.AddRow("mean per-class recall", $"{100 * report.Metrics.MeanPerClassRecall:F2}%");
+            context.Console.Write(metrics);
+            return 0;
+        });
+        return command;
+    }
+
+    private static Command Build(CliContext context)
+    {
+        var files = new Argument<string[]>("results") { Description = "CLIP_benchmark-format result files (--format clip_benchmark), or folders of them (*.json)", Arity = ArgumentArity.OneOrMore };
+        var output = new Option<string>("--out") { Description = "The CSV file to write", DefaultValueFactory = _ => "benchmark.csv" };
+        var command = new Command("build", "Merge CLIP_benchmark-format results into one CSV, as CLIP_benchmark's build does");
+        command.Arguments.Add(files);
+        command.Options.Add(output);
+        context.SetAction(command, parse =>
+        {
+            var table = ClipBenchmarkTable.Build(parse.GetValue(files)!);
+            table.Save(parse.GetValue(output)!);
+            context.Console.WriteLine($"{table.Rows.Count} results, {table.Columns.Count} columns → {Path.GetFullPath(parse.GetValue(output)!)}");
             return 0;
         });
         return command;
@@ -190,17 +294,19 @@ public static class EvalCommands
     private static Command Caption(CliContext context)
     {
         var arguments = new CaptionArguments();
-        var captions = new Option<string>("--captions") { Description = "JSONL: {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, the captions as references", Required = true };
+        var captions = new Option<string>("--captions") { Description = "Image-caption pairs, the captions as references: JSONL {\"image\": \"relative/path\", \"captions\": [\"...\"]} per line, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
         var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
+        var dataArguments = new DatasetArguments(captions: true);
         var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve, hub ids too) to add the mean CLIP-score, 2.5·max(cos, 0)" };
         var json = new Option<bool>("--json") { Description = "Print JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}" };
         var report = new Option<string?>("--report") { Description = $"Write that JSON to DIR/{CaptionEvaluationReport.FileName}" };
         var command = new Command("caption", "Caption a captions file's images with a CoCa model; BLEU-1…4 and CIDEr-D against its captions, optionally CLIP-score");
         arguments.AddTo(command);
+        dataArguments.AddTo(command);
         foreach (var option in new Option[] { captions, allowOutside, clipModel, json, report }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var dataset = CaptionsDataset.Load(parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            var dataset = dataArguments.OpenCaptions(parse, parse.GetValue(captions)!, parse.GetValue(allowOutside));
             var options = arguments.Options(parse);
             using var coca = arguments.Load(parse);
             using var clip = parse.GetValue(clipModel) is { } clipPath

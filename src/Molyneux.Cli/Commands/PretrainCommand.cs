@@ -15,7 +15,8 @@ public static class PretrainCommand
 {
     public static Command Create(CliContext context)
     {
-        var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain (one solid shape on black) or a captions .jsonl file", Required = true };
+        var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain (one solid shape on black), or image-caption pairs: a captions .jsonl, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
+        var split = new Option<string?>("--split") { Description = "With image-caption pairs: the Karpathy split or split folder to train on" };
         var preset = new Option<string>("--preset") { Description = "micro, tiny or small, or a model config.json for another shape", DefaultValueFactory = _ => "tiny" };
         preset.Validators.Add(result =>
         {
@@ -36,7 +37,7 @@ public static class PretrainCommand
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var command = new Command("pretrain", "Pretrain a small CLIP from scratch (contrastive, AdamW, warm-up + cosine)");
-        foreach (var option in new Option[] { data, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
+        foreach (var option in new Option[] { data, split, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
             command.Options.Add(option);
         resumable.AddTo(command);
         context.SetAction(command, parse =>
@@ -54,7 +55,7 @@ public static class PretrainCommand
             options.Validate();
             var messages = new Progress<string>(message => context.Error.WriteLine(message));
             var pretrainingData = LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
-                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages);
+                parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, split: parse.GetValue(split));
             var trainer = new ClipPretrainer(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))
             {
                 Progress = CliProgress.Pretraining(context),
@@ -94,9 +95,13 @@ public static class PretrainCommand
         : null;
 
     /// <param name="emojiValidation">For emoji: the validation split (<see cref="EmojiSplitOptions.ForValidation"/>).</param>
+    /// <param name="split">For image-caption pairs: the split to read (<see cref="CaptionPairDatasets.Open"/>); webdataset
+    /// shards are unpacked under <paramref name="home"/>.</param>
     internal static IPretrainingData LoadData(string data, string? withhold, string home, int shapesCount, int? imageSize, int seed, IProgress<string> messages,
-        bool emojiValidation = false)
+        bool emojiValidation = false, string? split = null)
     {
+        if (split is not null && data is "emoji" or "shapes" or "shapes-plain")
+            throw new OptionException($"--split: {data} is a generated world; --split is for image-caption pairs");
         if (emojiValidation && data != "emoji") throw new OptionException("--validation: only the emoji world has a validation split (shapes: change --seed)");
         switch (data)
         {
@@ -111,8 +116,10 @@ public static class PretrainCommand
                 var world = new ShapesWorld(configuration with { ImageSize = imageSize ?? 32, Withhold = concepts });
                 return new ShapesPretrainingData(world, shapesCount, seed);
             default:
-                if (!File.Exists(data)) throw new OptionException($"--data: '{data}' is not emoji, shapes, shapes-plain or an existing captions file");
-                return new CaptionsPretrainingData(CaptionsDataset.Load(data), imageSize ?? 64);
+                if (!File.Exists(data) && !Directory.Exists(data))
+                    throw new OptionException($"--data: '{data}' is not emoji, shapes, shapes-plain or an existing captions file (or folder of .tar shards)");
+                var pairs = CaptionPairDatasets.Open(data, split, new DatasetReadOptions { ShardCache = WebDatasetShards.CacheUnder(home) });
+                return new CaptionsPretrainingData(pairs, imageSize ?? 64);
         }
     }
 }

@@ -59,6 +59,23 @@ public sealed class CaptionsDataset
         return new CaptionsDataset(fullPath, images);
     }
 
+    /// <summary>A dataset of images another reader has already resolved and checked (COCO, Karpathy, CSV/TSV or
+    /// webdataset, see <see cref="CaptionPairDatasets"/>); <paramref name="location"/> is the file or folder they came
+    /// from. An image listed twice, or one without captions, is an error here too, for the reasons <see cref="Load"/>
+    /// gives.</summary>
+    public static CaptionsDataset FromImages(string location, IReadOnlyList<CaptionedImage> images)
+    {
+        if (images.Count == 0) throw new DatasetException($"{location}: no images with captions");
+        var entryOfImage = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var image in images)
+        {
+            if (image.Captions.Count == 0) throw new DatasetException($"{location}: entry {image.Line}: image '{image.ImagePath}' has no captions");
+            if (!entryOfImage.TryAdd(image.ImagePath, image.Line))
+                throw new DatasetException($"{location}: entry {image.Line}: image '{image.ImagePath}' was already listed as entry {entryOfImage[image.ImagePath]}");
+        }
+        return new CaptionsDataset(location, images);
+    }
+
     private static CaptionedImage ParseLine(string file, string root, string line, int lineNumber, bool allowOutsideRoot)
     {
         var where = $"{file}: line {lineNumber}";

@@ -44,4 +44,7 @@ public sealed record RetrievalOptions
 
     /// <summary>Where embeddings are cached; null encodes everything every time.</summary>
     public EmbeddingCache? Cache { get; init; } = new(EmbeddingCache.DefaultFolder);
+
+    /// <summary>The k of <see cref="RetrievalReport.RecallAtK"/> (<c>--recall-k</c>); each at least 1.</summary>
+    public IReadOnlyList<int> RecallK { get; init; } = [1, 5, 10];
 }

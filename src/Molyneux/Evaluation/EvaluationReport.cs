@@ -17,7 +17,7 @@ public abstract record EvaluationReport
     [JsonPropertyOrder(-4)]
     public int SchemaVersion { get; init; } = CurrentSchemaVersion;
 
-    /// <summary>"classification" or "retrieval"; tells <see cref="Load"/> which record to read.</summary>
+    /// <summary>"classification", "retrieval" or "linear_probe"; tells <see cref="Load"/> which record to read.</summary>
     [JsonPropertyOrder(-3)]
     public abstract string Kind { get; }
 
@@ -32,8 +32,8 @@ public abstract record EvaluationReport
     /// <summary>Writes the report atomically, so a reader never sees half of it.</summary>
     public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
 
-    /// <summary>Reads a report written by <see cref="Save"/>, as a <see cref="ClassificationReport"/> or a
-    /// <see cref="RetrievalReport"/> according to its kind.</summary>
+    /// <summary>Reads a report written by <see cref="Save"/>, as a <see cref="ClassificationReport"/>, a
+    /// <see cref="RetrievalReport"/> or a <see cref="LinearProbeReport"/> according to its kind.</summary>
     public static EvaluationReport Load(string path)
     {
         var fullPath = Path.GetFullPath(path);
@@ -53,7 +53,8 @@ public abstract record EvaluationReport
             {
                 ClassificationReport.KindName => typeof(ClassificationReport),
                 RetrievalReport.KindName => typeof(RetrievalReport),
-                _ => throw new DatasetException($"{fullPath}: unknown report kind '{kind}', expected '{ClassificationReport.KindName}' or '{RetrievalReport.KindName}'"),
+                LinearProbeReport.KindName => typeof(LinearProbeReport),
+                _ => throw new DatasetException($"{fullPath}: unknown report kind '{kind}', expected '{ClassificationReport.KindName}', '{RetrievalReport.KindName}' or '{LinearProbeReport.KindName}'"),
             };
             return (EvaluationReport)(JsonSerializer.Deserialize(text, type, JsonOptions)
                 ?? throw new DatasetException($"{fullPath}: empty report"));
@@ -125,4 +126,15 @@ public sealed record RetrievalReport : EvaluationReport
     public required RetrievalDatasetInfo Dataset { get; init; }
 
     public required RetrievalMetrics Metrics { get; init; }
+
+    /// <summary>Both recalls at each k of <see cref="RetrievalOptions.RecallK"/> (<c>--recall-k</c>), for the
+    /// CLIP_benchmark format (<see cref="ClipBenchmarkResult.FromRetrieval"/>). Not part of the JSON report, whose
+    /// schema keeps the fixed recalls at 1, 5 and 10 (<see cref="Metrics"/>), nor of the report's value: a report read
+    /// back has none and still equals the one saved.</summary>
+    [JsonIgnore]
+    public IReadOnlyList<RecallAtK> RecallAtK { get; init; } = [];
+
+    public bool Equals(RetrievalReport? other) => base.Equals(other) && Dataset == other.Dataset && Metrics == other.Metrics;
+
+    public override int GetHashCode() => HashCode.Combine(base.GetHashCode(), Dataset, Metrics);
 }

@@ -76,6 +76,7 @@ public static class Evaluator
             imageEncoder, dataset.Images.Select(image => image.ImagePath).ToList(), options.BatchSize, options.Cache, progress);
         using var similarity = Cosine.Similarity(imageEmbeddings, textEmbeddings);
         var metrics = RetrievalMetrics.Compute(similarity, dataset.CaptionImageIndices);
+        var recallAtK = RetrievalMetrics.RecallsAt(similarity, dataset.CaptionImageIndices, options.RecallK);
 
         return new RetrievalReport
         {
@@ -83,6 +84,7 @@ public static class Evaluator
             Model = new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
             Dataset = new RetrievalDatasetInfo(dataset.Location, dataset.Images.Count, dataset.Captions.Count),
             Metrics = metrics,
+            RecallAtK = recallAtK,
         };
     }
 }

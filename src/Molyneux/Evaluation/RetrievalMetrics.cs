@@ -2,6 +2,10 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Evaluation;
 
+/// <summary>Recall at one k in both directions, as fractions of images (image → text) and of captions (text →
+/// image).</summary>
+public sealed record RecallAtK(int K, double ImageToText, double TextToImage);
+
 /// <summary>Image-text retrieval recalls, Flickr30k / COCO protocol as in CLIP_benchmark, from a similarity matrix
 /// [I images, T captions] and the image of each caption. Image to text: an image is a hit at k when ANY of its captions
 /// is among the k captions ranked first for it. Text to image: a caption is a hit at k when its own image is among the
@@ -12,6 +16,25 @@ public sealed record RetrievalMetrics(
     double TextToImageR1, double TextToImageR5, double TextToImageR10)
 {
     public static RetrievalMetrics Compute(Tensor similarity, IReadOnlyList<int> captionImageIndices)
+    {
+        var (imageRanks, captionRanks) = Ranks(similarity, captionImageIndices);
+        return new RetrievalMetrics(
+            Recall(imageRanks, 1), Recall(imageRanks, 5), Recall(imageRanks, 10),
+            Recall(captionRanks, 1), Recall(captionRanks, 5), Recall(captionRanks, 10));
+    }
+
+    /// <summary>Both recalls at each k of <paramref name="ks"/> (CLIP_benchmark's <c>--recall_k</c>), in the order
+    /// given, by the same definitions and tie rule as <see cref="Compute"/>.</summary>
+    public static IReadOnlyList<RecallAtK> RecallsAt(Tensor similarity, IReadOnlyList<int> captionImageIndices, IReadOnlyList<int> ks)
+    {
+        foreach (var k in ks)
+            if (k < 1) throw new OptionException($"--recall-k: k must be at least 1, got {k}");
+        var (imageRanks, captionRanks) = Ranks(similarity, captionImageIndices);
+        return ks.Select(k => new RecallAtK(k, Recall(imageRanks, k), Recall(captionRanks, k))).ToList();
+    }
+
+    /// <summary>Each image's rank of its best-placed caption and each caption's rank of its image (0 = first).</summary>
+    private static (int[] ImageRanks, int[] CaptionRanks) Ranks(Tensor similarity, IReadOnlyList<int> captionImageIndices)
     {
         var values = Ranking.ReadMatrix(similarity, nameof(similarity));
         var images = (int)similarity.shape[0];
@@ -52,9 +75,7 @@ public sealed record RetrievalMetrics(
             captionRanks[t] = Ranking.RankOf(column, captionImageIndices[t]);
         }
 
-        return new RetrievalMetrics(
-            Recall(imageRanks, 1), Recall(imageRanks, 5), Recall(imageRanks, 10),
-            Recall(captionRanks, 1), Recall(captionRanks, 5), Recall(captionRanks, 10));
+        return (imageRanks, captionRanks);
     }
 
     private static double Recall(int[] ranks, int k) => (double)ranks.Count(rank => rank < k) / ranks.Length;
