@@ -5,12 +5,13 @@ using Spectre.Console;
 
 namespace Molyneux.Cli;
 
-/// <summary>Progress bars for long library calls, drawn only on an interactive terminal (not into pipes or logs).</summary>
+/// <summary>Progress bars for long library calls, drawn only on an interactive terminal (not into pipes or logs), and
+/// nowhere under --quiet (<see cref="CliContext.Quiet"/>).</summary>
 public static class CliProgress
 {
     public static T Run<T>(CliContext context, Func<IProgress<EvaluationProgress>?, T> work)
     {
-        if (!context.Console.Profile.Capabilities.Interactive) return work(null);
+        if (!context.Console.Profile.Capabilities.Interactive || context.Quiet) return work(null);
         return Bars(context).Start(progress =>
         {
             var tasks = new Dictionary<EvaluationStage, ProgressTask>();
@@ -35,7 +36,7 @@ public static class CliProgress
     /// bar on an interactive terminal, else as a line every 5%.</summary>
     public static void Steps(CliContext context, string label, Action<Action<int, int, string>> work)
     {
-        if (!context.Console.Profile.Capabilities.Interactive)
+        if (!context.Console.Profile.Capabilities.Interactive || context.Quiet)
         {
             work(EveryFivePercent(context));
             return;
@@ -59,9 +60,10 @@ public static class CliProgress
     private static Spectre.Console.Progress Bars(CliContext context) => context.Console.Progress().AutoClear(true).Columns(
         new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());
 
-    /// <summary>A line every 5 % for logs and pipes, with the time left at the phase's rate so far.</summary>
+    /// <summary>A line every 5 % for logs and pipes, with the time left at the phase's rate so far; no lines under --quiet.</summary>
     private static Action<int, int, string> EveryFivePercent(CliContext context)
     {
+        if (context.Quiet) return (_, _, _) => { };
         var lastPercent = -5;
         var phase = System.Diagnostics.Stopwatch.StartNew();
         return (done, total, detail) =>

@@ -33,7 +33,7 @@ public sealed class InversionArguments
 
     public Option<string?> ResolutionSteps { get; } = new("--resolution-steps") { Description = "The step at which each size after the first starts (the authors: 900,1800)" };
 
-    public Option<int> Seed { get; } = new("--seed") { DefaultValueFactory = _ => 0 };
+    public Option<int> Seed { get; } = new("--seed") { Description = "Random seed of the starting noise and the augmentations (for learn and demo, of the image splits too); the same seed repeats a run", DefaultValueFactory = _ => 0 };
 
     public void AddTo(Command command)
     {

@@ -41,7 +41,7 @@ public sealed class ModelOptions
     public string Path(ParseResult parse, CliContext context) =>
         parse.GetValue(Model) is { } given
             ? HuggingFaceCache.ResolveModelPath(given, Environment.GetEnvironmentVariable)
-            : DefaultModel.Resolve(messages: new Progress<string>(message => context.Error.WriteLine(message)),
+            : DefaultModel.Resolve(messages: new Progress<string>(message => context.Info.WriteLine(message)),
                 progress: CliProgress.Pretraining(context));
 
     /// <summary>The model, of whatever kind the path holds (<see cref="VisionLanguageCheckpoint"/>).</summary>

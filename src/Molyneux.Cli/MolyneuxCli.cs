@@ -10,7 +10,26 @@ public static class MolyneuxCli
 {
     public static readonly Option<bool> Verbose = new("--verbose") { Description = "Print stack traces with errors", Recursive = true };
 
-    public static int Run(string[] args, TextWriter output, TextWriter error)
+    /// <summary>Caps libtorch's intra-op threads, for sharing a machine or timing runs; without it libtorch picks.</summary>
+    public static readonly Option<int?> Threads = new("--threads")
+    {
+        Description = "Threads libtorch may use within one operation (default: libtorch's choice, usually the core count)",
+        Recursive = true,
+    };
+
+    /// <summary>For scripts and logs that want only results and errors.</summary>
+    public static readonly Option<bool> Quiet = new("--quiet", "-q")
+    {
+        Description = "Print no progress bars, progress lines or informational messages; results, warnings and errors still print",
+        Recursive = true,
+    };
+
+    public static int Run(string[] args, TextWriter output, TextWriter error) =>
+        CreateRoot(output, error).Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+
+    /// <summary>The whole command tree, writing to <paramref name="output"/> and <paramref name="error"/>; public so that
+    /// tests can walk it (every option described) without running anything.</summary>
+    public static RootCommand CreateRoot(TextWriter output, TextWriter error)
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings
         {
@@ -23,6 +42,8 @@ public static class MolyneuxCli
         var root = new RootCommand("Molyneux: teach CLIP-like models new visual concepts from text alone.")
         {
             Verbose,
+            Threads,
+            Quiet,
             InfoCommand.Create(context),
             EmbedCommand.Create(context),
             CaptionCommand.Create(context),
@@ -39,7 +60,7 @@ public static class MolyneuxCli
             FineTuneCommand.Create(context),
             AsifCommands.Create(context),
         };
-        return root.Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error, EnableDefaultExceptionHandler = false });
+        return root;
     }
 }
 
@@ -51,15 +72,25 @@ public sealed class CliContext(IAnsiConsole console, TextWriter output, TextWrit
     /// <summary>Raw output for machine-readable results (JSON), bypassing Spectre's markup and wrapping.</summary>
     public TextWriter Output { get; } = output;
 
+    /// <summary>Errors and warnings: printed even under --quiet.</summary>
     public TextWriter Error { get; } = error;
 
+    /// <summary>Set from --quiet when a command starts: progress and informational messages are dropped.</summary>
+    public bool Quiet { get; private set; }
+
+    /// <summary>Informational messages (downloads, data preparation, training stages): stderr, or nowhere under --quiet.</summary>
+    public TextWriter Info => Quiet ? TextWriter.Null : Error;
+
     /// <summary>Runs a command body: input errors become one line on stderr and exit code 1; anything else is a
-    /// bug, reported with its stack and exit code 2.</summary>
+    /// bug, reported with its stack and exit code 2. The global options (--quiet, --threads) take effect here, once,
+    /// before any command runs.</summary>
     public void SetAction(Command command, Func<ParseResult, int> body) => command.SetAction(parse =>
     {
         var verbose = parse.GetValue(MolyneuxCli.Verbose);
+        Quiet = parse.GetValue(MolyneuxCli.Quiet);
         try
         {
+            using var threads = LibtorchThreads.Use(parse.GetValue(MolyneuxCli.Threads));
             return body(parse);
         }
         catch (MolyneuxException e)

@@ -26,11 +26,11 @@ public static class AlignCommand
         var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => 512 };
         var learningRate = new Option<double>("--lr") { Description = "Learning rate of the projections and temperature", DefaultValueFactory = _ => defaults.ProjectionLearningRate };
         var towerLearningRate = new Option<double>("--tower-lr") { Description = "Learning rate of an unlocked pretrained tower", DefaultValueFactory = _ => defaults.TowerLearningRate };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
+        var batchSize = new Option<int>("--batch-size") { Description = "Image–caption pairs per step (the other pairs of a batch are the negatives)", DefaultValueFactory = _ => defaults.BatchSize };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)", DefaultValueFactory = _ => defaults.Steps };
         var probeEvery = new Option<int>("--probe-every") { Description = "Evaluate the held-out probes every this many steps", DefaultValueFactory = _ => defaults.ProbeEvery };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Random seed of fresh projections, the data and its order; the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts alignment never sees by name" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64); the towers resize to their own input" };
         var shapesCount = new Option<int>("--shapes-count") { Description = "How many scenes of a shapes world to align on (each is encoded once)", DefaultValueFactory = _ => 4096 };
@@ -61,7 +61,7 @@ public static class AlignCommand
             var folder = parse.GetValue(output)!;
             if (Directory.Exists(folder) && !parse.GetValue(overwrite)) throw new OptionException($"{folder}: already exists (pass --overwrite to replace it)");
             var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
-            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var pairs = PretrainCommand.LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
                 parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, parse.GetValue(validation));
             var source = parse.GetValue(from)!;
@@ -75,7 +75,7 @@ public static class AlignCommand
                 {
                     Progress = new CliProgress.SynchronousProgress<AlignProgress>(p =>
                     {
-                        if (p.Stage is not null) context.Error.WriteLine(p.Stage);
+                        if (p.Stage is not null) context.Info.WriteLine(p.Stage);
                         else if (p.Encoded is var (done, total)) report(done, total, "encoded");
                         else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
                     }),

@@ -93,7 +93,7 @@ public static class AsifCommands
         {
             var (imageFolder, textFolder) = (parse.GetValue(image), parse.GetValue(text));
             if (imageFolder is not null && textFolder is not null) return (imageFolder, textFolder);
-            var defaults = DefaultAsifEncoders.Resolve(Home(parse), new Progress<string>(message => context.Error.WriteLine(message)), EncoderProgress(context));
+            var defaults = DefaultAsifEncoders.Resolve(Home(parse), new Progress<string>(message => context.Info.WriteLine(message)), EncoderProgress(context));
             return (imageFolder ?? defaults.Image, textFolder ?? defaults.Text);
         }
     }
@@ -296,7 +296,7 @@ public static class AsifCommands
         var output = new Option<string>("--out", "-o") { Description = "Folder to write: OUT/image and OUT/text (HF CLIP*ModelWithProjection folders)", Required = true };
         var minutes = new Option<double>("--minutes") { Description = "Time budget per encoder", DefaultValueFactory = _ => new EncoderTrainingOptions().Minutes!.Value };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps per encoder (exactly reproducible; overrides --minutes)" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Random seed of the encoders' initialisation and data order; with --steps the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
         var home = DataCommands.Home();
         var command = new Command("train-encoders", "Train an image encoder and a text encoder on the emoji world, each without the other modality");
@@ -305,7 +305,7 @@ public static class AsifCommands
         {
             var options = new EncoderTrainingOptions { Minutes = parse.GetValue(minutes), Steps = parse.GetValue(steps), Seed = parse.GetValue(seed) };
             options.Validate();
-            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var manifest = EmojiInstaller.Install(parse.GetValue(home) ?? MolyneuxHome.Default, messages);
             DefaultAsifEncoders.Train(manifest, parse.GetValue(output)!, options, parse.GetValue(overwrite), EncoderProgress(context));
             context.Console.WriteLine($"saved {parse.GetValue(output)}/{DefaultAsifEncoders.ImageFolder} and {parse.GetValue(output)}/{DefaultAsifEncoders.TextFolder}");
@@ -327,7 +327,7 @@ public static class AsifCommands
         encoders.AddTo(command);
         context.SetAction(command, parse =>
         {
-            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var (imageFolder, textFolder) = encoders.Folders(parse, context);
             var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
                 UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: parse.GetValue(centre));
@@ -362,7 +362,7 @@ public static class AsifCommands
             var tenth = (int)(10 * report.Done);
             if (tenth == lastTenth) return;
             lastTenth = tenth == 10 ? -1 : tenth;
-            context.Error.WriteLine($"{report.Encoder} encoder: {100 * report.Done:F0}%, step {report.Step}, loss {report.Loss:F4}, {report.Minutes:F1} min");
+            context.Info.WriteLine($"{report.Encoder} encoder: {100 * report.Done:F0}%, step {report.Step}, loss {report.Loss:F4}, {report.Minutes:F1} min");
         });
     }
 }

@@ -40,13 +40,13 @@ public static class DataCommands
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder to write", Required = true };
         var count = new Option<int>("--count") { Description = "Scenes to generate (captions export), per class (question export) or per concept (masks export)", DefaultValueFactory = _ => 1000 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-        var size = new Option<int>("--image-size") { DefaultValueFactory = _ => 32 };
+        var seed = new Option<int>("--seed") { Description = "Random seed of the scenes; the same seed writes the same files", DefaultValueFactory = _ => 0 };
+        var size = new Option<int>("--image-size") { Description = "Side of the square images, in pixels", DefaultValueFactory = _ => 32 };
         var question = new Option<string?>("--question") { Description = "Write an image folder for this question instead of captions: color, shape or concepts" };
         var masks = new Option<bool>("--masks") { Description = "Write object scenes for segmentation instead: per object concept, images, the target's masks and a concepts.json" };
         var reference = new Option<bool>("--reference") { Description = "With --masks: the reference objects (ordinary objects to segment by description, never taught) instead of the object concepts" };
         var plain = new Option<bool>("--plain") { Description = "One solid shape per scene on black (the world of pretrain --data shapes-plain)" };
-        var overwrite = new Option<bool>("--overwrite");
+        var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
         var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, an image folder per class, or object scenes with masks");
         foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, plain, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>

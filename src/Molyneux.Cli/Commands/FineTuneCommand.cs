@@ -21,12 +21,12 @@ public static class FineTuneCommand
         var output = new Option<string>("--out", "-o") { Description = "Folder for the fine-tuned model (a HF CLIPModel folder)", Required = true };
         var defaults = new FineTuneOptions();
         var train = new Option<string>("--train") { Description = "image (the paper's), text, both, or token", DefaultValueFactory = _ => "image" };
-        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => defaults.LearningRate };
+        var learningRate = new Option<double>("--lr") { Description = "Learning rate of the trained tower(s)", DefaultValueFactory = _ => defaults.LearningRate };
         var caption = new Option<string>("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => defaults.Epochs };
+        var epochs = new Option<int>("--epochs") { Description = "Passes over the inverted images (ignored with --steps)", DefaultValueFactory = _ => defaults.Epochs };
         var steps = new Option<int?>("--steps") { Description = "Exactly this many steps instead of whole epochs" };
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => defaults.BatchSize };
-        var weightDecay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => defaults.WeightDecay };
+        var batchSize = new Option<int>("--batch-size") { Description = "Image–caption pairs per step", DefaultValueFactory = _ => defaults.BatchSize };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "Weight decay of the optimizer (see --optimizer for how it applies)", DefaultValueFactory = _ => defaults.WeightDecay };
         var loss = new Option<string>("--loss") { Description = "paper (Eq. 2, image→text) or symmetric (CLIP's pretraining loss)", DefaultValueFactory = _ => "paper" };
         var optimizer = new Option<string>("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
         var distill = new Option<double>("--distill") { Description = "Hold the trained tower's features to the frozen model's with this weight (the authors' --kd_weight)", DefaultValueFactory = _ => defaults.DistillWeight };
@@ -36,7 +36,7 @@ public static class FineTuneCommand
             Description = "A text file of negative captions (one per line), or reference classes whose first prompts are the negatives: an image folder, emoji, shapes:color or shapes:shape",
             DefaultValueFactory = _ => "emoji",
         };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Random seed of the shuffling (and LoRA initialisation); the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var resumable = new ResumeArguments(saveEveryDefault: 50);
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);

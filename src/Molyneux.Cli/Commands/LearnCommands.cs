@@ -35,7 +35,7 @@ public static class LearnCommands
         public Option<string> Caption { get; } = new("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
         public Option<string> Loss { get; } = new("--loss") { Description = "paper (Eq. 2, image→text) or symmetric (CLIP's pretraining loss)", DefaultValueFactory = _ => "paper" };
         public Option<string> Optimizer { get; } = new("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
-        public Option<double> WeightDecay { get; } = new("--weight-decay") { DefaultValueFactory = _ => FineTuneDefaults.WeightDecay };
+        public Option<double> WeightDecay { get; } = new("--weight-decay") { Description = "Fine-tuning weight decay (see --optimizer for how it applies)", DefaultValueFactory = _ => FineTuneDefaults.WeightDecay };
         public Option<int> BatchSize { get; } = new("--batch-size") { Description = "Image–caption pairs per fine-tuning step", DefaultValueFactory = _ => FineTuneDefaults.BatchSize };
         public Option<string> Distill { get; } = new("--distill")
         {
@@ -146,7 +146,7 @@ public static class LearnCommands
         context.SetAction(command, parse =>
         {
             var options = arguments.Options(parse);
-            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var molyneuxHome = parse.GetValue(home) ?? MolyneuxHome.Default;
             var modelPath = DefaultModel.Resolve(molyneuxHome, messages, CliProgress.Pretraining(context));
             EmojiInstaller.Install(molyneuxHome, messages);
@@ -195,7 +195,7 @@ public static class LearnCommands
         }
         ConceptLearner Learner(Action<int, int, string> report) => new(options)
         {
-            Progress = new CliProgress.SynchronousProgress<string>(message => context.Error.WriteLine(message)),
+            Progress = new CliProgress.SynchronousProgress<string>(message => context.Info.WriteLine(message)),
             InversionProgress = CliProgress.Inversion(report),
         };
         var imagesPerConcept = options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0);

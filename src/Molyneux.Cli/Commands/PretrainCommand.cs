@@ -26,12 +26,12 @@ public static class PretrainCommand
         var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { Description = "Random seed of the initialisation, the data and its order; with --steps the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts pretraining never sees by name" };
         var resumable = new ResumeArguments();
-        var batchSize = new Option<int>("--batch-size") { DefaultValueFactory = _ => new PretrainOptions().BatchSize };
-        var learningRate = new Option<double>("--lr") { DefaultValueFactory = _ => new PretrainOptions().LearningRate };
-        var vocabularySize = new Option<int>("--vocab-size") { DefaultValueFactory = _ => new PretrainOptions().VocabularySize };
+        var batchSize = new Option<int>("--batch-size") { Description = "Image–caption pairs per step (the other pairs of a batch are the negatives; at least 2)", DefaultValueFactory = _ => new PretrainOptions().BatchSize };
+        var learningRate = new Option<double>("--lr") { Description = "Peak AdamW learning rate, after the warm-up", DefaultValueFactory = _ => new PretrainOptions().LearningRate };
+        var vocabularySize = new Option<int>("--vocab-size") { Description = "Size of the byte-level BPE vocabulary trained on the captions (special tokens included)", DefaultValueFactory = _ => new PretrainOptions().VocabularySize };
         var shapesCount = new Option<int>("--shapes-count") { Description = "Size of the shapes world for --data shapes (scenes are drawn on demand)", DefaultValueFactory = _ => 1_000_000 };
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64)" };
         var home = DataCommands.Home();
@@ -53,7 +53,7 @@ public static class PretrainCommand
                 VocabularySize = parse.GetValue(vocabularySize),
             };
             options.Validate();
-            var messages = new Progress<string>(message => context.Error.WriteLine(message));
+            var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var pretrainingData = LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
                 parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, split: parse.GetValue(split));
             var trainer = new ClipPretrainer(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))

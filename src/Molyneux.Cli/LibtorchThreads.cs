@@ -1,0 +1,29 @@
+using static TorchSharp.torch;
+
+namespace Molyneux.Cli;
+
+/// <summary>The --threads option: libtorch's intra-op thread count for the span of one command. The count is
+/// process-wide, so it is put back afterwards; a CLI process does not care, but tests (and anything else that calls
+/// <see cref="MolyneuxCli.Run"/> in-process) would otherwise inherit one command's cap.</summary>
+public static class LibtorchThreads
+{
+    /// <summary>Sets the count to <paramref name="threads"/> until disposed; null leaves libtorch's own choice alone (and
+    /// does not load libtorch for commands that never touch it).</summary>
+    /// <exception cref="OptionException">The count is below 1.</exception>
+    public static IDisposable Use(int? threads)
+    {
+        if (threads is null) return new Restore(null);
+        if (threads < 1) throw new OptionException($"--threads: must be at least 1, got {threads}");
+        var previous = get_num_threads();
+        set_num_threads(threads.Value);
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(int? previous) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (previous is { } count) set_num_threads(count);
+        }
+    }
+}
