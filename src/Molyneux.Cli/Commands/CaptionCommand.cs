@@ -29,7 +29,10 @@ public static class CaptionCommand
             var options = arguments.Options(parse);
             using var coca = arguments.Load(parse);
             var captioner = new Captioner(coca);
-            var captions = captioner.CaptionFiles(imageFiles, options).ToList();
+            var captions = new List<Caption>();
+            if (imageFiles.Count > 0)
+                CliProgress.Steps(context, "captioning", report => captions.AddRange(captioner.CaptionFiles(imageFiles, options,
+                    new CliProgress.SynchronousProgress<int>(done => report(done, imageFiles.Count, "images")))));
             if (pixelFile is not null)
             {
                 using var values = PixelValuesFile.Read(pixelFile);

@@ -312,7 +312,9 @@ public static class EvalCommands
             using var clip = parse.GetValue(clipModel) is { } clipPath
                 ? VisionLanguageCheckpoint.Load(HuggingFaceCache.ResolveModelPath(clipPath, Environment.GetEnvironmentVariable), new ClipLoadOptions { Device = arguments.ParseDevice(parse) })
                 : null;
-            var result = CaptionEvaluation.Evaluate(new Captioner(coca), dataset, options, clip);
+            CaptionEvaluationReport result = null!;
+            CliProgress.Steps(context, "captioning", report => result = CaptionEvaluation.Evaluate(new Captioner(coca), dataset, options, clip,
+                new CliProgress.SynchronousProgress<int>(done => report(done, dataset.Images.Count, "images"))));
             if (parse.GetValue(report) is { } folder) result.SaveTo(folder);
             foreach (var warning in result.Warnings) context.Error.WriteLine($"warning: {warning}");
             if (parse.GetValue(json))

@@ -51,10 +51,12 @@ public sealed record CaptionEvaluationReport(
 /// <see cref="CaptionMetrics.Compute"/>, and optionally by CLIP-score under any dual encoder.</summary>
 public static class CaptionEvaluation
 {
-    public static CaptionEvaluationReport Evaluate(Captioner captioner, CaptionsDataset dataset, CaptionOptions options, IVisionLanguageModel? clipModel = null)
+    /// <param name="progress">hears the images captioned so far (generation is the slow part)</param>
+    public static CaptionEvaluationReport Evaluate(Captioner captioner, CaptionsDataset dataset, CaptionOptions options, IVisionLanguageModel? clipModel = null,
+        IProgress<int>? progress = null)
     {
         var paths = dataset.Images.Select(image => image.ImagePath).ToList();
-        var generated = captioner.CaptionFiles(paths, options).Select(caption => caption.Text).ToList();
+        var generated = captioner.CaptionFiles(paths, options, progress).Select(caption => caption.Text).ToList();
         var scores = CaptionMetrics.Compute([.. generated.Zip(dataset.Images, (text, image) => new GeneratedCaption(text, image.Captions))]);
         double? clipScore = clipModel is null ? null : ClipScore.Cosines(clipModel, paths, generated).Average(cosine => ClipScore.Scaled(cosine));
         var bleu = scores.Bleu.Corpus;

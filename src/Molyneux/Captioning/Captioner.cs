@@ -23,20 +23,20 @@ public sealed class Captioner(CocaModel model)
     public ClipTokenizer Tokenizer { get; } = OpenClipTokenizer(model.Config);
 
     /// <summary>Captions image files, preprocessing each batch as it is generated, so a large dataset is never held
-    /// in memory as pixels all at once.</summary>
-    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options) =>
-        CaptionBatches(paths, options, (start, count) => ImageProcessor.PreprocessFiles([.. paths.Skip(start).Take(count)]));
+    /// in memory as pixels all at once; <paramref name="progress"/> hears the images captioned so far after each batch.</summary>
+    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options, IProgress<int>? progress = null) =>
+        CaptionBatches(paths, options, (start, count) => ImageProcessor.PreprocessFiles([.. paths.Skip(start).Take(count)]), progress);
 
     /// <param name="pixelValues">normalized images [N, 3, size, size], on any device</param>
     /// <param name="sources">names the N images in the results</param>
-    public IReadOnlyList<Caption> CaptionPixels(Tensor pixelValues, IReadOnlyList<string> sources, CaptionOptions options)
+    public IReadOnlyList<Caption> CaptionPixels(Tensor pixelValues, IReadOnlyList<string> sources, CaptionOptions options, IProgress<int>? progress = null)
     {
         RequireImageSize(Model, pixelValues, sources.FirstOrDefault());
-        return CaptionBatches(sources, options, (start, count) => pixelValues.narrow(0, start, count));
+        return CaptionBatches(sources, options, (start, count) => pixelValues.narrow(0, start, count), progress);
     }
 
     /// <param name="batchPixels">the model inputs of images start..start + count − 1</param>
-    private List<Caption> CaptionBatches(IReadOnlyList<string> sources, CaptionOptions options, Func<int, int, Tensor> batchPixels)
+    private List<Caption> CaptionBatches(IReadOnlyList<string> sources, CaptionOptions options, Func<int, int, Tensor> batchPixels, IProgress<int>? progress)
     {
         var captions = new List<Caption>(sources.Count);
         for (var start = 0; start < sources.Count; start += ImagesPerBatch)
@@ -48,6 +48,7 @@ public sealed class Captioner(CocaModel model)
             var ids = CaptionGeneration.Generate(Model, batchPixels(start, count).to(Model.Device), batchOptions).cpu();
             for (var row = 0; row < count; row++)
                 captions.Add(Describe(sources[start + row], ids[row].data<long>().ToArray(), options));
+            progress?.Report(captions.Count);
         }
         return captions;
     }

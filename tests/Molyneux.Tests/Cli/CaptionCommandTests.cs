@@ -75,6 +75,8 @@ public sealed class CaptionCommandTests
         Assert.Equal(files.Length, lines.Length);
         for (var i = 0; i < files.Length; i++)
             Assert.StartsWith($"{files[i]}: ", lines[i]);
+        // Not a terminal: progress is a line on stderr (every 5 %, and at the end), never mixed into the captions.
+        Assert.Contains($"step {files.Length}/{files.Length} (100%), images", fromFiles.Error);
 
         var fromFolder = CliRunner.Run(Caption("--images", folder.File("images"), "--generation", "beam", "--beams", "2", "--max-length", "8"));
         Assert.True(fromFolder.ExitCode == 0, fromFolder.Error);
