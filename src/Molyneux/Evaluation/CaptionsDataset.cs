@@ -79,16 +79,7 @@ public sealed class CaptionsDataset
     private static CaptionedImage ParseLine(string file, string root, string line, int lineNumber, bool allowOutsideRoot)
     {
         var where = $"{file}: line {lineNumber}";
-        JsonDocument document;
-        try
-        {
-            document = JsonDocument.Parse(line);
-        }
-        catch (JsonException e)
-        {
-            throw new DatasetException($"{where}: malformed JSON: {e.Message}", e);
-        }
-        using (document)
+        using (var document = JsonLines.Parse(where, line))
         {
             var entry = document.RootElement;
             if (entry.ValueKind != JsonValueKind.Object)

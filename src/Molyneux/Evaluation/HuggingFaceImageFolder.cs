@@ -100,16 +100,7 @@ public static class HuggingFaceImageFolder
             lineNumber++;
             if (string.IsNullOrWhiteSpace(line)) continue;
             var where = $"{path}: line {lineNumber}";
-            JsonDocument document;
-            try
-            {
-                document = JsonDocument.Parse(line);
-            }
-            catch (JsonException e)
-            {
-                throw new DatasetException($"{where}: malformed JSON: {e.Message}", e);
-            }
-            using (document)
+            using (var document = JsonLines.Parse(where, line))
             {
                 var entry = document.RootElement;
                 if (entry.ValueKind != JsonValueKind.Object)
