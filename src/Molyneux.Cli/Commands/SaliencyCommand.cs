@@ -31,9 +31,7 @@ public static class SaliencyCommand
             using var scope = NewDisposeScope();
             var pixels = ImageDecoder.Load(imagePath);
             using var loaded = model.Load(parse, context);
-            var tokens = loaded.CountTokens(prompt);
-            if (tokens > loaded.ContextLength)
-                throw new OptionException($"--text: has {tokens} tokens, more than the model's context of {loaded.ContextLength}");
+            if (SaliencyMaps.PromptOverflow(loaded, prompt) is { } overflow) throw new OptionException($"--text: {overflow}");
             var method = arguments.Create(parse, loaded);
             var textFeature = nn.functional.normalize(loaded.EncodeTexts([prompt]), dim: -1)[0];
             var (height, width) = ((int)pixels.shape[1], (int)pixels.shape[2]);

@@ -21,6 +21,15 @@ public interface ISaliencyMethod
 /// over the image.</summary>
 public static class SaliencyMaps
 {
+    /// <summary>Why the model would cut <paramref name="prompt"/> ("has 82 tokens, more than the model's context of
+    /// 77"), or null when it fits. A cut prompt is refused rather than silently shortened: the map would be of another
+    /// text than the one asked for.</summary>
+    public static string? PromptOverflow(IVisionLanguageModel model, string prompt)
+    {
+        var tokens = model.CountTokens(prompt);
+        return tokens > model.ContextLength ? $"has {tokens} tokens, more than the model's context of {model.ContextLength}" : null;
+    }
+
     /// <summary>An image [3, h, w] in [0, 1] resized (bilinear) to the model's square input and normalised as the
     /// model expects: [1, 3, S, S] on its device. No crop, so every image pixel keeps a place in the map.</summary>
     public static Tensor ModelInput(IVisionLanguageModel model, Tensor image)

@@ -65,16 +65,10 @@ public static class SegmentationEvaluator
         return SegmentationReport.Create(model, data, options, prompts, scores);
     }
 
-    /// <summary>A prompt the model would cut is refused rather than silently shortened: the map would be of another
-    /// text than the one asked for.</summary>
     private static void CheckPromptsFit(IVisionLanguageModel model, SegmentationDataset data, IReadOnlyList<string> prompts, string? promptsFile)
     {
         for (var c = 0; c < prompts.Count; c++)
-        {
-            var tokens = model.CountTokens(prompts[c]);
-            if (tokens > model.ContextLength)
-                throw new DatasetException($"{promptsFile ?? "prompt template"}: the prompt of class '{data.ClassFolders[c]}' has {tokens} tokens, " +
-                                           $"more than the model's context of {model.ContextLength}");
-        }
+            if (SaliencyMaps.PromptOverflow(model, prompts[c]) is { } overflow)
+                throw new DatasetException($"{promptsFile ?? "prompt template"}: the prompt of class '{data.ClassFolders[c]}' {overflow}");
     }
 }
