@@ -30,7 +30,7 @@ internal static class EncoderBenchmark
         using (var pixels = randn(images, 3, 224, 224, generator: new Generator(0)).mul(50))
         {
             var input = session.InputMetadata.Keys.Single();
-            var onnx = Median(repeats, () =>
+            var onnx = Statistics.MedianSeconds(repeats, () =>
             {
                 for (var i = 0; i < images; i++)
                 {
@@ -38,7 +38,7 @@ internal static class EncoderBenchmark
                     using var _ = session.Run([NamedOnnxValue.CreateFromTensor(input, one)]);
                 }
             });
-            double Torch(int size) => Median(repeats, () =>
+            double Torch(int size) => Statistics.MedianSeconds(repeats, () =>
             {
                 using var __ = no_grad();
                 for (var start = 0; start < images; start += size)
@@ -64,11 +64,11 @@ internal static class EncoderBenchmark
                 NamedOnnxValue.CreateFromTensor("attention_mask", new DenseTensor<long>(mask.data<long>().ToArray(), shape)),
                 NamedOnnxValue.CreateFromTensor("token_type_ids", new DenseTensor<long>(new long[texts * tokens], shape)),
             };
-            var onnx = Median(repeats, () =>
+            var onnx = Statistics.MedianSeconds(repeats, () =>
             {
                 using var _ = session.Run(inputs, ["last_hidden_state"]);
             });
-            var torch = Median(repeats, () =>
+            var torch = Statistics.MedianSeconds(repeats, () =>
             {
                 using var __ = no_grad();
                 using var scope = NewDisposeScope();
@@ -81,16 +81,4 @@ internal static class EncoderBenchmark
 
     private static void Row(string what, double molyneux, double onnxRuntime) =>
         Console.WriteLine($"| {what} | {molyneux:F1} | {onnxRuntime:F1} | {molyneux / onnxRuntime:F2} |");
-
-    /// <summary>Seconds, the median of <paramref name="repeats"/> timed runs after one warm-up run.</summary>
-    private static double Median(int repeats, Action work)
-    {
-        work();
-        return Statistics.Median(Enumerable.Range(0, repeats).Select(_ =>
-        {
-            var clock = Stopwatch.StartNew();
-            work();
-            return clock.Elapsed.TotalSeconds;
-        }).ToList());
-    }
 }

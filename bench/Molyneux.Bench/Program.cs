@@ -7,7 +7,8 @@ namespace Molyneux.Bench;
 /// <c>--all</c> (all of the following), <c>--mfu</c> (<see cref="MfuBenchmark"/>), <c>--overhead</c>
 /// (<see cref="OverheadBenchmark"/>), <c>--scaling</c> (<see cref="ScalingBenchmark"/>), <c>--memory</c>
 /// (<see cref="MemoryBenchmark"/>); <c>--asif</c> runs <see cref="AsifBenchmark"/> instead, <c>--encoders</c>
-/// <see cref="EncoderBenchmark"/> (the built-in ResNet18 and MiniLM against ONNX Runtime). Settings: <c>--repeats N</c>
+/// <see cref="EncoderBenchmark"/> (the built-in ResNet18 and MiniLM against ONNX Runtime), <c>--pipeline</c>
+/// <see cref="ImagePipelineBenchmark"/> (encoding image files with and without background decoding). Settings: <c>--repeats N</c>
 /// (3), <c>--presets A,B</c>, <c>--scaling-presets A,B,C</c>, <c>--scaling-repeats N</c> (1), <c>--memory-steps N</c>
 /// (1000), <c>--memory-preset P</c> (molyneux-micro), <c>--memory-loops image,text,inversion,finetune</c>.</summary>
 public static class Program
@@ -22,10 +23,16 @@ public static class Program
             EncoderBenchmark.Run(args);
             return 0;
         }
+        if (args.Has("--pipeline"))
+        {
+            if (Environment.GetEnvironmentVariable("OMP_NUM_THREADS") is null) set_num_threads(Environment.ProcessorCount);
+            ImagePipelineBenchmark.Run(args);
+            return 0;
+        }
         var all = args.Has("--all");
         if (!all && !new[] { "--mfu", "--overhead", "--scaling", "--memory" }.Any(args.Has))
         {
-            Console.Error.WriteLine("give a mode: --all, --mfu, --overhead, --scaling, --memory, --asif or --encoders (see docs/performance.md)");
+            Console.Error.WriteLine("give a mode: --all, --mfu, --overhead, --scaling, --memory, --asif, --encoders or --pipeline (see docs/performance.md)");
             return 2;
         }
         // libtorch's default is the physical core count; an explicit OMP_NUM_THREADS (a shared machine) wins.

@@ -1,9 +1,11 @@
 // Makes TorchSharp's libLibTorchSharp.so load on systems whose libstdc++ predates GCC 13 (Debian 12, Ubuntu 22.04,
 // RHEL 9), with managed code only: no patchelf, no compiler. See docs/native-library.md.
 //
-// This file is compiled twice: by MSBuild's RoslynCodeTaskFactory into the build task that Directory.Build.targets
+// This file is compiled twice: by MSBuild's RoslynCodeTaskFactory into the build task that LibstdcxxCompatibility.targets
 // runs after every build and publish (hence C# that compiles against netstandard 2.0: no spans, no records), and by
-// the test project, which checks the ELF edit itself.
+// the test project, which checks the ELF edit itself. The repository's Directory.Build.targets imports those targets;
+// the Molyneux package carries them as buildTransitive/Molyneux.targets with this file beside them, so a consumer
+// compiles the same task from source.
 //
 // Why the edit is safe: GCC 13's <iostream> no longer constructs a std::ios_base::Init in every translation unit;
 // it names std::ios_base_library_init() (version GLIBCXX_3.4.32) with an assembler `.globl` directive instead, so

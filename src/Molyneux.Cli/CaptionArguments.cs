@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Molyneux.Captioning;
+using Molyneux.Modeling;
 using Molyneux.Runtime;
 using TorchSharp;
 
@@ -19,7 +20,7 @@ public sealed class CaptionArguments
 
     public Option<string> Model { get; } = new("--model", "-m") { Description = "CoCa weights in open_clip naming: a .safetensors(.gz) file, or a folder holding model.safetensors", Required = true };
 
-    public Option<string?> Config { get; } = new("--config") { Description = "The open_clip model config (e.g. coca_ViT-B-32.json)" };
+    public Option<string?> Config { get; } = new("--config") { Description = "The open_clip model config file (e.g. coca_ViT-B-32.json); the shipped presets are CLIP's, not CoCa's" };
 
     public Option<string> Decoding { get; } = DecodingOption();
 
@@ -65,6 +66,9 @@ public sealed class CaptionArguments
     {
         var configPath = parse.GetValue(Config)
                          ?? throw new OptionException("--config: give the open_clip model config of the weights (e.g. coca_ViT-B-32.json)");
+        // The shipped presets are CLIP shapes; a CoCa also needs its decoder's, which only its own config has.
+        if (!File.Exists(configPath) && ClipConfig.PresetName(configPath) is { } preset)
+            throw new OptionException($"--config: {preset} is a CLIP preset, not a CoCa's; give the CoCa's open_clip model config file (e.g. coca_ViT-B-32.json)");
         var model = CocaCheckpoint.Load(parse.GetValue(Model)!, configPath);
         model.to(ParseDevice(parse).Device);
         return model;

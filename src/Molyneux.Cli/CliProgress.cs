@@ -24,13 +24,13 @@ public static class CliProgress
         });
     }
 
-    /// <summary>Pretraining progress: a line every 5% with loss and throughput (for logs as well as terminals).</summary>
-    public static IProgress<PretrainProgress> Pretraining(CliContext context)
-    {
-        var line = EveryFivePercent(context);
-        return new SynchronousProgress<PretrainProgress>(report =>
-            line(report.Step, report.TotalSteps, $"loss {report.Loss:F4}, {report.ImagesPerSecond:F0} pairs/s, {report.Minutes:F1} min"));
-    }
+    /// <summary>Pretraining progress as a line every 5% (for the default model's one-off pretraining, which starts
+    /// inside other commands before their own bars).</summary>
+    public static IProgress<PretrainProgress> Pretraining(CliContext context) => Pretraining(EveryFivePercent(context));
+
+    /// <summary>Pretraining progress as a <see cref="Steps"/> report: the loss and the throughput.</summary>
+    public static IProgress<PretrainProgress> Pretraining(Action<int, int, string> report) =>
+        new SynchronousProgress<PretrainProgress>(p => report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}, {p.ImagesPerSecond:F0} pairs/s"));
 
     /// <summary>Runs a long loop of steps: <paramref name="work"/> reports (done, total, detail) after each, drawn as a
     /// bar on an interactive terminal, else as a line every 5%.</summary>
@@ -43,19 +43,78 @@ public static class CliProgress
         }
         Bars(context).Start(progress =>
         {
-            var task = progress.AddTask(label);
-            work((done, total, detail) =>
-            {
-                task.MaxValue = total;
-                task.Value = done;
-                task.Description = $"{label}: {Markup.Escape(detail)}";
-            });
+            var bar = new StageBars(context, progress, printStages: false);
+            bar.Begin(label);
+            work(bar.Step);
         });
+    }
+
+    /// <summary>What a job of several stages reports: a stage begins (and the one before ends), then its steps.</summary>
+    public interface IStageReport
+    {
+        void Begin(string stage);
+
+        void Step(int done, int total, string detail);
+    }
+
+    /// <summary>Runs a job of several stages (learn: measuring, inverting, then each trial's fine-tuning): on an
+    /// interactive terminal one bar per stage with its own time left, a finished stage's bar replaced by the next;
+    /// in logs and pipes a line when a stage begins and a line every 5 % of its steps.</summary>
+    public static void Stages(CliContext context, Action<IStageReport> work)
+    {
+        if (!context.Console.Profile.Capabilities.Interactive || context.Quiet)
+        {
+            work(new StageLines(context));
+            return;
+        }
+        Bars(context).HideCompleted(true).Start(progress => work(new StageBars(context, progress, printStages: true)));
+    }
+
+    /// <param name="printStages">Also print each stage as a line above the bars, so the finished ones stay readable.</param>
+    private sealed class StageBars(CliContext context, ProgressContext progress, bool printStages) : IStageReport
+    {
+        private ProgressTask? current;
+        private string stage = "";
+
+        public void Begin(string label)
+        {
+            current?.StopTask();
+            if (printStages) context.Console.WriteLine(label);
+            stage = Markup.Escape(label);
+            current = progress.AddTask(stage);
+            current.IsIndeterminate = true;
+        }
+
+        public void Step(int done, int total, string detail)
+        {
+            if (current is null) Begin("working");
+            current!.IsIndeterminate = false;
+            current.MaxValue = total;
+            current.Value = done;
+            current.Description = $"{stage}: {Markup.Escape(detail)}";
+        }
+    }
+
+    private sealed class StageLines(CliContext context) : IStageReport
+    {
+        private Action<int, int, string> line = EveryFivePercent(context);
+
+        public void Begin(string stage)
+        {
+            context.Info.WriteLine(stage);
+            line = EveryFivePercent(context);
+        }
+
+        public void Step(int done, int total, string detail) => line(done, total, detail);
     }
 
     /// <summary>Inversion progress as a <see cref="Steps"/> report: the latest cosine and the resolution.</summary>
     public static IProgress<InversionProgress> Inversion(Action<int, int, string> report) =>
         new SynchronousProgress<InversionProgress>(p => report(p.Latest.Step, p.Steps, $"cosine {p.Latest.Cosine:F3}, {p.Size} px"));
+
+    /// <summary>Fine-tuning progress as a <see cref="Steps"/> report: the epoch and the loss.</summary>
+    public static IProgress<FineTuneProgress> FineTuning(Action<int, int, string> report) =>
+        new SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}"));
 
     private static Spectre.Console.Progress Bars(CliContext context) => context.Console.Progress().AutoClear(true).Columns(
         new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn());

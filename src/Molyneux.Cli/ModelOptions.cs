@@ -16,7 +16,11 @@ public sealed class ModelOptions
                       "(default: Molyneux's own tiny CLIP, pretrained on the emoji world)",
     };
 
-    public Option<string?> Config { get; } = new("--config") { Description = "config.json (HF) or open_clip model config, for weight files without one" };
+    /// <summary>A file, or a preset name (<see cref="ClipConfig.FromFileOrPreset"/> decides, when the model loads).</summary>
+    public Option<string?> Config { get; } = new("--config")
+    {
+        Description = $"config.json (HF) or open_clip model config, for weight files without one; or a shipped preset: {string.Join(", ", ClipConfig.PresetNames)}",
+    };
 
     public Option<string?> Tokenizer { get; } = new("--tokenizer") { Description = "Folder with vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz" };
 

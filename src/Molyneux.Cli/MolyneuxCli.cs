@@ -13,7 +13,7 @@ public static class MolyneuxCli
     /// <summary>Caps libtorch's intra-op threads, for sharing a machine or timing runs; without it libtorch picks.</summary>
     public static readonly Option<int?> Threads = new("--threads")
     {
-        Description = "Threads libtorch may use within one operation (default: libtorch's choice, usually the core count)",
+        Description = "Threads libtorch may use within one operation, and image-decoding workers (default: libtorch's choice and one worker per core)",
         Recursive = true,
     };
 
@@ -83,11 +83,12 @@ public sealed class CliContext(IAnsiConsole console, TextWriter output, TextWrit
 
     /// <summary>Runs a command body: input errors become one line on stderr and exit code 1; anything else is a
     /// bug, reported with its stack and exit code 2. The global options (--quiet, --threads) take effect here, once,
-    /// before any command runs.</summary>
+    /// before any command runs, and deprecated option spellings are warned about (<see cref="DeprecatedSpellings"/>).</summary>
     public void SetAction(Command command, Func<ParseResult, int> body) => command.SetAction(parse =>
     {
         var verbose = parse.GetValue(MolyneuxCli.Verbose);
         Quiet = parse.GetValue(MolyneuxCli.Quiet);
+        DeprecatedSpellings.Warn(parse, Error);
         try
         {
             using var threads = LibtorchThreads.Use(parse.GetValue(MolyneuxCli.Threads));

@@ -3,7 +3,7 @@ using Molyneux.Evaluation;
 
 namespace Molyneux.Cli;
 
-/// <summary>How <c>eval classify|retrieve|linear-probe</c> write <c>--json</c>: Molyneux's report
+/// <summary>What <c>eval classify|retrieve|linear-probe</c> write with <c>--json [FILE]</c>: Molyneux's report
 /// (docs/evaluation-report.md) or LAION CLIP_benchmark's result dict, with the names that dict needs.</summary>
 public sealed class ResultFormatArguments
 {
@@ -27,28 +27,31 @@ public sealed class ResultFormatArguments
         foreach (var option in new Option[] { Format, DatasetName, ModelName }) command.Options.Add(option);
     }
 
-    /// <summary>Writes <paramref name="report"/> to <paramref name="output"/> in the chosen format;
-    /// <paramref name="toClipBenchmark"/> maps it given (dataset, model, pretrained).</summary>
-    public void Save<TReport>(ParseResult parse, string output, TReport report, string dataPath, string? modelPath,
+    /// <summary>Writes <paramref name="report"/> in the chosen format where --json says (<see cref="JsonOutputOption.Write"/>;
+    /// a clip_benchmark file byte for byte as CLIP_benchmark's json.dump, without a final newline); true when it went to
+    /// stdout. <paramref name="toClipBenchmark"/> maps the report given (dataset, model, pretrained).</summary>
+    public bool Write<TReport>(ParseResult parse, CliContext context, JsonOutputOption json, TReport report, string dataPath, string? modelPath,
+        Func<TReport, string, string, string, ClipBenchmarkResult> toClipBenchmark) where TReport : EvaluationReport =>
+        json.Write(parse, context, () => Json(parse, report, dataPath, modelPath, toClipBenchmark), fileEndsWithNewline: parse.GetValue(Format) != ClipBenchmark);
+
+    /// <summary>The JSON of <paramref name="report"/> in the chosen format.</summary>
+    private string Json<TReport>(ParseResult parse, TReport report, string dataPath, string? modelPath,
         Func<TReport, string, string, string, ClipBenchmarkResult> toClipBenchmark) where TReport : EvaluationReport
     {
-        if (parse.GetValue(Format) != ClipBenchmark)
-        {
-            report.Save(output);
-            return;
-        }
+        if (parse.GetValue(Format) != ClipBenchmark) return report.ToJson();
         var pretrained = modelPath ?? report.Model.Path ?? report.Model.ImageIdentity;
         var dataset = parse.GetValue(DatasetName) ?? ClipBenchmarkResult.DefaultDatasetName(dataPath);
         var model = parse.GetValue(ModelName) ?? (modelPath is null ? pretrained : ClipBenchmarkResult.DefaultModelName(modelPath));
-        toClipBenchmark(report, dataset, model, pretrained).Save(output);
+        return toClipBenchmark(report, dataset, model, pretrained).ToJson();
     }
 
-    /// <summary>Refuses clip_benchmark-only settings that would otherwise be ignored in silence.</summary>
-    public void Check(ParseResult parse, string? json)
+    /// <summary>Refuses clip_benchmark-only settings that would otherwise be ignored in silence, and --format
+    /// clip_benchmark without --json, which would compute the result and show none of it.</summary>
+    public void Check(ParseResult parse, JsonOutputOption json)
     {
         var clipBenchmark = parse.GetValue(Format) == ClipBenchmark;
-        if (clipBenchmark && json is null)
-            throw new OptionException($"--format {ClipBenchmark}: also give --json FILE, the file to write the result to");
+        if (clipBenchmark && !json.Given(parse))
+            throw new OptionException($"--format {ClipBenchmark}: also give --json FILE to write the result to, or --json alone to print it");
         if (!clipBenchmark && (parse.GetValue(DatasetName) is not null || parse.GetValue(ModelName) is not null))
             throw new OptionException($"--dataset-name and --model-name: only with --format {ClipBenchmark}");
     }

@@ -39,7 +39,9 @@ public static class AlignCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output" };
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var tensorBoard = new TensorBoardArguments();
         var command = new Command("align", "Align two pretrained towers into a dual encoder on image-caption pairs (LiT-style contrastive training)");
+        tensorBoard.AddTo(command);
         foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, validation, overwrite, home, device })
             command.Options.Add(option);
         context.SetAction(command, parse =>
@@ -70,20 +72,21 @@ public static class AlignCommand
                 : DualEncoderCheckpoint.Load(source, computeDevice);
             if (parse.GetValue(inputSize) is { } size) model.ResizeImageInput(size);
             AlignResult? result = null;
+            var log = tensorBoard.Open(parse);
             CliProgress.Steps(context, "aligning", report =>
                 result = new Aligner(options)
                 {
-                    Progress = new CliProgress.SynchronousProgress<AlignProgress>(p =>
+                    Progress = TensorBoardArguments.Recording(log, "align", new CliProgress.SynchronousProgress<AlignProgress>(p =>
                     {
                         if (p.Stage is not null) context.Info.WriteLine(p.Stage);
                         else if (p.Encoded is var (done, total)) report(done, total, "encoded");
                         else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
-                    }),
+                    })),
                 }.Run(model, pairs));
             AtomicFile.WriteDirectory(folder, parse.GetValue(overwrite), target =>
             {
                 model.WriteHuggingFaceFiles(target);
-                var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve };
+                var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve, environment = RunEnvironment.Capture(model.Device) };
                 AtomicFile.WriteAllText(Path.Combine(target, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
                 TrainingRecord.SavePlot(result.Curve, Path.Combine(target, "training.png"));
             });

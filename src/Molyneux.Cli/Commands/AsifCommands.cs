@@ -166,7 +166,7 @@ public static class AsifCommands
         var command = new Command("classify", "Zero-shot classification accuracy of an ASIF index on an image folder");
         scoring.AddTo(command);
         dataArguments.AddTo(command);
-        foreach (var option in new Option[] { index, data, classes, threshold, calibrate, maxWrong, json, noCache, cacheFolder, batchSize })
+        foreach (var option in new Option[] { index, data, classes, threshold, calibrate, maxWrong, json.Option, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
@@ -189,7 +189,7 @@ public static class AsifCommands
                 : null;
             var report = CliProgress.Run(context, progress => AsifEvaluation.EvaluateClassification(asif, parse.GetValue(index)!, image, text, dataset,
                 options, scoring.Asif(parse), unknown, progress));
-            if (parse.GetValue(json) is { } output) report.Save(output);
+            if (json.Write(parse, context, report.ToJson)) return 0;
             EvalCommands.PrintClassification(context, report);
             if (report.Asif?.Unknown is { } answer)
                 context.Console.WriteLine($"unknown below {answer.Threshold:G4}: {100 * answer.Accuracy:F1}% right, {100 * answer.Unknown:F1}% unknown, {100 * answer.Wrong:F1}% wrong");
@@ -317,12 +317,12 @@ public static class AsifCommands
     private static Command Experiment(CliContext context)
     {
         var encoders = new EncoderFolderOptions();
-        var json = EvalCommands.JsonOut();
+        var json = new JsonOutputOption("The experiment's results as JSON (snake_case fields)");
         var maxWrong = new Option<double>("--max-wrong") { Description = "Wrong answers allowed among answered calibration images", DefaultValueFactory = _ => 0.5 };
         var centre = CentreOption();
         var command = new Command("experiment", "The emoji acceptance experiment: anchors from three vendors, Twitter's drawings classified among all emoji")
         {
-            json, maxWrong, centre,
+            json.Option, maxWrong, centre,
         };
         encoders.AddTo(command);
         context.SetAction(command, parse =>
@@ -331,7 +331,7 @@ public static class AsifCommands
             var (imageFolder, textFolder) = encoders.Folders(parse, context);
             var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
                 UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: parse.GetValue(centre));
-            if (parse.GetValue(json) is { } output) result.Save(output);
+            if (json.Write(parse, context, result.ToJson)) return 0;
             context.Console.WriteLine($"{result.Anchors} anchors, {result.TestImages} Twitter images among {result.Classes} emoji: " +
                                       $"top-1 {100 * result.Top1:F1}%, top-5 {100 * result.Top5:F1}% ({result.Seconds:F0} s)");
             context.Console.WriteLine($"encoders alone: nearest anchor image same emoji {100 * result.ImageNeighbourAccuracy:F1}%, " +

@@ -12,20 +12,19 @@ public static class CaptionCommand
     public static Command Create(CliContext context)
     {
         var arguments = new CaptionArguments();
-        var images = new Option<string[]>("--image") { Description = "Image files", AllowMultipleArgumentsPerToken = true };
-        var folder = new Option<string?>("--images") { Description = "A folder of images" };
+        var images = DeprecatedSpellings.Alias(new Option<string[]>("--image") { Description = "Image files or folders of images (repeatable, several per --image)", AllowMultipleArgumentsPerToken = true }, "--images");
         var pixels = new Option<string?>("--pixels") { Description = "A .safetensors file holding pixel_values [N,3,H,W], already preprocessed" };
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"captions\":[{source,ids,text}]}, the ids as generated (start token first)" };
+        var json = new JsonOutputOption("JSON: {\"captions\":[{source,ids,text}]}, the ids as generated (start token first)");
         var command = new Command("caption", "Caption images with a CoCa model (open_clip's generate: greedy, beam search, top-k or top-p sampling)");
         arguments.AddTo(command);
-        foreach (var option in new Option[] { images, folder, pixels, json })
+        foreach (var option in new Option[] { images, pixels, json.Option })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var imageFiles = ImageFiles.Expand([.. parse.GetValue(images) ?? [], .. parse.GetValue(folder) is { } dir ? new[] { dir } : []]);
+            var imageFiles = ImageFiles.Expand(parse.GetValue(images) ?? []);
             var pixelFile = parse.GetValue(pixels);
             if (imageFiles.Count == 0 && pixelFile is null)
-                throw new OptionException("nothing to caption: give --image, --images or --pixels");
+                throw new OptionException("nothing to caption: give --image (files or folders) or --pixels");
             var options = arguments.Options(parse);
             using var coca = arguments.Load(parse);
             var captioner = new Captioner(coca);
@@ -38,11 +37,10 @@ public static class CaptionCommand
                 using var values = PixelValuesFile.Read(pixelFile);
                 captions.AddRange(captioner.CaptionPixels(values, [.. Enumerable.Range(0, (int)values.shape[0]).Select(i => $"{pixelFile}#{i}")], options));
             }
-            if (parse.GetValue(json))
-                context.Output.WriteLine(JsonSerializer.Serialize(new { captions = captions.Select(c => new { source = c.Source, ids = c.Ids, text = c.Text }) }));
-            else
-                foreach (var caption in captions)
-                    context.Output.WriteLine($"{caption.Source}: {caption.Text}");
+            if (json.Write(parse, context, () => JsonSerializer.Serialize(new { captions = captions.Select(c => new { source = c.Source, ids = c.Ids, text = c.Text }) })))
+                return 0;
+            foreach (var caption in captions)
+                context.Output.WriteLine($"{caption.Source}: {caption.Text}");
             return 0;
         });
         return command;

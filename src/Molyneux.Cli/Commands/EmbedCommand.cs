@@ -14,23 +14,24 @@ namespace Molyneux.Cli.Commands;
 /// <summary><c>molyneux embed</c>: the unnormalized CLIP embeddings of images, preprocessed pixels or texts (a CoCa's
 /// contrastive features when <c>--config</c> is an open_clip CoCa config); or, with a built-in encoder's name as the
 /// model, its pooled features (<c>resnet18-imagenet</c>: images, 512 values;
-/// <c>minilm</c>: texts, 384 values, mean-pooled and not normalised).</summary>
+/// <c>minilm</c>: texts, 384 values, mean-pooled and not normalised). A preset name as --config (<c>ViT-B-32</c>) is
+/// a CLIP config, never a CoCa's.</summary>
 public static class EmbedCommand
 {
     public static Command Create(CliContext context)
     {
         var model = new ModelOptions();
-        var images = new Option<string[]>("--image") { Description = "Image files", AllowMultipleArgumentsPerToken = true };
+        var images = new Option<string[]>("--image") { Description = "Image files or folders of images (repeatable, several per --image)", AllowMultipleArgumentsPerToken = true };
         var pixels = new Option<string?>("--pixels") { Description = "A .safetensors file holding pixel_values [N,3,H,W], already preprocessed" };
-        var texts = new Option<string[]>("--text") { Description = "Texts", AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"texts\":[{text,embedding}],\"images\":[{source,embedding}]}" };
+        var texts = new Option<string[]>("--text") { Description = "Texts (repeatable, several per --text)", AllowMultipleArgumentsPerToken = true };
+        var json = new JsonOutputOption("JSON: {\"texts\":[{text,embedding}],\"images\":[{source,embedding}]}");
         var command = new Command("embed", "Print the CLIP embeddings (unnormalized) of images and texts, or a built-in encoder's " +
                                            $"pooled features (--model {UnimodalEncoders.ResNet18ImageNetName} or {UnimodalEncoders.MiniLmName})");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, pixels, texts, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { images, pixels, texts, json.Option }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            var imageFiles = parse.GetValue(images) ?? [];
+            string[] imageFiles = [.. ImageFiles.Expand(parse.GetValue(images) ?? [])];
             var textInputs = parse.GetValue(texts) ?? [];
             var pixelFile = parse.GetValue(pixels);
             if (imageFiles.Length == 0 && textInputs.Length == 0 && pixelFile is null)
@@ -38,20 +39,16 @@ public static class EmbedCommand
             var results = new List<(string Kind, string Source, float[] Embedding)>();
             if (parse.GetValue(model.Model) is { } name && UnimodalEncoders.IsBuiltIn(name))
                 EmbedWithBuiltInEncoder(name, ComputeDevice.Parse(parse.GetValue(model.Device)!, parse.GetValue(model.DType)!), imageFiles, textInputs, pixelFile, results);
-            else if (parse.GetValue(model.Config) is { } config && CocaConfig.DescribesCoca(config))
+            else if (parse.GetValue(model.Config) is { } config && File.Exists(config) && CocaConfig.DescribesCoca(config))
                 EmbedWithCoca(CocaCheckpoint.Load(model.Path(parse, context), config), ComputeDevice.Parse(parse.GetValue(model.Device)!), imageFiles, textInputs, pixelFile, results);
             else
                 EmbedWithClip(model.Load(parse, context), imageFiles, textInputs, pixelFile, results);
-            if (parse.GetValue(json))
-            {
-                var document = new
+            if (json.Write(parse, context, () => JsonSerializer.Serialize(new
                 {
                     texts = results.Where(r => r.Kind == "text").Select(r => new { text = r.Source, embedding = r.Embedding }),
                     images = results.Where(r => r.Kind == "image").Select(r => new { source = r.Source, embedding = r.Embedding }),
-                };
-                context.Output.WriteLine(JsonSerializer.Serialize(document));
+                })))
                 return 0;
-            }
             var table = new Table().AddColumns("input", "norm", "first values");
             foreach (var (kind, source, embedding) in results)
                 table.AddRow(Markup.Escape($"{kind}: {source}"), $"{Math.Sqrt(embedding.Sum(v => (double)v * v)):F4}",

@@ -25,7 +25,7 @@ public static class EvalCommands
         Segment(context),
     };
 
-    internal static Option<string?> JsonOut() => new("--json") { Description = "Write the report as JSON to this file" };
+    internal static JsonOutputOption JsonOut() => new("The report as JSON (docs/evaluation-report.md)");
 
     internal static Option<bool> NoCache() => new("--no-cache") { Description = "Do not read or write the embedding cache" };
 
@@ -57,13 +57,13 @@ public static class EvalCommands
         model.AddTo(command);
         format.AddTo(command);
         dataArguments.AddTo(command);
-        foreach (var option in new Option[] { data, templates, ensemble, descriptions, descriptorTemplate, classes, json, noCache, cacheFolder, batchSize })
+        foreach (var option in new Option[] { data, templates, ensemble, descriptions, descriptorTemplate, classes, json.Option, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var dataset = dataArguments.OpenLabeled(parse, parse.GetValue(data)!);
             using var clip = model.Load(parse, context);
-            format.Check(parse, parse.GetValue(json));
+            format.Check(parse, json);
             var options = new ClassificationOptions
             {
                 ModelPath = clip.Source?.Path,
@@ -76,8 +76,8 @@ public static class EvalCommands
                 Cache = Cache(parse, noCache, cacheFolder),
             };
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateClassification(clip, clip, dataset, options, progress));
-            if (parse.GetValue(json) is { } output)
-                format.Save(parse, output, report, parse.GetValue(data)!, clip.Source?.Path, ClipBenchmarkResult.FromClassification);
+            if (format.Write(parse, context, json, report, parse.GetValue(data)!, clip.Source?.Path, ClipBenchmarkResult.FromClassification))
+                return 0;
             PrintClassification(context, report);
             return 0;
         });
@@ -115,12 +115,12 @@ public static class EvalCommands
         format.AddTo(command);
         command.Options.Add(recallK);
         dataArguments.AddTo(command);
-        foreach (var option in new Option[] { captions, allowOutside, json, noCache, cacheFolder, batchSize }) command.Options.Add(option);
+        foreach (var option in new Option[] { captions, allowOutside, json.Option, noCache, cacheFolder, batchSize }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var dataset = dataArguments.OpenCaptions(parse, parse.GetValue(captions)!, parse.GetValue(allowOutside));
             using var clip = model.Load(parse, context);
-            format.Check(parse, parse.GetValue(json));
+            format.Check(parse, json);
             var options = new RetrievalOptions
             {
                 ModelPath = clip.Source?.Path,
@@ -129,8 +129,8 @@ public static class EvalCommands
                 RecallK = ParseRecallK(parse.GetValue(recallK)!),
             };
             var report = CliProgress.Run(context, progress => Evaluator.EvaluateRetrieval(clip, clip, dataset, options, progress));
-            if (parse.GetValue(json) is { } output)
-                format.Save(parse, output, report, parse.GetValue(captions)!, clip.Source?.Path, ClipBenchmarkResult.FromRetrieval);
+            if (format.Write(parse, context, json, report, parse.GetValue(captions)!, clip.Source?.Path, ClipBenchmarkResult.FromRetrieval))
+                return 0;
             var metrics = report.Metrics;
             var table = new Table().AddColumns("direction", "R@1", "R@5", "R@10");
             table.AddRow("image → text", $"{100 * metrics.ImageToTextR1:F2}%", $"{100 * metrics.ImageToTextR5:F2}%", $"{100 * metrics.ImageToTextR10:F2}%");
@@ -174,11 +174,11 @@ public static class EvalCommands
         var command = new Command("linear-probe", "Logistic regression on frozen image features; weight decay chosen on a validation split; test accuracy");
         model.AddTo(command);
         format.AddTo(command);
-        foreach (var option in new Option[] { train, test, validationFraction, seed, steps, learningRate, weightDecays, raw, json, noCache, cacheFolder, batchSize })
+        foreach (var option in new Option[] { train, test, validationFraction, seed, steps, learningRate, weightDecays, raw, json.Option, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
-            format.Check(parse, parse.GetValue(json));
+            format.Check(parse, json);
             var options = new LinearProbeOptions
             {
                 ValidationFraction = parse.GetValue(validationFraction),
@@ -196,8 +196,8 @@ public static class EvalCommands
             using var clip = model.Load(parse, context);
             options = options with { ModelPath = clip.Source?.Path, Device = clip.Device.Device };
             var report = CliProgress.Run(context, progress => Molyneux.Evaluation.LinearProbe.Evaluate(clip, trainSet, testSet, options, progress));
-            if (parse.GetValue(json) is { } output)
-                format.Save(parse, output, report, parse.GetValue(train)!, clip.Source?.Path, ClipBenchmarkResult.FromLinearProbe);
+            if (format.Write(parse, context, json, report, parse.GetValue(train)!, clip.Source?.Path, ClipBenchmarkResult.FromLinearProbe))
+                return 0;
             var metrics = new Table().AddColumns("metric", "value");
             metrics.AddRow("train / validation / test images", $"{report.Dataset.NumTrain} / {report.Dataset.NumValidation} / {report.Dataset.NumTest}");
             metrics.AddRow("classes", $"{report.Dataset.NumClasses}");
@@ -242,7 +242,7 @@ public static class EvalCommands
         var command = new Command("segment", "Zero-shot segmentation: saliency of each class's prompt → mask → DSC, IoU, NSD per class and overall");
         model.AddTo(command);
         arguments.AddTo(command);
-        foreach (var option in new Option[] { data, prompts, template, tolerance, json, report, overwrite }) command.Options.Add(option);
+        foreach (var option in new Option[] { data, prompts, template, tolerance, json.Option, report, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var dataset = SegmentationDataset.Load(parse.GetValue(data)!);
@@ -280,7 +280,7 @@ public static class EvalCommands
             }
             else
                 result = Evaluate(options);
-            if (parse.GetValue(json) is { } output) result.Save(output);
+            if (json.Write(parse, context, result.ToJson)) return 0;
             var table = new Table().AddColumns("class", "prompt", "images", "DSC", "IoU", "NSD");
             foreach (var row in result.PerClass.Append(result.Overall))
                 table.AddRow(Markup.Escape(row.Class), Markup.Escape(row.Prompt), $"{row.Images}", Markup.Escape($"{row.Dice}"), Markup.Escape($"{row.IoU}"), Markup.Escape($"{row.Nsd}"));
@@ -298,12 +298,12 @@ public static class EvalCommands
         var allowOutside = new Option<bool>("--allow-outside-root") { Description = "Accept image paths outside the captions file's folder" };
         var dataArguments = new DatasetArguments(captions: true);
         var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve, hub ids too) to add the mean CLIP-score, 2.5·max(cos, 0)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}" };
+        var json = new JsonOutputOption("JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}");
         var report = new Option<string?>("--report") { Description = $"Write that JSON to DIR/{CaptionEvaluationReport.FileName}" };
         var command = new Command("caption", "Caption a captions file's images with a CoCa model; BLEU-1…4 and CIDEr-D against its captions, optionally CLIP-score");
         arguments.AddTo(command);
         dataArguments.AddTo(command);
-        foreach (var option in new Option[] { captions, allowOutside, clipModel, json, report }) command.Options.Add(option);
+        foreach (var option in new Option[] { captions, allowOutside, clipModel, json.Option, report }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var dataset = dataArguments.OpenCaptions(parse, parse.GetValue(captions)!, parse.GetValue(allowOutside));
@@ -317,11 +317,7 @@ public static class EvalCommands
                 new CliProgress.SynchronousProgress<int>(done => report(done, dataset.Images.Count, "images"))));
             if (parse.GetValue(report) is { } folder) result.SaveTo(folder);
             foreach (var warning in result.Warnings) context.Error.WriteLine($"warning: {warning}");
-            if (parse.GetValue(json))
-            {
-                context.Output.WriteLine(result.ToJson());
-                return 0;
-            }
+            if (json.Write(parse, context, result.ToJson)) return 0;
             var metrics = result.Metrics;
             var table = new Table().AddColumns("metric", "value");
             foreach (var (name, value) in new[] { ("BLEU-1", metrics.Bleu1), ("BLEU-2", metrics.Bleu2), ("BLEU-3", metrics.Bleu3), ("BLEU-4", metrics.Bleu4), ("CIDEr-D", metrics.CiderD) })

@@ -17,7 +17,7 @@ public static class FineTuneCommand
     public static Command Create(CliContext context)
     {
         var model = new ModelOptions();
-        var images = new Option<string>("--images") { Description = "A folder written by molyneux invert", Required = true };
+        var images = DeprecatedSpellings.Alias(new Option<string>("--inverted") { Description = "A folder written by molyneux invert", Required = true }, "--images");
         var output = new Option<string>("--out", "-o") { Description = "Folder for the fine-tuned model (a HF CLIPModel folder)", Required = true };
         var defaults = new FineTuneOptions();
         var train = new Option<string>("--train") { Description = "image (the paper's), text, both, or token", DefaultValueFactory = _ => "image" };
@@ -38,11 +38,13 @@ public static class FineTuneCommand
         };
         var seed = new Option<int>("--seed") { Description = "Random seed of the shuffling (and LoRA initialisation); the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var resumable = new ResumeArguments(saveEveryDefault: 50);
+        var tensorBoard = new TensorBoardArguments();
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);
         foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, lora, negatives, seed })
             command.Options.Add(option);
         resumable.AddTo(command);
+        tensorBoard.AddTo(command);
         context.SetAction(command, parse =>
         {
             var target = resumable.Output(parse, parse.GetValue(output)!, StateFile);
@@ -73,9 +75,10 @@ public static class FineTuneCommand
             var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
             using var state = target.HasState ? FineTuneState.Load(target.StatePath) : null;
             IReadOnlyList<double> losses = [];
+            var log = tensorBoard.Open(parse);
             CliProgress.Steps(context, "fine-tuning", report =>
                 losses = ConceptFineTuning.Run(clip, inverted.Images, inverted.Captioned, negativeCaptions, options, captionMode,
-                    new CliProgress.SynchronousProgress<FineTuneProgress>(p => report(p.Step, p.TotalSteps, $"epoch {p.Epoch}, loss {p.Loss:F4}")), state,
+                    TensorBoardArguments.Recording(log, "finetune", CliProgress.FineTuning(report)), state,
                     inverted.FromLayer));
             target.Complete(folder =>
             {
@@ -85,6 +88,7 @@ public static class FineTuneCommand
                     ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = options.Train.ToString().ToLowerInvariant(),
                     ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed,
                     ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["losses"] = losses,
+                    ["environment"] = RunEnvironment.Capture(clip.Device),
                 };
                 AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
             });

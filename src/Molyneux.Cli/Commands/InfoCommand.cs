@@ -11,10 +11,10 @@ public static class InfoCommand
     public static Command Create(CliContext context)
     {
         var model = new ModelOptions();
-        var json = new Option<bool>("--json") { Description = "Print JSON instead of a table" };
+        var json = new JsonOutputOption("JSON: the table's facts by name, and \"notes\"");
         var command = new Command("info", "Show a model's architecture, parameter counts and where it came from");
         model.AddTo(command);
-        command.Options.Add(json);
+        command.Options.Add(json.Option);
         context.SetAction(command, parse =>
         {
             using var clip = model.Load(parse, context);
@@ -33,14 +33,11 @@ public static class InfoCommand
             }.Concat(clip.Architecture).Append(
                 ("logit scale", Math.Exp(clip.LogitScale.detach().cpu().to(TorchSharp.torch.ScalarType.Float32).item<float>()))).ToArray();
             var notes = clip.Source?.Notes ?? [];
-            if (parse.GetValue(json))
-            {
-                var document = new Dictionary<string, object>();
-                foreach (var (name, value) in facts) document[name] = value;
-                document["notes"] = notes;
-                context.Output.WriteLine(JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true }));
+            var document = new Dictionary<string, object>();
+            foreach (var (name, value) in facts) document[name] = value;
+            document["notes"] = notes;
+            if (json.Write(parse, context, () => JsonSerializer.Serialize(document, new JsonSerializerOptions { WriteIndented = true })))
                 return 0;
-            }
             var table = new Table().AddColumns("", "").HideHeaders();
             foreach (var (name, value) in facts) table.AddRow(Markup.Escape(name), Markup.Escape(value is long count ? count.ToString("N0") : value.ToString()!));
             foreach (var note in notes) table.AddRow("note", Markup.Escape(note));

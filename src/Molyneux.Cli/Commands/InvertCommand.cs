@@ -26,11 +26,13 @@ public static class InvertCommand
         var style = new Option<string>("--style") { Description = "The prior on those features: moments (per-channel mean and std) or gram (their Gram matrix, as the authors)", DefaultValueFactory = _ => "moments" };
         var statisticsWeight = new Option<double>("--statistics-weight") { Description = "β of Eq. 4, the prior's weight", DefaultValueFactory = _ => 1.0 };
         var resumable = new ResumeArguments(saveEveryDefault: 100);
+        var tensorBoard = new TensorBoardArguments();
         var command = new Command("invert", "Synthesise images of concepts from their descriptions by inverting the image encoder");
         model.AddTo(command);
         foreach (var option in new Option[] { concepts, output, fromLayer, style, statisticsWeight }) command.Options.Add(option);
         resumable.AddTo(command);
         inversion.AddTo(command);
+        tensorBoard.AddTo(command);
         context.SetAction(command, parse =>
         {
             var options = inversion.Options(parse);
@@ -58,10 +60,12 @@ public static class InvertCommand
                     Partial = new PartialInversionOptions { Layer = parse.GetValue(fromLayer)!.Value, Statistics = statistics, Style = featureStyle, StatisticsWeight = parse.GetValue(statisticsWeight) },
                 };
             var fitted = LearnCommands.FitDescriptions(context, conceptList, clip);
+            var log = tensorBoard.Open(parse);
             CliProgress.Steps(context, "inverting", report =>
                 new ConceptInverter(options)
                 {
-                    Progress = CliProgress.Inversion(report),
+                    Progress = TensorBoardArguments.Recording(log, "inversion", CliProgress.Inversion(report)),
+                    Log = log,
                 }.Run(clip, fitted, target, every));
             context.Console.WriteLine($"saved {fitted.Count} concepts × {options.ImagesPerConcept} {(statistics is null ? "images" : $"feature maps entering layer {options.Partial!.Layer}")} to {folder}");
             return 0;

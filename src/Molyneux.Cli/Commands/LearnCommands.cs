@@ -61,6 +61,7 @@ public static class LearnCommands
         public Option<string?> Inverted { get; } = new("--inverted") { Description = "A folder molyneux invert wrote for these concepts and this model: fine-tune on its images instead of inverting again" };
         public Option<string?> Report { get; } = new("--report") { Description = "Write report.json and report.html (with the images) to this folder" };
         public Option<bool> Overwrite { get; } = new("--overwrite") { Description = "Replace existing outputs" };
+        public TensorBoardArguments TensorBoard { get; } = new();
 
         public void AddTo(Command command)
         {
@@ -68,6 +69,7 @@ public static class LearnCommands
                          Distractors, ForgettingBound, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
+            TensorBoard.AddTo(command);
         }
 
         /// <summary>Every option parsed and checked, so that a bad value stops the run before anything loads.</summary>
@@ -122,9 +124,8 @@ public static class LearnCommands
         context.SetAction(command, parse =>
         {
             var options = arguments.Options(parse);
-            var modelPath = model.Path(parse, context);
             var conceptsFile = parse.GetValue(concepts)!;
-            Run(context, parse, arguments, options, () => model.Load(parse, context), modelPath, ConceptsFile.Read(conceptsFile),
+            Run(context, parse, arguments, options, () => model.Load(parse, context), ConceptsFile.Read(conceptsFile),
                 Path.GetDirectoryName(Path.GetFullPath(conceptsFile))!, parse.GetValue(reference)!, parse.GetValue(output)!);
             return 0;
         });
@@ -150,7 +151,7 @@ public static class LearnCommands
             var molyneuxHome = parse.GetValue(home) ?? MolyneuxHome.Default;
             var modelPath = DefaultModel.Resolve(molyneuxHome, messages, CliProgress.Pretraining(context));
             EmojiInstaller.Install(molyneuxHome, messages);
-            Run(context, parse, arguments, options, () => VisionLanguageCheckpoint.Load(modelPath), modelPath, EmojiSplits.DefaultHeldOutConcepts,
+            Run(context, parse, arguments, options, () => VisionLanguageCheckpoint.Load(modelPath), EmojiSplits.DefaultHeldOutConcepts,
                 Environment.CurrentDirectory, "emoji", parse.GetValue(output)!, molyneuxHome);
             return 0;
         });
@@ -158,19 +159,20 @@ public static class LearnCommands
     }
 
     private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<IVisionLanguageModel> load,
-        string modelPath, IReadOnlyList<DescribedConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
+        IReadOnlyList<DescribedConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
     {
         var overwrite = parse.GetValue(arguments.Overwrite);
         var reportFolder = parse.GetValue(arguments.Report);
         var referenceTemplates = parse.GetValue(arguments.ReferenceTemplates) is { } templates ? PromptTemplates.Load(templates, arguments.ReferenceTemplates.Name) : null;
         foreach (var target in new[] { output, reportFolder }.OfType<string>())
             if (Directory.Exists(target) && !overwrite) throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
-        using var probe = load();
-        var imageSize = probe.ImageSize;
-        var identity = probe.Identity;
+        // Read from disk once: the learner teaches in-memory copies and leaves this one as it is.
+        using var baseModel = load();
+        var imageSize = baseModel.ImageSize;
+        var identity = baseModel.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var concepts = FitDescriptions(context, conceptList, probe).Select(c =>
+        var concepts = FitDescriptions(context, conceptList, baseModel).Select(c =>
         {
             var (images, sourceNames) = sources.Images(c.Images ?? throw new DatasetException(
                 $"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"), conceptsFolder);
@@ -193,28 +195,29 @@ public static class LearnCommands
             }
             (saved, options) = (inversion, options with { Inversion = options.Inversion with { ImagesPerConcept = count - heldOut } });
         }
-        ConceptLearner Learner(Action<int, int, string> report) => new(options)
+        var log = arguments.TensorBoard.Open(parse);
+        ConceptLearner Learner(CliProgress.IStageReport stages) => new(options)
         {
-            Progress = new CliProgress.SynchronousProgress<string>(message => context.Info.WriteLine(message)),
-            InversionProgress = CliProgress.Inversion(report),
+            Progress = new CliProgress.SynchronousProgress<string>(stages.Begin),
+            InversionProgress = TensorBoardArguments.Recording(log, "inversion", CliProgress.Inversion(stages.Step)),
+            FineTuneProgress = CliProgress.FineTuning(stages.Step),
+            Log = log,
         };
-        var imagesPerConcept = options.Inversion.ImagesPerConcept + (options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0);
-        var reportedOptions = ReportedOptions(options, parse.GetValue(arguments.Inverted));
-        reportedOptions["reference_templates"] = referenceTemplates?.Name;
+        var (outputPath, invertedPath) = (Path.GetFullPath(output), parse.GetValue(arguments.Inverted) is { } folder ? Path.GetFullPath(folder) : null);
         if (options.PerConcept)
         {
-            TeachEachAlone(context, concepts, reference, output, reportFolder, overwrite, report => Learner(report).LearnEach(load, concepts, reference, saved),
-                (folder, result) => LearnReport.Create(folder, result, concepts, reference, imagesPerConcept, modelPath, identity, Path.GetFullPath(output), reportedOptions));
+            TeachEachAlone(context, concepts, reference, output, reportFolder, overwrite, report => Learner(report).LearnEach(baseModel, concepts, reference, saved),
+                (folder, result) => LearnReport.Create(folder, result, outputPath, invertedPath));
             return;
         }
         LearnResult? learnt = null;
-        CliProgress.Steps(context, "inverting", report => learnt = Learner(report).Learn(load, concepts, reference, saved));
+        CliProgress.Stages(context, stages => learnt = Learner(stages).Learn(baseModel, concepts, reference, saved));
         using var result = learnt!;
 
         AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
         if (reportFolder is not null)
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
-                LearnReport.Create(folder, result, concepts, reference, imagesPerConcept, modelPath, identity, Path.GetFullPath(output), reportedOptions).Save(folder));
+                LearnReport.Create(folder, result, outputPath, invertedPath).Save(folder));
 
         var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
@@ -249,14 +252,14 @@ public static class LearnCommands
     /// REPORT/&lt;concept&gt;/ as it finishes (one taught model alive at a time), then the per-concept table printed and
     /// written to REPORT/summary.md. Both folders appear whole or not at all.</summary>
     private static void TeachEachAlone(CliContext context, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, string output, string? reportFolder,
-        bool overwrite, Func<Action<int, int, string>, IEnumerable<LearnResult>> teach, Func<string, LearnResult, LearnReport> createReport)
+        bool overwrite, Func<CliProgress.IStageReport, IEnumerable<LearnResult>> teach, Func<string, LearnResult, LearnReport> createReport)
     {
         var folderNames = InvertedConcepts.FolderNames(concepts.Select(concept => concept.Name).ToList());
         var taught = new List<TaughtAlone>();
         PerConceptSummary? summary = null;
-        void Run(string models, string? reports) => CliProgress.Steps(context, "inverting", report =>
+        void Run(string models, string? reports) => CliProgress.Stages(context, stages =>
         {
-            foreach (var (c, learnt) in teach(report).Index())
+            foreach (var (c, learnt) in teach(stages).Index())
             {
                 using var result = learnt;
                 var modelFolder = Directory.CreateDirectory(Path.Combine(models, folderNames[c])).FullName;
@@ -304,33 +307,4 @@ public static class LearnCommands
             ? ConceptsFile.FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings,
                 new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")))
             : concepts;
-
-    private static Dictionary<string, object?> ReportedOptions(LearnOptions options, string? invertedFolder) => new()
-    {
-        ["inverted"] = invertedFolder is null ? null : Path.GetFullPath(invertedFolder),
-        ["inversion_steps"] = options.Inversion.Steps,
-        ["images_per_concept"] = options.Inversion.ImagesPerConcept,
-        ["augmented_copies"] = options.Inversion.AugmentedCopies,
-        ["inversion_learning_rate"] = options.Inversion.LearningRate,
-        ["total_variation_weight"] = options.Inversion.TotalVariationWeight,
-        ["scale_range"] = new[] { options.Inversion.Augmentation.MinScale, options.Inversion.Augmentation.MaxScale },
-        ["resolutions"] = options.Inversion.Resolutions?.Select(stage => new[] { stage.FromStep, stage.Size }).ToList(),
-        ["train_modes"] = options.TrainModes.Select(mode => mode.ToString().ToLowerInvariant()).ToList(),
-        ["selection"] = options.Selection.ToString().ToLowerInvariant(),
-        ["validation_fraction"] = options.ValidationFraction,
-        ["held_out_inverted_per_concept"] = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0,
-        ["loss"] = options.FineTune.Loss.ToString().ToLowerInvariant(),
-        ["optimizer"] = options.FineTune.Optimizer.ToString().ToLowerInvariant(),
-        ["learning_rates"] = options.LearningRates,
-        ["caption"] = options.Caption.ToString(),
-        ["epochs"] = options.FineTune.Epochs,
-        ["batch_size"] = options.FineTune.BatchSize,
-        ["weight_decay"] = options.FineTune.WeightDecay,
-        ["distill_weights"] = options.DistillWeights,
-        ["lora_rank"] = options.FineTune.Lora?.Rank,
-        ["distractors"] = options.Distractors,
-        ["forgetting_bound"] = options.ForgettingBound,
-        ["noise_control"] = options.NoiseControl,
-        ["seed"] = options.Seed,
-    };
 }

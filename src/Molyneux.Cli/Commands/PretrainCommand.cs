@@ -17,11 +17,11 @@ public static class PretrainCommand
     {
         var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain (one solid shape on black), or image-caption pairs: a captions .jsonl, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
         var split = new Option<string?>("--split") { Description = "With image-caption pairs: the Karpathy split or split folder to train on" };
-        var preset = new Option<string>("--preset") { Description = "micro, tiny or small, or a model config.json for another shape", DefaultValueFactory = _ => "tiny" };
+        var preset = new Option<string>("--preset") { Description = $"micro, tiny or small (molyneux-micro…), another shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}), or a model config .json file", DefaultValueFactory = _ => "tiny" };
         preset.Validators.Add(result =>
         {
             if (LibraryPreset(result.GetValueOrDefault<string>()) is null)
-                result.AddError($"--preset: expected micro, tiny, small or a config .json file, got '{result.GetValueOrDefault<string>()}'");
+                result.AddError($"--preset: expected micro, tiny, small, a shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}) or a config .json file, got '{result.GetValueOrDefault<string>()}'");
         });
         var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
@@ -36,10 +36,12 @@ public static class PretrainCommand
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64)" };
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
+        var tensorBoard = new TensorBoardArguments();
         var command = new Command("pretrain", "Pretrain a small CLIP from scratch (contrastive, AdamW, warm-up + cosine)");
         foreach (var option in new Option[] { data, split, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
             command.Options.Add(option);
         resumable.AddTo(command);
+        tensorBoard.AddTo(command);
         context.SetAction(command, parse =>
         {
             var options = new PretrainOptions
@@ -56,18 +58,20 @@ public static class PretrainCommand
             var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var pretrainingData = LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
                 parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, split: parse.GetValue(split));
-            var trainer = new ClipPretrainer(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))
+            var log = tensorBoard.Open(parse);
+            ClipPretrainer Trainer(Action<int, int, string> report) => new(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))
             {
-                Progress = CliProgress.Pretraining(context),
+                Progress = TensorBoardArguments.Recording(log, "pretrain", CliProgress.Pretraining(report)),
             };
             // Ctrl+C saves the state so that --resume continues from there.
             using var interrupt = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
             Console.CancelKeyPress += onCancel;
-            TrainingRecord record;
+            TrainingRecord? record = null;
             try
             {
-                record = trainer.Run(parse.GetValue(output)!, parse.GetValue(resumable.Resume), parse.GetValue(resumable.Overwrite), interrupt.Token);
+                CliProgress.Steps(context, "pretraining", report =>
+                    record = Trainer(report).Run(parse.GetValue(output)!, parse.GetValue(resumable.Resume), parse.GetValue(resumable.Overwrite), interrupt.Token));
             }
             catch (OperationCanceledException)
             {
@@ -79,7 +83,7 @@ public static class PretrainCommand
                 Console.CancelKeyPress -= onCancel;
             }
             var table = new Table().AddColumns("final", "value");
-            foreach (var (name, value) in record.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
+            foreach (var (name, value) in record!.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
             context.Console.Write(table);
             context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png)");
             return 0;
@@ -87,12 +91,13 @@ public static class PretrainCommand
         return command;
     }
 
-    /// <summary>What <see cref="PretrainOptions.Preset"/> takes for a --preset value: Molyneux's preset of that name or
-    /// the config file itself; null for anything else.</summary>
+    /// <summary>What <see cref="PretrainOptions.Preset"/> takes for a --preset value: the config file itself, Molyneux's
+    /// preset for a short name (tiny → molyneux-tiny), or any shipped preset by name (<see cref="Molyneux.Modeling.ClipConfig.PresetNames"/>,
+    /// the list --config takes too); null for anything else.</summary>
     private static string? LibraryPreset(string value) =>
         value.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? value
         : value is "micro" or "tiny" or "small" ? "molyneux-" + value
-        : null;
+        : Molyneux.Modeling.ClipConfig.PresetName(value);
 
     /// <param name="emojiValidation">For emoji: the validation split (<see cref="EmojiSplitOptions.ForValidation"/>).</param>
     /// <param name="split">For image-caption pairs: the split to read (<see cref="CaptionPairDatasets.Open"/>); webdataset

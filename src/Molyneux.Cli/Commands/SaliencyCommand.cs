@@ -19,11 +19,11 @@ public static class SaliencyCommand
         var text = new Option<string>("--text") { Description = "What to look for", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Heat map PNG to write (over the image, at the image's size)", Required = true };
         var mask = new Option<string?>("--mask") { Description = "Also write the mask made from the map (PNG, 0/255)" };
-        var json = new Option<bool>("--json") { Description = "Print JSON: {\"method\", \"mask_pixels\", \"boxes\":[[left, top, right, bottom]…]} (right and bottom exclusive)" };
+        var json = new JsonOutputOption("JSON: {\"method\", \"mask_pixels\", \"boxes\":[[left, top, right, bottom]…]} (right and bottom exclusive)");
         var command = new Command("saliency", "Heat map of where a text is in an image (M2IB, Grad-CAM), and the mask made from it");
         model.AddTo(command);
         arguments.AddTo(command);
-        foreach (var option in new Option[] { image, text, output, mask, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { image, text, output, mask, json.Option }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var imagePath = parse.GetValue(image)!;
@@ -39,15 +39,14 @@ public static class SaliencyCommand
             var segmentation = SaliencyToMask.Apply(map, arguments.MaskOptions(parse));
             map.WriteHeatMapPng(parse.GetValue(output)!, SegmentationGallery.Rgb(pixels));
             if (parse.GetValue(mask) is { } maskPath) segmentation.Mask.WritePng(maskPath);
-            if (parse.GetValue(json))
-                context.Output.WriteLine(JsonSerializer.Serialize(new
+            if (json.Write(parse, context, () => JsonSerializer.Serialize(new
                 {
                     method = method.Description,
                     mask_pixels = segmentation.Mask.Count,
                     boxes = segmentation.Boxes.Select(box => new[] { box.Left, box.Top, box.Right, box.Bottom }),
-                }));
-            else
-                context.Output.WriteLine($"{method.Description}: wrote {parse.GetValue(output)} ({segmentation.Mask.Count} mask pixels)");
+                })))
+                return 0;
+            context.Output.WriteLine($"{method.Description}: wrote {parse.GetValue(output)} ({segmentation.Mask.Count} mask pixels)");
             return 0;
         });
         return command;

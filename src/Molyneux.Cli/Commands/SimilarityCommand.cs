@@ -13,12 +13,12 @@ public static class SimilarityCommand
     public static Command Create(CliContext context)
     {
         var model = new ModelOptions();
-        var images = new Option<string[]>("--images") { Description = "Image files or folders of images", Required = true, AllowMultipleArgumentsPerToken = true };
-        var texts = new Option<string[]>("--texts") { Description = "Candidate texts", Required = true, AllowMultipleArgumentsPerToken = true };
-        var json = new Option<bool>("--json") { Description = "Print JSON: images, texts, cosine[i][t], probabilities[i][t]" };
+        var images = DeprecatedSpellings.Alias(new Option<string[]>("--image") { Description = "Image files or folders of images (repeatable, several per --image)", Required = true, AllowMultipleArgumentsPerToken = true }, "--images");
+        var texts = DeprecatedSpellings.Alias(new Option<string[]>("--text") { Description = "Candidate texts (repeatable, several per --text)", Required = true, AllowMultipleArgumentsPerToken = true }, "--texts");
+        var json = new JsonOutputOption("JSON: images, texts, cosine[i][t], probabilities[i][t]");
         var command = new Command("similarity", "Score images against texts: cosine similarity and softmax over the texts");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, texts, json }) command.Options.Add(option);
+        foreach (var option in new Option[] { images, texts, json.Option }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var imageFiles = ImageFiles.Expand(parse.GetValue(images)!);
@@ -32,11 +32,8 @@ public static class SimilarityCommand
             var probabilities = (scale * cosine).softmax(-1);
             var cosineRows = ToRows(cosine);
             var probabilityRows = ToRows(probabilities);
-            if (parse.GetValue(json))
-            {
-                context.Output.WriteLine(JsonSerializer.Serialize(new { images = imageFiles, texts = candidates, cosine = cosineRows, probabilities = probabilityRows }));
+            if (json.Write(parse, context, () => JsonSerializer.Serialize(new { images = imageFiles, texts = candidates, cosine = cosineRows, probabilities = probabilityRows })))
                 return 0;
-            }
             var table = new Table().AddColumn("image");
             foreach (var text in candidates) table.AddColumn(Markup.Escape(text));
             for (var i = 0; i < imageFiles.Count; i++)

@@ -14,11 +14,27 @@ namespace Molyneux.Alignment;
 
 /// <param name="Curve">Every step's loss, the projections' learning rate and the temperature, and at probe steps the
 /// top-1 of each of the data's zero-shot probes by name ("heldout_style_top1", …): pretraining's learning curve.</param>
+/// <param name="Data">What the towers were aligned on (the data's own description), for the record.</param>
+/// <param name="Options">The options the run used, so that the result says how it was obtained.</param>
+/// <param name="TrainableParameters">How many parameters training updated (the projections, and any tower layers left unfrozen).</param>
+/// <param name="Elapsed">The whole run, encoding the frozen towers' features included.</param>
 public sealed record AlignResult(string Data, AlignOptions Options, IReadOnlyList<CurvePoint> Curve, long TrainableParameters, TimeSpan Elapsed);
 
 /// <summary>A training step (<see cref="Step"/> &gt; 0), a new stage of the set-up (<see cref="Stage"/>), or how far
 /// the current set-up stage has got (<see cref="Encoded"/>).</summary>
-public readonly record struct AlignProgress(int Step, int TotalSteps, double Loss, string? Stage = null, (int Done, int Total)? Encoded = null);
+/// <param name="Evaluated">The learning-curve point of this step (its learning rate, and the probes where they ran).</param>
+/// <param name="Step">The training step just taken, from 1; 0 while the set-up runs.</param>
+/// <param name="TotalSteps">The steps the run will take, for a progress bar.</param>
+/// <param name="Loss">The step's contrastive loss (0 during the set-up).</param>
+/// <param name="Stage">The set-up stage that starts (for instance encoding the frozen towers' features); null for a step.</param>
+/// <param name="Encoded">How many of the current stage's items are done, of how many; null when the stage has no count.</param>
+public readonly record struct AlignProgress(int Step, int TotalSteps, double Loss, string? Stage = null, (int Done, int Total)? Encoded = null,
+    CurvePoint? Evaluated = null) : IStepScalars
+{
+    /// <summary>Nothing for the set-up reports (stage messages, encoding counts), which come at step 0.</summary>
+    public IEnumerable<(string Tag, double Value)> Scalars() => Evaluated is null ? [] :
+        [("loss", Loss), ("lr", Evaluated.LearningRate), .. PretrainProgress.CurveScalars(Evaluated)];
+}
 
 /// <summary>Contrastive alignment of a pretrained dual encoder on image–caption pairs (LiT, Zhai et al. 2022; APE,
 /// Rosenfeld et al. 2022): the chosen parts (<see cref="AlignOptions.Train"/>) learn with CLIP's symmetric InfoNCE,
@@ -89,10 +105,11 @@ public sealed class Aligner(AlignOptions options)
                 throw new DivergenceException($"alignment diverged at step {step + 1}: the loss is {lossValue}");
             optimizer.step();
             using (no_grad()) module.logit_scale.ClampInPlace(0, Math.Log(100));
-            Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue));
             var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
-            curve.Add(new CurvePoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, optimizer.ParamGroups.First().LearningRate, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
-                probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null));
+            var point = new CurvePoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, optimizer.ParamGroups.First().LearningRate, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
+                probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null);
+            curve.Add(point);
+            Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue, Evaluated: point));
         }
         order?.Dispose();
         model.WeightsChanged();

@@ -8,6 +8,10 @@ namespace Molyneux.Asif;
 /// and the prompt's relative representations at that anchor. The contributions of all anchors sum to the score.</summary>
 /// <param name="ImageSimilarity">Cosine of the image with the anchor's image.</param>
 /// <param name="TextSimilarity">Cosine of the prompt with the anchor's caption.</param>
+/// <param name="Anchor">The anchor pair's index in the ASIF index.</param>
+/// <param name="Caption">The anchor's caption, to show the user what the anchor stands for.</param>
+/// <param name="ImagePath">The anchor's image file, to show it beside the caption.</param>
+/// <param name="Contribution">ImageSimilarity × TextSimilarity after ASIF's sparsification and exponent: this anchor's share of the score.</param>
 public sealed record AnchorContribution(int Anchor, string Caption, string ImagePath, float ImageSimilarity, float TextSimilarity, float Contribution);
 
 /// <summary>Why an image got a class: the class's best prompt, its score and the anchors that made it, largest first.</summary>

@@ -1,5 +1,6 @@
 using Molyneux.Evaluation;
 using Molyneux.Modeling;
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.Asif;
@@ -35,7 +36,7 @@ public static class AsifEvaluation
         AsifClassifier? classifier = null;
         float[]? testScores = null;
         var report = Evaluator.EvaluateClassification(dataset, options, new ModelInfo(Path.GetFullPath(indexPath), imageEncoder.Identity, textEncoder.Identity),
-            (classNames, prompts, imagePaths) =>
+            RunEnvironment.Capture(imageEncoder.Device), (classNames, prompts, imagePaths) =>
             {
                 classifier = AsifClassifier.Build(index, textEncoder, classNames, prompts, asifOptions, options.Cache, options.BatchSize, progress);
                 var scores = Score(classifier, imageEncoder, imagePaths, options, progress);

@@ -54,6 +54,7 @@ public sealed class BertLayer : Module<Tensor, Tensor, Tensor>
         RegisterComponents();
     }
 
+    /// <param name="hiddenStates">[batch, length, hidden] the token states that enter the layer.</param>
     /// <param name="keyMask">bool [batch, length], false at padding.</param>
     public override Tensor forward(Tensor hiddenStates, Tensor keyMask)
     {

@@ -37,8 +37,8 @@ public sealed class ClipVisionEncoder(ClipTower model, ClipImageProcessor proces
     }
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
-        BatchedInference.Run(imagePaths, BatchSize, EmbeddingSize, progress,
-            batch => Model.forward(EncoderFolder.ToDevice(Processor.PreprocessFiles(batch), Device)));
+        BatchedInference.RunFiles(imagePaths, BatchSize, EmbeddingSize, progress, Processor,
+            pixels => Model.forward(EncoderFolder.ToDevice(pixels, Device)));
 }
 
 /// <summary>A CLIPTextModelWithProjection folder (config.json, model.safetensors, vocab.json, merges.txt) as a text

@@ -18,17 +18,32 @@ public sealed record CurvePoint(double Setting, double Top1, double Top5);
 /// <param name="Unknown">With a threshold calibrated on half the test images, the other half's outcome.</param>
 /// <param name="OutOfSetUnknown">At that threshold, the fraction of the held-out concepts' images (no class of
 /// theirs competes, so "unknown" is the right answer) answered "unknown".</param>
+/// <param name="Anchors">Anchor pairs in the index the headline numbers use (the largest count).</param>
+/// <param name="Centred">Whether both modalities were centred on the anchors' means.</param>
+/// <param name="TestImages">Test images classified, each of one emoji.</param>
+/// <param name="Classes">Emoji classes competing for every test image.</param>
+/// <param name="Top1">Top-1 accuracy at the default settings (all anchors, default k and p, fp32).</param>
+/// <param name="Top5">Top-5 accuracy at the default settings.</param>
+/// <param name="Seconds">The whole experiment's wall-clock time, encoding included.</param>
+/// <param name="ByAnchors">Accuracy over the number of anchors (nested random subsets): how much data ASIF needs.</param>
+/// <param name="ByNonZeros">Accuracy over k, the similarities kept per relative representation.</param>
+/// <param name="ByExponent">Accuracy over p, the exponent that sharpens the kept similarities.</param>
+/// <param name="ByStorage">Accuracy by anchor storage ("fp32", "fp16", "int8"): what a smaller index costs.</param>
+/// <param name="UnknownThreshold">The score below which an image is answered "unknown", calibrated on half the test images.</param>
 public sealed record EmojiAsifResult(
     int Anchors, bool Centred, int TestImages, int Classes, double Top1, double Top5, double Seconds,
     double ImageNeighbourAccuracy, double TextNeighbourAccuracy,
     IReadOnlyList<CurvePoint> ByAnchors, IReadOnlyList<CurvePoint> ByNonZeros, IReadOnlyList<CurvePoint> ByExponent,
     IReadOnlyDictionary<string, CurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
 {
-    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, new JsonSerializerOptions
+    /// <summary>The result as indented JSON with snake_case names, as <see cref="Save"/> writes it.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions
     {
         WriteIndented = true,
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-    }) + "\n");
+    });
+
+    public void Save(string path) => AtomicFile.WriteAllText(path, ToJson() + "\n");
 }
 
 /// <summary>ASIF's acceptance experiment on the emoji world (docs/asif.md): anchors are the pretraining split's
@@ -45,6 +60,10 @@ public static class EmojiAsifExperiment
     /// <param name="maxWrong">The unknown threshold's target: wrong answers allowed among answered calibration images.</param>
     /// <param name="splitOptions">The split (default: the standard one, as the encoders were trained on).</param>
     /// <param name="centre">Centre both modalities on the anchors' means (<see cref="AsifIndex.Build"/>).</param>
+    /// <param name="manifest">The installed emoji data set: its concepts, images and descriptions.</param>
+    /// <param name="imageEncoder">Encodes the anchor and test images (a pretrained single-modality tower).</param>
+    /// <param name="textEncoder">Encodes the anchor captions and the class prompts (a pretrained single-modality tower).</param>
+    /// <param name="messages">Hears each stage as it starts (a long run); null: silent.</param>
     public static EmojiAsifResult Run(EmojiManifest manifest, IImageEncoder imageEncoder, ITextEncoder textEncoder,
         double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null, bool centre = false)
     {

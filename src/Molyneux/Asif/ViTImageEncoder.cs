@@ -37,6 +37,6 @@ public sealed class ViTImageEncoder(ViTModel model, ViTImageProcessor processor,
     }
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
-        BatchedInference.Run(imagePaths, BatchSize, EmbeddingSize, progress,
-            batch => Model.Pool(EncoderFolder.ToDevice(Processor.PreprocessFiles(batch), Device)));
+        BatchedInference.RunFiles(imagePaths, BatchSize, EmbeddingSize, progress, Processor,
+            pixels => Model.Pool(EncoderFolder.ToDevice(pixels, Device)));
 }

@@ -9,7 +9,7 @@ namespace Molyneux.Asif;
 /// <summary>Hugging Face's ViTImageProcessor: resize to a fixed height × width (no crop), rescale to [0, 1],
 /// normalize per channel (ViT checkpoints mostly use mean = std = 0.5). Resizing is PIL's, as in CLIP's processor;
 /// rescaling and normalization are that processor's with resizing and cropping turned off.</summary>
-public sealed class ViTImageProcessor
+public sealed class ViTImageProcessor : IImageFilePreprocessor
 {
     public const string FileName = "preprocessor_config.json";
 
@@ -91,13 +91,17 @@ public sealed class ViTImageProcessor
     }
 
     /// <summary>Loads and preprocesses files in order into [N, 3, Height, Width].</summary>
-    public Tensor PreprocessFiles(IReadOnlyList<string> paths)
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths) =>
+        PreprocessFiles(paths, index => ImageDecoder.Decode(paths[index]));
+
+    /// <inheritdoc/>
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths, Func<int, DecodedImage> decoded)
     {
         if (paths.Count == 0) return empty(0, 3, Height, Width);
         using var scope = NewDisposeScope();
-        var images = paths.Select(path =>
+        var images = paths.Select((path, index) =>
         {
-            var image = ImageDecoder.Load(path);
+            var image = ImageDecoder.ToTensor(decoded(index));
             var resized = DoResize ? ClipImageProcessor.ResizeTo(image, Height, Width, Resample) : image;
             if (resized.shape[1] != Height || resized.shape[2] != Width)
                 throw new ImageException($"{path}: {resized.shape[2]}×{resized.shape[1]} px, but the processor does not resize and the model takes {Width}×{Height}");

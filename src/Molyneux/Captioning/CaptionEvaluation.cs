@@ -25,7 +25,8 @@ public sealed record CaptionEvaluationMetrics(
 
 public sealed record CaptionEvaluationReport(
     [property: JsonPropertyName("metrics")] CaptionEvaluationMetrics Metrics,
-    [property: JsonPropertyName("captions")] IReadOnlyList<EvaluatedCaption> Captions)
+    [property: JsonPropertyName("captions")] IReadOnlyList<EvaluatedCaption> Captions,
+    [property: JsonPropertyName("environment")] RunEnvironment? Environment = null)
 {
     /// <summary>The file <see cref="SaveTo"/> writes in a report folder.</summary>
     public const string FileName = "caption_eval.json";
@@ -52,6 +53,10 @@ public sealed record CaptionEvaluationReport(
 public static class CaptionEvaluation
 {
     /// <param name="progress">hears the images captioned so far (generation is the slow part)</param>
+    /// <param name="captioner">The CoCa model that writes the captions, with its preprocessing.</param>
+    /// <param name="dataset">The images and their reference captions the generated ones are scored against.</param>
+    /// <param name="options">How captions are generated (greedy or beam, lengths, repetition penalty).</param>
+    /// <param name="clipModel">A CLIP to score each caption against its image (CLIPScore); null: no CLIPScore.</param>
     public static CaptionEvaluationReport Evaluate(Captioner captioner, CaptionsDataset dataset, CaptionOptions options, IVisionLanguageModel? clipModel = null,
         IProgress<int>? progress = null)
     {
@@ -63,6 +68,6 @@ public static class CaptionEvaluation
         var metrics = new CaptionEvaluationMetrics(bleu[0], bleu[1], bleu[2], bleu[3], scores.CiderD.Corpus, clipScore);
         var root = Path.GetDirectoryName(dataset.Location)!;
         var captions = dataset.Images.Zip(generated, (image, text) => new EvaluatedCaption(Path.GetRelativePath(root, image.ImagePath), text, image.Captions)).ToList();
-        return new CaptionEvaluationReport(metrics, captions);
+        return new CaptionEvaluationReport(metrics, captions, RunEnvironment.Capture(new ComputeDevice(captioner.Model.Device, captioner.Model.logit_scale.dtype)));
     }
 }

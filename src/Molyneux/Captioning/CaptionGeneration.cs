@@ -91,6 +91,8 @@ public static class CaptionGeneration
     /// <param name="pixelValues">normalized images [batch, 3, size, size], on the model's device</param>
     /// <returns>int64 [batch, length]: the start token first, the end token kept, the pad id after a row's end.
     /// length is <see cref="CaptionOptions.MaxLength"/>, or less when every row ended before it.</returns>
+    /// <param name="model">The CoCa model that captions the images.</param>
+    /// <param name="options">Greedy or beam search, lengths and repetition penalty; null: open_clip's defaults.</param>
     public static Tensor Generate(CocaModel model, Tensor pixelValues, CaptionOptions? options = null)
     {
         options ??= new CaptionOptions();
@@ -138,6 +140,7 @@ public static class CaptionGeneration
     /// captions are shorter than the minimum length, and the repetition penalty on every id already in a caption.</summary>
     /// <param name="scores">[rows, vocab] logits, or log-probabilities in beam search</param>
     /// <param name="ids">[rows, length] the captions so far</param>
+    /// <param name="options">The minimum length and repetition penalty to apply.</param>
     private static Tensor Process(Tensor scores, Tensor ids, CaptionOptions options)
     {
         if (ids.shape[1] < options.MinLength)
@@ -151,6 +154,9 @@ public static class CaptionGeneration
     /// <summary>open_clip's token-by-token loop: every unfinished row appends the id <paramref name="chooseNext"/>
     /// picks from its processed next-token logits; finished rows append the pad id.</summary>
     /// <param name="chooseNext">[rows, vocab] processed logits → int64 [rows] ids</param>
+    /// <param name="model">The CoCa model whose text decoder extends the captions.</param>
+    /// <param name="pixelValues">normalized images [rows, 3, size, size], on the model's device</param>
+    /// <param name="options">The start, end and pad ids, the lengths and the logits processing.</param>
     private static Tensor TokenByToken(CocaModel model, Tensor pixelValues, CaptionOptions options, Func<Tensor, Tensor> chooseNext)
     {
         using var scope = NewDisposeScope();

@@ -24,11 +24,17 @@ public sealed class Captioner(CocaModel model)
 
     /// <summary>Captions image files, preprocessing each batch as it is generated, so a large dataset is never held
     /// in memory as pixels all at once; <paramref name="progress"/> hears the images captioned so far after each batch.</summary>
-    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options, IProgress<int>? progress = null) =>
-        CaptionBatches(paths, options, (start, count) => ImageProcessor.PreprocessFiles([.. paths.Skip(start).Take(count)]), progress);
+    public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options, IProgress<int>? progress = null)
+    {
+        // The reader's batches are CaptionBatches' own, taken in the same order; the next ones decode while one generates.
+        using var reader = ImagePipeline.Open(paths, ImagesPerBatch, ImageProcessor);
+        return CaptionBatches(paths, options, (_, _) => reader.Next(), progress);
+    }
 
     /// <param name="pixelValues">normalized images [N, 3, size, size], on any device</param>
     /// <param name="sources">names the N images in the results</param>
+    /// <param name="options">How captions are generated (greedy or beam, lengths, repetition penalty).</param>
+    /// <param name="progress">Hears the images captioned so far (generation is the slow part); null: silent.</param>
     public IReadOnlyList<Caption> CaptionPixels(Tensor pixelValues, IReadOnlyList<string> sources, CaptionOptions options, IProgress<int>? progress = null)
     {
         RequireImageSize(Model, pixelValues, sources.FirstOrDefault());
@@ -36,6 +42,9 @@ public sealed class Captioner(CocaModel model)
     }
 
     /// <param name="batchPixels">the model inputs of images start..start + count − 1</param>
+    /// <param name="sources">Names the images in the results, in order; their count is the number of images.</param>
+    /// <param name="options">How captions are generated, including the batch size.</param>
+    /// <param name="progress">Hears the images captioned so far; null: silent.</param>
     private List<Caption> CaptionBatches(IReadOnlyList<string> sources, CaptionOptions options, Func<int, int, Tensor> batchPixels, IProgress<int>? progress)
     {
         var captions = new List<Caption>(sources.Count);

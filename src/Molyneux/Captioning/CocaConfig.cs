@@ -84,6 +84,7 @@ public sealed record CocaConfig(
     public static bool DescribesCoca(string path) => HfConfigFile.ReadObject(path).ContainsKey("multimodal_cfg");
 
     /// <param name="source">Names the config in error messages (its path).</param>
+    /// <param name="root">The parsed open_clip config JSON (model_cfg or the file's root).</param>
     public static CocaConfig Parse(JsonObject root, string source)
     {
         foreach (var section in new[] { "vision_cfg", "text_cfg", "multimodal_cfg" })

@@ -27,8 +27,8 @@ public sealed class CocaEncoder(CocaModel model)
 
     /// <returns>CPU float32 [N, embed_dim]</returns>
     public Tensor EncodeImages(IReadOnlyList<string> paths) =>
-        BatchedInference.Run(paths, BatchSize, Model.Config.EmbedDim, progress: null,
-            batch => Model.GetImageFeatures(ImageProcessor.PreprocessFiles(batch).to(Model.Device)));
+        BatchedInference.RunFiles(paths, BatchSize, Model.Config.EmbedDim, progress: null, ImageProcessor,
+            pixels => Model.GetImageFeatures(pixels.to(Model.Device)));
 
     /// <param name="pixelValues">normalized images [N, 3, size, size], on any device</param>
     /// <param name="source">names the images in an error message</param>

@@ -91,6 +91,7 @@ public sealed class OpenClipTransformer : Module<Tensor, Tensor>
     public override Tensor forward(Tensor x) => Forward(x, allowed: null);
 
     /// <param name="allowed">bool [batch, queries, keys], true where a query may see a key; null: no mask.</param>
+    /// <param name="x">[batch, length, width] the token states entering the first block.</param>
     public Tensor Forward(Tensor x, Tensor? allowed)
     {
         using var scope = NewDisposeScope();

@@ -9,7 +9,8 @@ namespace Molyneux.Checkpoints;
 /// <summary>What to do where a checkpoint leaves something open.</summary>
 public sealed record ClipLoadOptions
 {
-    /// <summary>A HF config.json or an open_clip model config, for weight files that come without one.</summary>
+    /// <summary>A HF config.json or an open_clip model config, for weight files that come without one; or the name of a
+    /// shipped preset (<see cref="ClipConfig.FromFileOrPreset"/>).</summary>
     public string? ConfigPath { get; init; }
 
     /// <summary>Head counts for weight files without any config: they cannot be read from tensor shapes, and
@@ -141,7 +142,7 @@ public static class ClipCheckpoint
                 throw new CheckpointException($"{path}: no model.safetensors in this folder.{hint}");
             }
             var config = options.ConfigPath ?? Path.Combine(path, "config.json");
-            if (!File.Exists(config)) throw new CheckpointException($"{path}: no config.json in this HF model folder");
+            if (options.ConfigPath is null && !File.Exists(config)) throw new CheckpointException($"{path}: no config.json in this HF model folder");
             return (weights, config, weights.EndsWith(".json", StringComparison.Ordinal) ? "huggingface directory (sharded)" : "huggingface directory");
         }
         if (File.Exists(path)) return (path, options.ConfigPath, "safetensors file");
@@ -150,7 +151,7 @@ public static class ClipCheckpoint
 
     private static ClipConfig ReadConfig(string configPath)
     {
-        if (Path.GetFileName(configPath) != OpenClipConfig) return ClipConfig.FromFile(configPath);
+        if (Path.GetFileName(configPath) != OpenClipConfig) return ClipConfig.FromFileOrPreset(configPath);
         // open_clip's hub config wraps the model config in "model_cfg".
         var modelConfig = ClipConfig.ReadJsonObject(configPath)["model_cfg"] ?? throw new ConfigException($"{configPath}: missing field 'model_cfg'");
         return ClipConfig.Parse(modelConfig, configPath);

@@ -22,6 +22,7 @@ public static partial class HuggingFaceCache
     /// existing file or folder, or when it does not look like <c>org/name[@revision]</c> (the loader then reports it);
     /// otherwise the cached snapshot, or an error that names every place looked at.</summary>
     /// <param name="environment">Reads an environment variable (null when unset): <see cref="Environment.GetEnvironmentVariable(string)"/> in use.</param>
+    /// <param name="path">What the user passed as the model: a file, a folder or an HF hub id.</param>
     public static string ResolveModelPath(string path, Func<string, string?> environment)
     {
         if (File.Exists(path) || Directory.Exists(path)) return path;

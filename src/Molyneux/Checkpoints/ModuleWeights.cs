@@ -13,6 +13,7 @@ public static class ModuleWeights
     /// <param name="isIgnorable">File tensors that may be present without a parameter to receive them (buffers old
     /// exports carry, heads the encoder does not use).</param>
     /// <param name="withBuffers">Also load the module's buffers (BatchNorm's running statistics).</param>
+    /// <param name="model">The module that receives the weights, in place; every parameter must be found in the file.</param>
     public static void Load(nn.Module model, string weightsPath, Func<string, string> fileNameOf, Func<string, bool> isIgnorable, bool withBuffers = false)
     {
         using var file = SafetensorsWeights.Open(weightsPath);

@@ -4,6 +4,9 @@ namespace Molyneux.Evaluation;
 
 /// <summary>Top-1 accuracy within one true class (its recall).</summary>
 /// <param name="Accuracy">Correct / Count, or null when the class has no images.</param>
+/// <param name="ClassName">The class, as the data set names it.</param>
+/// <param name="Count">How many evaluated images belong to the class.</param>
+/// <param name="Correct">How many of them were classified as the class.</param>
 public sealed record ClassAccuracy(string ClassName, int Count, int Correct, double? Accuracy);
 
 /// <summary>How many images of <paramref name="TrueClass"/> were predicted (top-1) as <paramref name="PredictedClass"/>.</summary>

@@ -1,6 +1,6 @@
 namespace Molyneux.Evaluation;
 
-/// <summary>Settings of <see cref="Evaluator.EvaluateClassification"/>; each maps to one CLI option.</summary>
+/// <summary>Settings of <see cref="Evaluator.EvaluateClassification(Modeling.IImageEncoder, Modeling.ITextEncoder, ILabeledImageDataset, ClassificationOptions, IProgress{EvaluationProgress}?)"/>; each maps to one CLI option.</summary>
 public sealed record ClassificationOptions
 {
     /// <summary>The model's location, recorded in the report only.</summary>

@@ -27,6 +27,11 @@ public abstract record EvaluationReport
     [JsonPropertyOrder(-1)]
     public required ModelInfo Model { get; init; }
 
+    /// <summary>The software, device and threads that produced the numbers; null in reports written before it was
+    /// recorded.</summary>
+    [JsonPropertyOrder(100)]
+    public RunEnvironment? Environment { get; init; }
+
     public string ToJson() => JsonSerializer.Serialize(this, GetType(), JsonOptions);
 
     /// <summary>Writes the report atomically, so a reader never sees half of it.</summary>
@@ -106,12 +111,22 @@ public sealed record ClassificationReport : EvaluationReport
 
 /// <summary>The ASIF settings of a classification and, when an unknown threshold was set, its outcome.</summary>
 /// <param name="Storage">"fp32", "fp16" or "int8": how the anchor embeddings were stored.</param>
+/// <param name="Index">The full path of the ASIF index file used, so the result can be reproduced.</param>
+/// <param name="NumAnchors">Anchor pairs in the index.</param>
+/// <param name="NonZeros">k: the similarities kept in each relative representation.</param>
+/// <param name="Exponent">p: the exponent applied to the kept similarities.</param>
+/// <param name="ClampNegatives">Whether negative similarities were set to 0 before the exponent.</param>
+/// <param name="Unknown">The unknown threshold's settings and outcome; null when none was set.</param>
 public sealed record AsifInfo(string Index, int NumAnchors, string Storage, int NonZeros, double Exponent, bool ClampNegatives, UnknownAnswerInfo? Unknown);
 
 /// <summary>Answers "unknown" when the best class scores below <paramref name="Threshold"/>. The three fractions are
 /// of all images and add up to 1.</summary>
 /// <param name="CalibrationSet">The labelled images the threshold was chosen on; null when it was given.</param>
 /// <param name="MaxWrong">The target: at most this fraction of the calibration images answered may be wrong.</param>
+/// <param name="Threshold">The best class's score below which the answer is "unknown".</param>
+/// <param name="Accuracy">The fraction of images answered with their true class.</param>
+/// <param name="Unknown">The fraction answered "unknown".</param>
+/// <param name="Wrong">The fraction answered with a wrong class.</param>
 public sealed record UnknownAnswerInfo(double Threshold, string? CalibrationSet, double? MaxWrong, double Accuracy, double Unknown, double Wrong);
 
 public sealed record RetrievalDatasetInfo(string Path, int NumImages, int NumCaptions);

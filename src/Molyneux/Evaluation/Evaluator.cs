@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
 
@@ -15,7 +16,7 @@ public static class Evaluator
         ClassificationOptions options,
         IProgress<EvaluationProgress>? progress = null) =>
         EvaluateClassification(dataset, options, new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
-            (classNames, prompts, imagePaths) =>
+            RunEnvironment.Capture(imageEncoder.Device), (classNames, prompts, imagePaths) =>
             {
                 using var classifier = ZeroShotClassifier.Build(
                     textEncoder, classNames, prompts, options.Ensemble, options.LogitScale, options.Cache, options.BatchSize, progress);
@@ -30,6 +31,7 @@ public static class Evaluator
         ILabeledImageDataset dataset,
         ClassificationOptions options,
         ModelInfo model,
+        RunEnvironment environment,
         Func<IReadOnlyList<string>, IReadOnlyList<IReadOnlyList<string>>, IReadOnlyList<string>, Tensor> score)
     {
         var selected = options.Classes?.Apply(dataset) ?? dataset;
@@ -48,6 +50,7 @@ public static class Evaluator
         {
             CreatedUtc = DateTime.UtcNow,
             Model = model,
+            Environment = environment,
             Dataset = new ClassificationDatasetInfo(selected.Location, selected.Images.Count, classNames.Count),
             Options = new ClassificationOptionsInfo(
                 byDescription ? null : options.Templates.Name,
@@ -82,6 +85,7 @@ public static class Evaluator
         {
             CreatedUtc = DateTime.UtcNow,
             Model = new ModelInfo(options.ModelPath, imageEncoder.Identity, textEncoder.Identity),
+            Environment = RunEnvironment.Capture(imageEncoder.Device),
             Dataset = new RetrievalDatasetInfo(dataset.Location, dataset.Images.Count, dataset.Captions.Count),
             Metrics = metrics,
             RecallAtK = recallAtK,

@@ -37,6 +37,7 @@ public sealed class ImageFolderDataset : ILabeledImageDataset
     public static ImageFolderDataset Load(string root) => Load(root, recursive: false);
 
     /// <param name="recursive">Also take images in sub-folders of each class folder (hidden ones excepted).</param>
+    /// <param name="root">The folder with one sub-folder per class, named by the class.</param>
     public static ImageFolderDataset Load(string root, bool recursive)
     {
         var fullRoot = Path.GetFullPath(root);

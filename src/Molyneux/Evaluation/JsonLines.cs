@@ -7,6 +7,7 @@ namespace Molyneux.Evaluation;
 internal static class JsonLines
 {
     /// <param name="where">"&lt;file&gt;: line &lt;n&gt;", the start of any error message</param>
+    /// <param name="line">The line's text, one JSON value.</param>
     public static JsonDocument Parse(string where, string line)
     {
         try

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using static TorchSharp.torch;
 
@@ -122,6 +123,7 @@ public static class LinearProbe
         {
             CreatedUtc = DateTime.UtcNow,
             Model = new ModelInfo(options.ModelPath, encoder.Identity, encoder.Identity),
+            Environment = RunEnvironment.Capture(encoder.Device),
             Dataset = new LinearProbeDatasetInfo(train.Location, test.Location, fit.NumTrain, fit.NumValidation, test.Images.Count, classNames.Count),
             Options = new LinearProbeOptionsInfo(options.ValidationFraction, options.Seed, options.Steps, options.LearningRate, options.NormalizeFeatures, options.WeightDecays),
             WeightDecay = fit.WeightDecay,

@@ -11,7 +11,7 @@ namespace Molyneux.Imaging;
 /// preprocessor_config.json: resize the shortest side, center crop, rescale, normalize. Images come in as
 /// [3, H, W] in [0, 1] (see <see cref="ImageDecoder"/>), so HF's division by 255 is already done; the rescale
 /// settings are kept so that a configuration round-trips and an unusual rescale factor is still honoured.</summary>
-public sealed class ClipImageProcessor
+public sealed class ClipImageProcessor : IImageFilePreprocessor
 {
     public static readonly IReadOnlyList<double> ClipMean = [0.48145466, 0.4578275, 0.40821073];
     public static readonly IReadOnlyList<double> ClipStd = [0.26862954, 0.26130258, 0.27577711];
@@ -157,16 +157,21 @@ public sealed class ClipImageProcessor
 
     /// <summary>Loads and preprocesses files in order into [N, 3, CropHeight, CropWidth]. Without center
     /// cropping the images must come out the same size to form one batch.</summary>
-    public Tensor PreprocessFiles(IReadOnlyList<string> paths)
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths) =>
+        PreprocessFiles(paths, index => ImageDecoder.Decode(paths[index]));
+
+    /// <inheritdoc/>
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths, Func<int, DecodedImage> decoded)
     {
         if (paths.Count == 0)
             return empty(0, 3, CropHeight, CropWidth);
         using var scope = NewDisposeScope();
         var batch = new List<Tensor>(paths.Count);
-        foreach (var path in paths)
+        for (var index = 0; index < paths.Count; index++)
         {
+            var path = paths[index];
             using var inner = NewDisposeScope();
-            var image = Preprocess(ImageDecoder.Load(path), path).MoveToOuterDisposeScope();
+            var image = Preprocess(ImageDecoder.ToTensor(decoded(index)), path).MoveToOuterDisposeScope();
             if (batch.Count > 0 && !image.shape.SequenceEqual(batch[0].shape))
                 throw new ImageException($"{path}: preprocessed to [{string.Join(", ", image.shape)}] but {paths[0]} to " +
                                          $"[{string.Join(", ", batch[0].shape)}]; without center cropping the images cannot form one batch");

@@ -21,7 +21,12 @@ public static class ImageDecoder
     /// so the pixels match the ones CLIP was trained on. Transparency is composited on white; PIL's
     /// <c>convert("RGB")</c> drops alpha instead, which agrees on opaque pixels and leaves transparent ones
     /// whatever colour the file happens to store.</summary>
-    public static Tensor Load(string path)
+    public static Tensor Load(string path) => ToTensor(Decode(path));
+
+    /// <summary>The managed half of <see cref="Load"/>: the file decoded into RGBA bytes, with the same checks and
+    /// errors, and no tensor made. It touches no TorchSharp state, so <see cref="ImagePipeline"/> runs it on worker
+    /// threads and makes the tensor (<see cref="ToTensor"/>) on the thread that owns it.</summary>
+    public static DecodedImage Decode(string path)
     {
         var bytes = ReadFile(path);
         if (bytes.Length == 0)
@@ -45,8 +50,11 @@ public static class ImageDecoder
         if (decoded != SKCodecResult.Success)
             throw new ImageException($"{path}: cannot decode the {codec.EncodedFormat} image ({width}×{height}): {Explain(decoded)}");
 
-        return FromRgba(pixels, width, height, hasAlpha: codec.Info.AlphaType != SKAlphaType.Opaque);
+        return new DecodedImage(path, pixels, width, height, HasAlpha: codec.Info.AlphaType != SKAlphaType.Opaque);
     }
+
+    /// <summary>[3, H, W] in [0, 1] from what <see cref="Decode"/> read, exactly as <see cref="Load"/> gives it.</summary>
+    public static Tensor ToTensor(DecodedImage image) => FromRgba(image.Rgba, image.Width, image.Height, image.HasAlpha);
 
     /// <summary>Converts a bitmap of any colour type into [3, H, W] in [0, 1], compositing transparency on white.</summary>
     public static Tensor FromPixels(SKBitmap bitmap)

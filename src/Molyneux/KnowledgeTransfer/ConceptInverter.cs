@@ -14,9 +14,15 @@ public sealed class ConceptInverter(InversionOptions options)
 
     public IProgress<InversionProgress>? Progress { get; init; }
 
+    /// <summary>Where the inverted images go at the end, beside the scalars <see cref="Progress"/> may record.</summary>
+    public TensorBoardLog? Log { get; init; }
+
     /// <param name="target">The output folder, made with <see cref="StateFile"/> as its state file; when it has a
     /// state, the run continues from it.</param>
     /// <param name="saveEvery">Save the state every this many steps (0: never).</param>
+    /// <param name="clip">The frozen model whose image features the inverted images are optimized to match.</param>
+    /// <param name="concepts">The concepts to invert, each with the description(s) its images are inverted from.</param>
+    /// <param name="cancellationToken">Stops the run between steps (the state saved so far stays resumable).</param>
     public void Run(IVisionLanguageModel clip, IReadOnlyList<DescribedConcept> concepts, ResumableOutput target, int saveEvery,
         CancellationToken cancellationToken = default)
     {
@@ -25,6 +31,7 @@ public sealed class ConceptInverter(InversionOptions options)
         using var state = target.HasState ? InversionState.Load(target.StatePath) : null;
         using var targets = clip.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), options.ImagesPerConcept));
         using var result = Inversion.Run(clip, targets, runOptions, state, Progress, cancellationToken);
-        target.Complete(folder => InvertedConcepts.Write(folder, result, concepts, options.ImagesPerConcept, clip.Identity, options));
+        if (result.PartialLayer is null) Log?.Images("inversion/images", result.Inverted, options.Steps);
+        target.Complete(folder => InvertedConcepts.Write(folder, result, concepts, options.ImagesPerConcept, clip.Identity, options, RunEnvironment.Capture(clip.Device)));
     }
 }

@@ -1,5 +1,6 @@
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.KnowledgeTransfer;
@@ -18,7 +19,15 @@ public sealed class ConceptLearner(LearnOptions options)
 
     public IProgress<InversionProgress>? InversionProgress { get; init; }
 
-    /// <param name="loadBase">Loads a fresh copy of the model to teach; each trial starts from one.</param>
+    /// <summary>Hears every fine-tuning step of every trial; a trial's first step follows its <see cref="Progress"/> message.</summary>
+    public IProgress<FineTuneProgress>? FineTuneProgress { get; init; }
+
+    /// <summary>TensorBoard: the inverted images, each trial's fine-tuning scalars under "{grid}/trialNN", and each
+    /// trial's gain and forgetting on the selection images, plotted against the trial number.</summary>
+    public TensorBoardLog? Log { get; init; }
+
+    /// <param name="loadBase">Loads the model to teach, once, after every check that needs no model; each trial
+    /// starts from an in-memory copy of it (<see cref="IVisionLanguageModel.Copy"/>).</param>
     /// <param name="inverted">Images inverted earlier from this model (<c>molyneux invert</c>) to use instead of
     /// inverting again: [concepts × n, 3, S, S] in [0, 1], concept by concept, image i of a concept inverted from
     /// <see cref="DescribedConcept.OfImage"/>; n is the inversion options' images per concept, plus the held-out
@@ -26,22 +35,48 @@ public sealed class ConceptLearner(LearnOptions options)
     /// <param name="taught">The concepts fine-tuning teaches (indices; all by default): only their inverted images
     /// are trained on and only their gain chooses, while every concept is measured, so that the others show whether
     /// teaching one disturbs them.</param>
+    /// <param name="concepts">The concepts to teach, with the real images that measure whether they were learnt.</param>
+    /// <param name="reference">What the model already knows: measures forgetting and supplies distractors and negative captions.</param>
     public LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        InversionResult? inverted = null, IReadOnlyList<int>? taught = null) =>
-        Learn(loadBase, concepts, reference, inverted, taught, measuredBefore: null);
+        InversionResult? inverted = null, IReadOnlyList<int>? taught = null)
+    {
+        var (checkedTaught, split) = Check(concepts, reference, taught);
+        using var baseModel = loadBase();
+        return Learn(baseModel, concepts, reference, inverted, checkedTaught, split, measuredBefore: null);
+    }
 
-    /// <param name="measuredBefore">The base model's outcomes on these concepts and reference, when an earlier run
-    /// already measured them (<see cref="LearnEach"/>): the same model on the same images gives the same hits.</param>
-    private LearnResult Learn(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        InversionResult? inverted, IReadOnlyList<int>? taught, KnowledgeHits? measuredBefore)
+    /// <summary>As the overload that loads, on a model already in memory, which stays as it was: the base, the trial
+    /// being trained and the best trial so far are the only copies alive at any time.</summary>
+    public LearnResult Learn(IVisionLanguageModel baseModel, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted = null, IReadOnlyList<int>? taught = null)
+    {
+        var (checkedTaught, split) = Check(concepts, reference, taught);
+        return Learn(baseModel, concepts, reference, inverted, checkedTaught, split, measuredBefore: null);
+    }
+
+    /// <summary>Every check that needs no model, so that a bad request stops before the model loads.</summary>
+    private (IReadOnlyList<int> Taught, RealImageSplit Split) Check(IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, IReadOnlyList<int>? taught)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
         options.Validate();
         taught ??= Enumerable.Range(0, concepts.Count).ToList();
         if (taught.Count == 0 || taught.Any(c => c < 0 || c >= concepts.Count))
             throw new ArgumentException($"the taught concepts must be among the {concepts.Count} given, got [{string.Join(", ", taught)}]", nameof(taught));
-        var split = Split(concepts, reference);
-        using var baseModel = loadBase();
+        return (taught, Split(concepts, reference));
+    }
+
+    /// <param name="measuredBefore">The base model's outcomes on these concepts and reference, when an earlier run
+    /// already measured them (<see cref="LearnEach(IVisionLanguageModel, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?)"/>):
+    /// the same model on the same images gives the same hits.</param>
+    /// <param name="baseModel">The model to teach; each trial fine-tunes a copy of it.</param>
+    /// <param name="concepts">The concepts to teach, with their real images.</param>
+    /// <param name="reference">What the model already knows: measures forgetting and supplies distractors and negative captions.</param>
+    /// <param name="inverted">Images inverted earlier to use instead of inverting again; null: inverted here.</param>
+    /// <param name="taught">The concepts fine-tuning teaches (indices).</param>
+    /// <param name="split">Which real images choose among configurations and which only report the chosen one.</param>
+    private LearnResult Learn(IVisionLanguageModel baseModel, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted, IReadOnlyList<int> taught, RealImageSplit split, KnowledgeHits? measuredBefore)
+    {
         var inversion = inverted;
         try
         {
@@ -62,16 +97,16 @@ public sealed class ConceptLearner(LearnOptions options)
             }).ToList();
             var beforeSelection = SelectionView(split, beforeHits, heldOutConcepts is null ? null : Measure(baseModel, heldOutConcepts, reference, withReference: false));
 
-            var grid = RunGrid("fine-tuning", loadBase, training, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
+            var grid = RunGrid("fine-tuning", baseModel, training, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
             GridResult? noiseGrid = null;
             if (options.NoiseControl)
             {
                 using var noise = rand(training.shape, generator: new Generator((ulong)options.Seed + 17));
-                noiseGrid = RunGrid("noise control", loadBase, noise, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
+                noiseGrid = RunGrid("noise control", baseModel, noise, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
                 noiseModel.Dispose();
             }
             foreach (var concept in heldOutConcepts ?? []) concept.RealImages.Dispose();
-            return new LearnResult(options.Selection, split, beforeHits, beforeSelection, grid, noiseGrid, notes, inversion, best, taught);
+            return new LearnResult(options, concepts, reference, baseModel.Source, baseModel.Identity, split, beforeHits, beforeSelection, grid, noiseGrid, notes, inversion, best, taught);
         }
         catch
         {
@@ -82,9 +117,18 @@ public sealed class ConceptLearner(LearnOptions options)
 
     /// <summary>Teaches each concept alone, as the paper's Table 1 does (<c>--per-concept</c>): the concepts are
     /// inverted once (each image is optimised on its own, so together equals one by one), then each concept gets a
-    /// whole <see cref="Learn"/> of its own from the base model, chosen on its own gain. Yields one result per concept,
+    /// whole <see cref="Learn(Func{IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?, IReadOnlyList{int}?)"/> of its own from the base model, chosen on its own gain. Yields one result per concept,
     /// in order; dispose each before taking the next to hold one taught model at a time.</summary>
     public IEnumerable<LearnResult> LearnEach(Func<IVisionLanguageModel> loadBase, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
+        InversionResult? inverted = null)
+    {
+        Check(concepts, reference, taught: null);
+        using var baseModel = loadBase();
+        foreach (var result in LearnEach(baseModel, concepts, reference, inverted)) yield return result;
+    }
+
+    /// <summary>As the overload that loads, on a model already in memory, which stays as it was.</summary>
+    public IEnumerable<LearnResult> LearnEach(IVisionLanguageModel baseModel, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
         InversionResult? inverted = null)
     {
         if (concepts.Count == 0) throw new OptionException("no concepts to learn");
@@ -92,7 +136,6 @@ public sealed class ConceptLearner(LearnOptions options)
         var inversion = inverted;
         if (inversion is null)
         {
-            using var baseModel = loadBase();
             ApplicableModes(baseModel, concepts);
             (options.Inversion with { ImagesPerConcept = InvertedPerConcept }).Validate(baseModel);
             inversion = Invert(baseModel, concepts);
@@ -103,7 +146,8 @@ public sealed class ConceptLearner(LearnOptions options)
             for (var c = 0; c < concepts.Count; c++)
             {
                 Progress?.Report($"teaching '{concepts[c].Name}' alone ({c + 1}/{concepts.Count})");
-                var result = Learn(loadBase, concepts, reference, new InversionResult(inversion.Inverted.clone(), inversion.LossCurve, null), [c], before);
+                var (taught, split) = Check(concepts, reference, [c]);
+                var result = Learn(baseModel, concepts, reference, new InversionResult(inversion.Inverted.clone(), inversion.LossCurve, null), taught, split, before);
                 before = result.BeforeHits;
                 yield return result;
             }
@@ -121,7 +165,9 @@ public sealed class ConceptLearner(LearnOptions options)
         Progress?.Report($"inverting the image encoder: {concepts.Count} concepts × {perConcept} images" +
                          (heldOut > 0 ? $" (and {heldOut} held out to choose on)" : "") + $", {options.Inversion.Steps} steps");
         using var targets = baseModel.EncodeTexts(DescribedConcept.OfImages(concepts.Select(concept => concept.Descriptions), InvertedPerConcept));
-        return Inversion.Run(baseModel, targets, options.Inversion with { ImagesPerConcept = InvertedPerConcept }, progress: InversionProgress);
+        var result = Inversion.Run(baseModel, targets, options.Inversion with { ImagesPerConcept = InvertedPerConcept }, progress: InversionProgress);
+        Log?.Images("inversion/images", result.Inverted, options.Inversion.Steps);
+        return result;
     }
 
     private static void RequireShape(Tensor images, int concepts, int perConcept, int imageSize)
@@ -163,7 +209,7 @@ public sealed class ConceptLearner(LearnOptions options)
     /// <summary>Every configuration of the grid fine-tuned on <paramref name="images"/>, measured, and the best chosen on
     /// the selection images; <paramref name="best"/> is the chosen trial's model. A configuration that diverges or does
     /// not apply is recorded as failed and the grid goes on.</summary>
-    private GridResult RunGrid(string label, Func<IVisionLanguageModel> loadBase, Tensor images, IReadOnlyList<TrainMode> trainModes,
+    private GridResult RunGrid(string label, IVisionLanguageModel baseModel, Tensor images, IReadOnlyList<TrainMode> trainModes,
         IReadOnlyList<TeachableConcept> concepts, IReadOnlyList<int> taught, IReadOnlyList<TeachableConcept>? heldOutConcepts, ReferenceClasses reference,
         RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
     {
@@ -176,16 +222,21 @@ public sealed class ConceptLearner(LearnOptions options)
         foreach (var (index, configuration) in configurations.Index())
         {
             Progress?.Report($"{label} {index + 1}/{configurations.Count}: {configuration}");
-            var model = loadBase();
+            var (grid, trialTag) = (label.Replace(' ', '_'), $"{label.Replace(' ', '_')}/trial{index + 1:D2}");
+            Log?.Text(trialTag, configuration.ToString());
+            var model = baseModel.Copy();
             try
             {
-                var losses = FineTune(model, images, taught.Select(c => concepts[c]).ToList(), reference, configuration);
+                var losses = FineTune(model, images, taught.Select(c => concepts[c]).ToList(), reference, configuration,
+                    Log?.Recording(trialTag, FineTuneProgress) ?? FineTuneProgress);
                 var hits = Measure(model, concepts, reference);
                 var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
                 var forgetting = beforeSelection.ReferenceTop1 - selection.ReferenceTop1;
                 var trial = new TrialResult(configuration, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
                     taught.Average(c => selection.Concepts[c].NameTop1 - beforeSelection.Concepts[c].NameTop1), forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
                 trials.Add(trial);
+                Log?.Scalar($"{grid}/selection_gain", trial.TargetGain, index + 1);
+                Log?.Scalar($"{grid}/selection_forgetting", trial.Forgetting, index + 1);
                 if (chosen is null || Better(trial, chosen))
                 {
                     kept?.Dispose();
@@ -224,7 +275,7 @@ public sealed class ConceptLearner(LearnOptions options)
     };
 
     private IReadOnlyList<double> FineTune(IVisionLanguageModel model, Tensor images, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        TrialConfiguration configuration)
+        TrialConfiguration configuration, IProgress<FineTuneProgress>? progress)
     {
         var fineTune = options.FineTune with
         {
@@ -233,7 +284,7 @@ public sealed class ConceptLearner(LearnOptions options)
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
             DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();
-        return ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption);
+        return ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption, progress);
     }
 
     /// <summary>Rows [from, to) of each of <paramref name="count"/> consecutive blocks of <paramref name="block"/>

@@ -31,7 +31,8 @@ public enum OptimizerKind
     /// what the Knowledge Transfer authors' fine-tuning script uses.</summary>
     Adam,
 
-    /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter, 2019).</summary>
+    /// <summary>Adam with decoupled weight decay (Loshchilov and Hutter, 2019); written as the option spells it.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("adamw")]
     AdamW,
 }
 

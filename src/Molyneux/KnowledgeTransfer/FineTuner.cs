@@ -14,13 +14,22 @@ namespace Molyneux.KnowledgeTransfer;
 /// already normalized with the model's mean and std when <paramref name="Normalized"/> is set; with
 /// <paramref name="FromLayer"/>, the token states [N, tokens, width] that enter that layer of a CLIP's vision encoder
 /// (partial inversion's features), and only the layers from it on can learn.</param>
+/// <param name="Captions">One caption per image: the text each image is contrasted towards.</param>
+/// <param name="Negatives">Captions of other things that every step contrasts the images with, so that the concept stays distinct.</param>
+/// <param name="Normalized">Whether <paramref name="Images"/> are already normalized with the model's mean and std.</param>
+/// <param name="FromLayer">The vision encoder layer the features of <paramref name="Images"/> enter; null: they are images.</param>
 public sealed record FineTuneData(Tensor Images, IReadOnlyList<string> Captions, IReadOnlyList<string> Negatives, bool Normalized = false, int? FromLayer = null);
 
-public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epoch, double Loss);
+public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epoch, double Loss, double LearningRate) : IStepScalars
+{
+    /// <inheritdoc/>
+    public IEnumerable<(string Tag, double Value)> Scalars() => [("loss", Loss), ("lr", LearningRate), ("epoch", Epoch)];
+}
 
 /// <param name="Losses">The loss of every step, in order (the loss curve).</param>
 /// <param name="Token">The concept token token mode added, else null.</param>
 /// <param name="Elapsed">The whole run, setup (encoding a frozen tower's features) included.</param>
+/// <param name="TrainableParameters">How many parameters training updated (LoRA's, a tower's, or the concept token's embedding).</param>
 public sealed record FineTuneResult(IReadOnlyList<double> Losses, long TrainableParameters, TimeSpan Elapsed, ConceptToken? Token);
 
 /// <summary>Knowledge Transfer's second stage (Barbano et al. 2024): fine-tunes a model with a contrastive loss
@@ -41,6 +50,8 @@ public sealed class FineTuner(FineTuneOptions options)
     /// even when training then fails, for instance because no caption contains the word.</summary>
     /// <param name="resumeFrom">A state an earlier run with the same options and data saved
     /// (<see cref="FineTuneOptions.SaveStateEvery"/>), to continue from: the result equals the uninterrupted run's.</param>
+    /// <param name="model">The model to train, in place.</param>
+    /// <param name="data">The images, their captions and the negative captions to learn from.</param>
     public FineTuneResult Run(IVisionLanguageModel model, FineTuneData data, FineTuneState? resumeFrom = null)
     {
         options.Validate();
@@ -134,7 +145,7 @@ public sealed class FineTuner(FineTuneOptions options)
                 nn.utils.clip_grad_norm_(trainable, maxNorm);
             optimizer.step();
             losses.Add(loss.item<float>());
-            Progress?.Report(new FineTuneProgress(step + 1, totalSteps, epoch + 1, losses[^1]));
+            Progress?.Report(new FineTuneProgress(step + 1, totalSteps, epoch + 1, losses[^1], optimizer.ParamGroups.First().LearningRate));
             if (options.SaveStateEvery > 0 && (step + 1) % options.SaveStateEvery == 0 && step + 1 < totalSteps)
                 FineTuneState.Save(options.StatePath!, step + 1, trainable, optimizer, shuffling, order, losses, fingerprint);
         }

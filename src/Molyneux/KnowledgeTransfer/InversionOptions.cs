@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Text.Json.Serialization;
 using Molyneux.Modeling;
 
 namespace Molyneux.KnowledgeTransfer;
@@ -52,7 +53,10 @@ public sealed record InversionOptions
     /// <summary>Seeds the generator behind the initial noise and every augmentation.</summary>
     public long Seed { get; init; }
 
-    /// <summary>Invert token features entering a vision-encoder layer instead of pixels (Eq. 4); null: pixels.</summary>
+    /// <summary>Invert token features entering a vision-encoder layer instead of pixels (Eq. 4); null: pixels.
+    /// Not serialised with the options (its statistics are tensors): <c>invert</c>'s inverted.json records the layer,
+    /// and <c>learn</c>, which inverts pixels only, refuses it.</summary>
+    [JsonIgnore]
     public PartialInversionOptions? Partial { get; init; }
 
     /// <summary>With <see cref="StatePath"/>, saves an <see cref="InversionState"/> there every this many steps,

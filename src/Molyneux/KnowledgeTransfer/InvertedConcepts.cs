@@ -33,7 +33,7 @@ public sealed class InvertedConcepts : IDisposable
 
     public IReadOnlyList<InvertedConcept> Concepts => manifest.Concepts;
 
-    /// <summary>The SHA-256 identity of the model the images were inverted from (<see cref="Modeling.ClipPipeline.Identity"/>).</summary>
+    /// <summary>The SHA-256 identity of the model the images were inverted from (<see cref="Modeling.IVisionLanguageModel.Identity"/>).</summary>
     public string ModelIdentity => manifest.ModelIdentity;
 
     /// <summary>[N, 3, S, S] float32 in [0, 1], on the CPU; with <see cref="FromLayer"/>, features [N, tokens, width].</summary>
@@ -46,7 +46,7 @@ public sealed class InvertedConcepts : IDisposable
     public IReadOnlyList<CaptionedConcept> Captioned =>
         Concepts.Select(concept => new CaptionedConcept(concept.Name, concept.Images.Select(image => image.Description).ToList())).ToList();
 
-    /// <summary>The images as <see cref="ConceptLearner.Learn"/> takes them instead of inverting again, after checking
+    /// <summary>The images as <see cref="ConceptLearner.Learn(Func{Modeling.IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?, IReadOnlyList{int}?)"/> takes them instead of inverting again, after checking
     /// that they were inverted for these concepts: the same names in the same order, the same number of images each,
     /// and image i of a concept inverted from the description <see cref="DescribedConcept.OfImage"/> deals it.</summary>
     /// <returns>A copy of the images (the caller owns it, with no loss curve) and the images per concept.</returns>
@@ -77,7 +77,7 @@ public sealed class InvertedConcepts : IDisposable
     /// image <c>i</c> of concept <c>c</c> is row <c>c·imagesPerConcept + i</c>, inverted from
     /// <see cref="DescribedConcept.OfImage"/>.</summary>
     public static void Write(string folder, InversionResult result, IReadOnlyList<DescribedConcept> concepts, int imagesPerConcept,
-        string modelIdentity, InversionOptions options)
+        string modelIdentity, InversionOptions options, RunEnvironment? environment = null)
     {
         var folders = FolderNames(concepts.Select(concept => concept.Name).ToList());
         var fromLayer = options.Partial?.Layer;
@@ -97,7 +97,7 @@ public sealed class InvertedConcepts : IDisposable
         result.SaveLossCurve(Path.Combine(folder, InversionResult.LossCurveFile));
         SafetensorsFile.Write(Path.Combine(folder, ImagesFile), [new("images", images)]);
         var manifest = new Manifest(SchemaVersion, modelIdentity, fromLayer is null ? (int)images.shape[^1] : 0, options.Steps, options.AugmentedCopies, options.Seed,
-            entries, fromLayer);
+            entries, fromLayer, environment);
         AtomicFile.WriteAllText(Path.Combine(folder, ManifestFile), JsonSerializer.Serialize(manifest, SnakeCaseJson.Strict) + "\n");
     }
 
@@ -158,6 +158,13 @@ public sealed class InvertedConcepts : IDisposable
     /// <summary>inverted.json: what was inverted, from which model, under which settings.</summary>
     /// <param name="ImageSize">The images' side in pixels; 0 for features.</param>
     /// <param name="FromLayer">The vision encoder layer partial inversion's features enter; absent for images.</param>
+    /// <param name="SchemaVersion">The layout version of inverted.json, so that a reader can refuse one it does not know.</param>
+    /// <param name="ModelIdentity">The model the images were inverted from: images inverted from another model do not fit.</param>
+    /// <param name="Steps">Optimization steps per image.</param>
+    /// <param name="AugmentedCopies">Augmented copies of each image whose features were matched at every step.</param>
+    /// <param name="Seed">The seed of the initial noise and the augmentations.</param>
+    /// <param name="Concepts">Each concept's name, descriptions and images, in the order of the image tensor.</param>
+    /// <param name="Environment">What ran the inversion (versions, device, threads); absent in older files.</param>
     private sealed record Manifest(int SchemaVersion, string ModelIdentity, int ImageSize, int Steps, int AugmentedCopies, long Seed,
-        IReadOnlyList<InvertedConcept> Concepts, int? FromLayer = null);
+        IReadOnlyList<InvertedConcept> Concepts, int? FromLayer = null, RunEnvironment? Environment = null);
 }

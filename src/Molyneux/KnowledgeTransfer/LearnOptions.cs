@@ -67,7 +67,7 @@ public sealed record LearnOptions
     /// the control that shows whether the inverted images carry the concept.</summary>
     public bool NoiseControl { get; init; }
 
-    /// <summary>Teach each concept alone from the base model, as the paper's Table 1 (<see cref="ConceptLearner.LearnEach"/>),
+    /// <summary>Teach each concept alone from the base model, as the paper's Table 1 (<see cref="ConceptLearner.LearnEach(Func{Modeling.IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?)"/>),
     /// instead of all together.</summary>
     public bool PerConcept { get; init; }
 
@@ -91,6 +91,8 @@ public sealed record LearnOptions
             throw new OptionException($"--select inverted: needs at least one held-out inverted image per concept, got {HeldOutInvertedPerConcept}");
         if (!(ForgettingBound >= 0)) throw new OptionException($"--forgetting-bound: must not be negative, got {100 * ForgettingBound}");
         if (Distractors < 0) throw new OptionException($"--distractors: must not be negative, got {Distractors}");
+        if (Inversion.Partial is not null)
+            throw new OptionException("learn inverts pixels; partial inversion (Eq. 4) is molyneux invert --from-layer followed by molyneux finetune");
     }
 
     public static TrialSelection ParseSelection(string value) => value switch

@@ -33,8 +33,21 @@ public sealed record ConceptReport(string Name, IReadOnlyList<string> Descriptio
     IReadOnlyList<string> RealImages, AccuracyBlock Before, AccuracyBlock After, AccuracyBlock? NoiseControl, Estimate NameTop1Gain,
     ValidationBlock? Validation, ImageSplitReport Split);
 
+/// <param name="ForgettingTemplates">The template set the reference top-1 was measured with (<c>--reference-templates</c>);
+/// null: each class's own prompt.</param>
+/// <param name="Classes">The reference classes the model already knew.</param>
+/// <param name="Images">All reference images, validation and test.</param>
+/// <param name="BeforeTop1">The base model's reference top-1 on the test images.</param>
+/// <param name="AfterTop1">The taught model's reference top-1 on the test images: what teaching cost.</param>
+/// <param name="NoiseControlTop1">The noise control's reference top-1 on the test images; null without the control.</param>
+/// <param name="ValidationImages">Reference images that took part in the choice.</param>
+/// <param name="TestImages">Reference images that only report.</param>
+/// <param name="ValidationBeforeTop1">The base model's reference top-1 on the validation images; null when none chose.</param>
+/// <param name="ValidationAfterTop1">The taught model's reference top-1 on the validation images; null when none chose.</param>
+/// <param name="ValidationIndices">The indices of the validation images, so that a rerun can be checked against them.</param>
 public sealed record ReferenceReport(int Classes, int Images, double BeforeTop1, double AfterTop1, double? NoiseControlTop1,
-    int ValidationImages, int TestImages, double? ValidationBeforeTop1, double? ValidationAfterTop1, IReadOnlyList<int> ValidationIndices);
+    int ValidationImages, int TestImages, double? ValidationBeforeTop1, double? ValidationAfterTop1, IReadOnlyList<int> ValidationIndices,
+    string? ForgettingTemplates);
 
 /// <summary>The headline on the test images: mean name top-1 before, after and for the noise control, the paired
 /// gains, and the reference set's top-1 and forgetting, each with its interval.</summary>
@@ -57,7 +70,8 @@ public sealed record LearnReport(
     string? ModelPath,
     string ModelIdentity,
     string? OutputModelPath,
-    IReadOnlyDictionary<string, object?> Options,
+    string? Inverted,
+    LearnOptions Options,
     string Selection,
     IReadOnlyList<string> Taught,
     SummaryReport Summary,
@@ -68,20 +82,25 @@ public sealed record LearnReport(
     IReadOnlyList<FailedTrialReport> FailedTrials,
     IReadOnlyList<string> Notes,
     IReadOnlyList<double> InversionLoss,
-    IReadOnlyList<double> FineTuneLoss)
+    IReadOnlyList<double> FineTuneLoss,
+    RunEnvironment? Environment = null)
 {
-    public const int CurrentSchemaVersion = 2;
+    public const int CurrentSchemaVersion = 3;
     private const int RealImagesShown = 4;
 
     public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
 
-    /// <summary>Builds the report and writes its images into <paramref name="folder"/> (which the caller creates
-    /// atomically).</summary>
-    /// <param name="imagesPerConcept">Inverted images per concept in <see cref="LearnResult.Inversion"/> (held-out
-    /// ones included), all shown.</param>
-    public static LearnReport Create(string folder, LearnResult result, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        int imagesPerConcept, string? modelPath, string modelIdentity, string? outputModelPath, IReadOnlyDictionary<string, object?> options)
+    /// <summary>Builds the report from the result alone and writes its images into <paramref name="folder"/> (which
+    /// the caller creates atomically).</summary>
+    /// <param name="outputModelPath">Where the caller saved the taught model, if it did.</param>
+    /// <param name="inverted">The <c>molyneux invert</c> folder the run fine-tuned on instead of inverting, if any.</param>
+    /// <param name="folder">The report's folder, where the inverted images are written.</param>
+    /// <param name="result">What the run measured and chose.</param>
+    public static LearnReport Create(string folder, LearnResult result, string? outputModelPath = null, string? inverted = null)
     {
+        var (concepts, reference) = (result.Concepts, result.Reference);
+        // Every inverted image is shown, the held-out ones included.
+        var imagesPerConcept = (int)result.Inversion.Inverted.shape[0] / concepts.Count;
         result.Inversion.SaveImages(folder, imagesPerConcept);
         var split = result.Split;
         var (before, chosen, noise) = (result.BeforeHits, result.Chosen, result.NoiseGrid?.Chosen);
@@ -128,15 +147,15 @@ public sealed record LearnReport(
             t.After.MeanNameTop1 - result.Before.MeanNameTop1, result.Before.ReferenceTop1 - t.After.ReferenceTop1)).ToList();
         var failed = result.Grid.Failed.Concat(result.NoiseGrid?.Failed ?? [])
             .Select(f => new FailedTrialReport(f.Configuration.Train.ToString().ToLowerInvariant(), f.Configuration.LearningRate, f.Configuration.DistillWeight, f.Reason)).ToList();
-        return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, modelPath, modelIdentity, outputModelPath, options,
+        return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, result.BaseSource?.Path, result.BaseIdentity, outputModelPath, inverted, result.Options,
             result.Selection.ToString().ToLowerInvariant(), result.Taught.Select(c => concepts[c].Name).ToList(), summary, conceptReports,
             new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, chosen.After.ReferenceTop1,
                 noise?.After.ReferenceTop1, split.ReferenceValidation.Length, split.ReferenceTest.Length,
                 split.ReferenceValidation.Length == 0 ? null : before.On(test, split.ReferenceValidation).ReferenceTop1,
                 split.ReferenceValidation.Length == 0 ? null : chosen.Hits.On(test, split.ReferenceValidation).ReferenceTop1,
-                split.ReferenceValidation),
+                split.ReferenceValidation, reference.ForgettingTemplates),
             Trials(result.Grid), result.NoiseGrid is { } noiseGrid ? Trials(noiseGrid) : null, failed, result.Notes,
-            result.Inversion.LossCurve.Select(point => point.Loss).ToList(), chosen.Losses);
+            result.Inversion.LossCurve.Select(point => point.Loss).ToList(), chosen.Losses, RunEnvironment.Capture(result.Model.Device));
     }
 
     public void Save(string folder)

@@ -1,3 +1,4 @@
+using Molyneux.Checkpoints;
 using Molyneux.Modeling;
 
 namespace Molyneux.KnowledgeTransfer;
@@ -17,6 +18,13 @@ public sealed record TrialConfiguration(TrainMode Train, double LearningRate, do
 /// reads; <see cref="After"/> is the test images' accuracies, reported only.</summary>
 /// <param name="Selection">The accuracies the choice saw: validation images, or held-out inverted images with the
 /// reference set's validation part; with no selection, the test images.</param>
+/// <param name="Configuration">The fine-tuning settings this trial used (mode, learning rate, distillation weight).</param>
+/// <param name="Hits">Per image, whether the fine-tuned model classified it right: what paired bootstrap intervals resample.</param>
+/// <param name="After">The fine-tuned model's accuracies on the test images; reported, never read by the choice.</param>
+/// <param name="TargetGain">Mean name-prompt top-1 gain over the taught concepts on the selection images.</param>
+/// <param name="Forgetting">Reference top-1 lost on the selection images.</param>
+/// <param name="WithinBound">Whether the forgetting stayed within the allowed bound: only such trials can be chosen.</param>
+/// <param name="Losses">The loss of every fine-tuning step.</param>
 public sealed record TrialResult(TrialConfiguration Configuration, KnowledgeHits Hits, KnowledgeMeasurement Selection, KnowledgeMeasurement After,
     double TargetGain, double Forgetting, bool WithinBound, IReadOnlyList<double> Losses);
 
@@ -27,16 +35,33 @@ public sealed record FailedTrial(TrialConfiguration Configuration, string Reason
 /// one chosen among them.</summary>
 public sealed record GridResult(TrialResult Chosen, IReadOnlyList<TrialResult> Trials, IReadOnlyList<FailedTrial> Failed);
 
-/// <summary>The result of <see cref="ConceptLearner.Learn"/>. <see cref="Model"/> is the chosen fine-tuned model;
-/// every accuracy without "selection" in its name is on the test images of <see cref="Split"/>.</summary>
-public sealed class LearnResult(TrialSelection selection, RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection,
+/// <summary>The result of <see cref="ConceptLearner.Learn(Func{IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?, IReadOnlyList{int}?)"/>, self-describing: what was asked (the options, the
+/// concepts, the reference, the base model) beside what came of it, so that a report needs nothing else.
+/// <see cref="Model"/> is the chosen fine-tuned model; every accuracy without "selection" in its name is on the test
+/// images of <see cref="Split"/>.</summary>
+public sealed class LearnResult(LearnOptions options, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, CheckpointSource? baseSource,
+    string baseIdentity, RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection,
     GridResult grid, GridResult? noiseGrid, IReadOnlyList<string> notes, InversionResult inversion, IVisionLanguageModel model, IReadOnlyList<int> taught) : IDisposable
 {
+    /// <summary>The options the run was made under (with <c>--inverted</c>, the images per concept the saved inversion had).</summary>
+    public LearnOptions Options { get; } = options;
+
+    /// <summary>Every concept measured, in order (not owned: their images belong to the caller).</summary>
+    public IReadOnlyList<TeachableConcept> Concepts { get; } = concepts;
+
+    public ReferenceClasses Reference { get; } = reference;
+
+    /// <summary>Where the base model was read from; null for one never saved.</summary>
+    public CheckpointSource? BaseSource { get; } = baseSource;
+
+    /// <summary>The base model's identity (<see cref="IVisionLanguageModel.Identity"/>).</summary>
+    public string BaseIdentity { get; } = baseIdentity;
+
     /// <summary>The concepts fine-tuning taught (indices into the concepts measured): all of them, or one with
-    /// <see cref="ConceptLearner.LearnEach"/>.</summary>
+    /// <see cref="ConceptLearner.LearnEach(Func{IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?)"/>.</summary>
     public IReadOnlyList<int> Taught { get; } = taught;
 
-    public TrialSelection Selection { get; } = selection;
+    public TrialSelection Selection => Options.Selection;
 
     public RealImageSplit Split { get; } = split;
 

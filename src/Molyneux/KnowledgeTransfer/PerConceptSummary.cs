@@ -1,6 +1,6 @@
 namespace Molyneux.KnowledgeTransfer;
 
-/// <summary>One concept taught alone (<see cref="ConceptLearner.LearnEach"/>): its own run's choice and figures on
+/// <summary>One concept taught alone (<see cref="ConceptLearner.LearnEach(Func{Modeling.IVisionLanguageModel}, IReadOnlyList{TeachableConcept}, ReferenceClasses, InversionResult?)"/>): its own run's choice and figures on
 /// its test images, and the reference top-1 of that run.</summary>
 public sealed record TaughtAlone(string Name, TrialConfiguration Chosen, bool WithinBound, ConceptAccuracy Before, ConceptAccuracy After,
     ConceptAccuracy? NoiseControl, double ReferenceBefore, double ReferenceAfter, ConceptHits AfterHits, ConceptHits? NoiseHits)
@@ -19,6 +19,8 @@ public sealed record TaughtAlone(string Name, TrialConfiguration Chosen, bool Wi
 /// the mean over concepts with a paired bootstrap interval of its gain (over the test images, which are the same in
 /// every run: the split depends on the concepts and the seed only), and what each run cost the reference.</summary>
 /// <param name="BeforeHits">The base model's outcomes, the same in every run.</param>
+/// <param name="Concepts">Each concept's own run, in the order of the concepts.</param>
+/// <param name="TestImages">Per concept, the indices of its test images: the same in every run.</param>
 public sealed record PerConceptSummary(IReadOnlyList<TaughtAlone> Concepts, KnowledgeHits BeforeHits, IReadOnlyList<int[]> TestImages)
 {
     public Estimate Gain => GainOf(Concepts.Select(c => c.AfterHits).ToList());

@@ -5,6 +5,8 @@ namespace Molyneux.KnowledgeTransfer;
 /// chooses reads a test image, so the reported accuracies are not inflated by the choice.</summary>
 /// <param name="ConceptValidation">Per concept, the indices of its validation images (ascending).</param>
 /// <param name="ConceptTest">Per concept, the indices of its test images (ascending).</param>
+/// <param name="ReferenceValidation">The indices of the reference images that may choose (ascending).</param>
+/// <param name="ReferenceTest">The indices of the reference images that only report (ascending).</param>
 public sealed record RealImageSplit(IReadOnlyList<int[]> ConceptValidation, IReadOnlyList<int[]> ConceptTest, int[] ReferenceValidation, int[] ReferenceTest)
 {
     public const double DefaultValidationFraction = 0.4;

@@ -11,6 +11,8 @@ internal sealed class StateMetadata
     private readonly string kind;
 
     /// <param name="kind">What the file should be, for messages: "inversion state", "fine-tuning state".</param>
+    /// <param name="file">The state file whose metadata is read; errors name its path.</param>
+    /// <param name="format">The format name the file must carry, so that a state of another kind or version is refused.</param>
     public StateMetadata(SafetensorsFile file, string kind, string format)
     {
         (this.file, this.kind) = (file, kind);

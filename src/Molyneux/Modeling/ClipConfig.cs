@@ -46,7 +46,8 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
 {
     private static readonly string[] SupportedActivations = ["quick_gelu", "gelu"];
 
-    /// <summary>The shipped presets (configs as data, under Modeling/Presets): ViT-B-32, ViT-B-16, ViT-L-14, ViT-L-14-336.</summary>
+    /// <summary>The shipped presets (configs as data, under Modeling/Presets): OpenAI's ViT-B-32, ViT-B-16, ViT-L-14,
+    /// ViT-L-14-336, and Molyneux's own molyneux-micro, molyneux-tiny and molyneux-small.</summary>
     public static IReadOnlyList<string> PresetNames { get; } =
         typeof(ClipConfig).Assembly.GetManifestResourceNames()
             .Where(name => name.StartsWith(PresetPrefix, StringComparison.Ordinal))
@@ -63,6 +64,23 @@ public sealed record ClipConfig(ClipTextConfig Text, ClipVisionConfig Vision, in
     }
 
     public static ClipConfig FromFile(string path) => Parse(ReadJsonObject(path), path);
+
+    /// <summary>The shipped preset called <paramref name="name"/> (case aside, so <c>vit-b-32</c> finds ViT-B-32), or null.</summary>
+    public static string? PresetName(string name) => PresetNames.FirstOrDefault(preset => string.Equals(preset, name, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>A config as a user names it (<c>--config</c>, <c>--preset</c>): the file at that path if there is one, else
+    /// the shipped preset of that name. The one place that decides, so that every option taking a config takes a preset
+    /// too; a value that is neither is refused with the list of presets.</summary>
+    public static ClipConfig FromFileOrPreset(string fileOrPreset)
+    {
+        if (File.Exists(fileOrPreset)) return FromFile(fileOrPreset);
+        if (PresetName(fileOrPreset) is { } preset) return Preset(preset);
+        throw new ConfigException(NotFileOrPreset(fileOrPreset));
+    }
+
+    /// <summary>The message for a config that is neither an existing file nor a preset name.</summary>
+    public static string NotFileOrPreset(string fileOrPreset) =>
+        $"{fileOrPreset}: file not found, and not the name of a shipped preset either (presets: {string.Join(", ", PresetNames)})";
 
     /// <summary>A configuration file's JSON object. A key written twice is refused here: JsonObject would otherwise
     /// fail with an ArgumentException on first access, and which of the two values was meant cannot be known.</summary>

@@ -35,6 +35,8 @@ public sealed class ClipAttention : Module<Tensor, bool, Tensor>
 
     /// <param name="keyMask">bool [batch, sequence], false at positions no query may attend to (padding, as BERT's
     /// attention_mask); null lets every position be seen.</param>
+    /// <param name="hiddenStates">[batch, sequence, width] the token states to attend over.</param>
+    /// <param name="causal">Whether a position may see only itself and earlier ones (CLIP's text tower).</param>
     public Tensor Forward(Tensor hiddenStates, bool causal, Tensor? keyMask)
     {
         using var scope = NewDisposeScope();

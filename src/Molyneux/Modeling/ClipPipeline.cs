@@ -53,6 +53,10 @@ public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipI
 
     public override Tensor Normalize(Tensor pixels) => ImageProcessor.Normalize(pixels);
 
+    /// <summary>The tokenizer and image processor are immutable, so the copy shares them.</summary>
+    protected override VisionLanguagePipeline CreateSibling() =>
+        new ClipPipeline(new ClipModel(Model.Config), Tokenizer, ImageProcessor, Device, Source) { ImageBatchSize = ImageBatchSize, TextBatchSize = TextBatchSize };
+
     public override int ContextLength => Model.Config.Text.MaxPositionEmbeddings;
 
     public override int CountTokens(string text) => Tokenizer.Encode(text).Length + 2;
@@ -87,5 +91,5 @@ public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipI
 
     public override void WriteHuggingFaceFiles(string folder) => ClipCheckpoint.WriteHuggingFaceFiles(this, folder);
 
-    protected override Tensor PreprocessFiles(IReadOnlyList<string> imagePaths) => ImageProcessor.PreprocessFiles(imagePaths);
+    protected override IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
 }

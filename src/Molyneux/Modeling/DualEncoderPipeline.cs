@@ -103,7 +103,14 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
 
     public override void WriteHuggingFaceFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
 
-    protected override Tensor PreprocessFiles(IReadOnlyList<string> imagePaths) => ImageProcessor.PreprocessFiles(imagePaths);
+    protected override Imaging.IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
 
     protected override void DisposeResources() => ImageProcessor.Dispose();
+
+    /// <summary>The copy owns a copy of the processor (its mean image), since each pipeline disposes its own.</summary>
+    protected override VisionLanguagePipeline CreateSibling() =>
+        new DualEncoderPipeline(new VisionTextDualEncoderModel(Model.Config), Tokenizer, ImageProcessor.Copy(), Device, Source)
+        {
+            ImageBatchSize = ImageBatchSize, TextBatchSize = TextBatchSize,
+        };
 }

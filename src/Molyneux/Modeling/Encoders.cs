@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using static TorchSharp.torch;
 
 namespace Molyneux.Modeling;
@@ -10,6 +11,9 @@ public interface IImageEncoder
 
     int EmbeddingSize { get; }
 
+    /// <summary>Where the weights live and their dtype, recorded in reports (<see cref="RunEnvironment"/>).</summary>
+    ComputeDevice Device { get; }
+
     /// <summary>Encodes image files in the given order; returns CPU float32 [N, EmbeddingSize], not normalized.</summary>
     Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null);
 }
@@ -20,6 +24,9 @@ public interface ITextEncoder
     string Identity { get; }
 
     int EmbeddingSize { get; }
+
+    /// <summary>Where the weights live and their dtype, recorded in reports (<see cref="RunEnvironment"/>).</summary>
+    ComputeDevice Device { get; }
 
     /// <summary>Encodes texts in the given order; returns CPU float32 [N, EmbeddingSize], not normalized.</summary>
     Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null);

@@ -32,7 +32,12 @@ public interface IVisionLanguageModel : IImageEncoder, ITextEncoder, IDisposable
     /// <summary>The module that holds every weight, for train/eval mode and for enumerating parameters.</summary>
     nn.Module Module { get; }
 
-    ComputeDevice Device { get; }
+    /// <summary>Where the weights live and their dtype: one device for both towers.</summary>
+    new ComputeDevice Device { get; }
+
+    /// <summary>An independent copy in memory (same weights, tokenizer, preprocessing, device and identity): training
+    /// the copy leaves this model as it was.</summary>
+    IVisionLanguageModel Copy();
 
     /// <summary>The side in pixels of the square images <see cref="ImageFeatures"/> takes.</summary>
     int ImageSize { get; }

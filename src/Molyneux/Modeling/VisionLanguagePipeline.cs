@@ -1,5 +1,6 @@
 using System.Security.Cryptography;
 using Molyneux.Checkpoints;
+using Molyneux.Imaging;
 using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -80,8 +81,27 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
 
     public abstract void WriteHuggingFaceFiles(string folder);
 
-    /// <summary>Image files decoded and preprocessed into model inputs [N, 3, S, S] (CPU).</summary>
-    protected abstract Tensor PreprocessFiles(IReadOnlyList<string> imagePaths);
+    /// <summary>An independent copy in memory: a fresh module of the same configuration holding the same weights and
+    /// buffers, with the same tokenizer, preprocessing, device, source and identity (not hashed again). Knowledge
+    /// Transfer's trials each start from one, so the base model is read from disk once.</summary>
+    public IVisionLanguageModel Copy()
+    {
+        var copy = CreateSibling();
+        using (no_grad())
+        {
+            var weights = module.state_dict();
+            foreach (var (name, tensor) in copy.module.state_dict()) tensor.copy_(weights[name]);
+        }
+        copy.identity = identity;
+        return copy;
+    }
+
+    /// <summary>A pipeline of this kind around a new module of the same configuration (its weights are overwritten by
+    /// <see cref="Copy"/>), owning its own disposable resources.</summary>
+    protected abstract VisionLanguagePipeline CreateSibling();
+
+    /// <summary>Decodes and preprocesses image files into model inputs [N, 3, S, S] (CPU), on the <see cref="ImagePipeline"/>.</summary>
+    protected abstract IImageFilePreprocessor ImageFilePreprocessor { get; }
 
     public virtual void WeightsChanged()
     {
@@ -90,7 +110,7 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
     }
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
-        EncodeInBatches(imagePaths, ImageBatchSize, progress, PreprocessFiles, ImageFeatures);
+        BatchedInference.RunFiles(imagePaths, ImageBatchSize, EmbeddingSize, progress, ImageFilePreprocessor, ImageFeaturesOnDevice);
 
     public Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null) =>
         EncodeInBatches(texts, TextBatchSize, progress, Tokenize, TextFeatures);
@@ -101,11 +121,16 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
 
     private Tensor EncodeInBatches<T>(IReadOnlyList<T> items, int batchSize, IProgress<int>? progress,
         Func<IReadOnlyList<T>, Tensor> prepare, Func<Tensor, Tensor> encode) =>
-        BatchedInference.Run(items, batchSize, EmbeddingSize, progress, batch =>
-        {
-            var input = prepare(batch).to(Device.Device);
-            return encode(input.is_floating_point() ? input.to(Device.DType) : input);
-        });
+        BatchedInference.Run(items, batchSize, EmbeddingSize, progress, batch => OnDevice(prepare(batch), encode));
+
+    private Tensor ImageFeaturesOnDevice(Tensor pixelValues) => OnDevice(pixelValues, ImageFeatures);
+
+    /// <summary>The model inputs moved to the model's device, floating point ones in its dtype, then encoded.</summary>
+    private Tensor OnDevice(Tensor inputs, Func<Tensor, Tensor> encode)
+    {
+        var input = inputs.to(Device.Device);
+        return encode(input.is_floating_point() ? input.to(Device.DType) : input);
+    }
 
     /// <summary>The parameters whose names start with one of the prefixes, in module order.</summary>
     protected IReadOnlyList<Parameter> ParametersUnder(params string[] prefixes) => module.named_parameters()

@@ -70,6 +70,7 @@ public sealed class OnnxModelFile : IDisposable
     }
 
     /// <param name="source">How errors name the model: a path, or an assembly resource's name.</param>
+    /// <param name="stream">The ONNX file's bytes (a ModelProto), read to the end.</param>
     public static OnnxModelFile Read(Stream stream, string source)
     {
         using var copy = new MemoryStream();

@@ -24,6 +24,7 @@ internal sealed class OnnxResNetImport
 
     /// <param name="imageSize">The side of the images the model is fed; the final AveragePool must cover the
     /// whole map at this size, since the tower pools globally.</param>
+    /// <param name="file">The ONNX graph of a ResNet, whose nodes are matched to the tower's layers.</param>
     public static ResNetModel Import(OnnxModelFile file, int imageSize)
     {
         var import = new OnnxResNetImport(file);

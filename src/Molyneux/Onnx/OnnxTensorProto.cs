@@ -22,6 +22,8 @@ internal static class OnnxTensorProto
     private const int ExternalDataField = 13;
 
     /// <param name="what">How errors name this tensor when it has no name of its own (e.g. "attribute 'value' of node 'x'").</param>
+    /// <param name="message">The TensorProto's fields.</param>
+    /// <param name="source">How errors name the model file.</param>
     public static (string Name, Tensor Tensor) Read(WireMessage message, string source, string what)
     {
         var dims = new List<long>();

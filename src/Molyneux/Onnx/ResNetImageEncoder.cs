@@ -23,8 +23,8 @@ public sealed class ResNetImageEncoder(ResNetModel model, ResNetImageProcessor p
     public int BatchSize { get; init; } = 32;
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
-        BatchedInference.Run(imagePaths, BatchSize, EmbeddingSize, progress,
-            batch => Model.forward(EncoderFolder.ToDevice(Processor.PreprocessFiles(batch), Device)));
+        BatchedInference.RunFiles(imagePaths, BatchSize, EmbeddingSize, progress, Processor,
+            pixels => Model.forward(EncoderFolder.ToDevice(pixels, Device)));
 
     /// <summary>Encodes decoded images [3, h, w] with RGB in [0, 1]; CPU float32 [N, EmbeddingSize].</summary>
     public Tensor EncodeImages(IReadOnlyList<Tensor> images, IProgress<int>? progress = null) =>

@@ -13,7 +13,7 @@ namespace Molyneux.Onnx;
 /// reproduce: <see cref="Preprocess"/> resizes with PIL's bilinear filter straight to 224×224 (no crop, the aspect
 /// ratio not kept), the resize the project's other processors use. Images already 224×224 are not resampled.
 /// Holds the mean image; dispose it.</summary>
-public sealed class ResNetImageProcessor : IDisposable
+public sealed class ResNetImageProcessor : IImageFilePreprocessor, IDisposable
 {
     private readonly Tensor meanImage;
 
@@ -80,13 +80,20 @@ public sealed class ResNetImageProcessor : IDisposable
     }
 
     /// <summary>Loads and preprocesses files in order into [N, 3, H, W].</summary>
-    public Tensor PreprocessFiles(IReadOnlyList<string> paths)
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths) =>
+        PreprocessFiles(paths, index => ImageDecoder.Decode(paths[index]));
+
+    /// <inheritdoc/>
+    public Tensor PreprocessFiles(IReadOnlyList<string> paths, Func<int, DecodedImage> decoded)
     {
         if (paths.Count == 0) return empty(0, 3, Height, Width);
         using var scope = NewDisposeScope();
-        var images = paths.Select(path => Preprocess(ImageDecoder.Load(path), path)).ToList();
+        var images = paths.Select((path, index) => Preprocess(ImageDecoder.ToTensor(decoded(index)), path)).ToList();
         return stack(images).MoveToOuterDisposeScope();
     }
+
+    /// <summary>An independent processor with the same mean image (the constructor clones it).</summary>
+    public ResNetImageProcessor Copy() => new(meanImage);
 
     /// <summary>The same preprocessing for images of <paramref name="size"/>×<paramref name="size"/> px: the mean image
     /// resized bilinearly (it is a smooth image, close to constant per channel).</summary>

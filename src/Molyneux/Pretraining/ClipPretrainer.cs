@@ -12,7 +12,24 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
 
-public readonly record struct PretrainProgress(int Step, int TotalSteps, double Loss, double Minutes, double ImagesPerSecond);
+/// <param name="Evaluated">The learning-curve point made at this step (probe accuracies included), if one was.</param>
+/// <param name="Step">The step just taken, from 1.</param>
+/// <param name="TotalSteps">The steps the run will take, for a progress bar and its ETA.</param>
+/// <param name="Loss">The step's contrastive loss.</param>
+/// <param name="Minutes">Wall-clock minutes since training started.</param>
+/// <param name="ImagesPerSecond">Throughput over the recent steps.</param>
+/// <param name="LearningRate">The learning rate the step used (the schedule's value).</param>
+public readonly record struct PretrainProgress(int Step, int TotalSteps, double Loss, double Minutes, double ImagesPerSecond, double LearningRate,
+    CurvePoint? Evaluated = null) : IStepScalars
+{
+    /// <inheritdoc/>
+    public IEnumerable<(string Tag, double Value)> Scalars() =>
+        [("loss", Loss), ("lr", LearningRate), ("pairs_per_second", ImagesPerSecond), .. CurveScalars(Evaluated)];
+
+    /// <summary>A curve point's logit scale and probe accuracies ("probe/emoji_top1"), for TensorBoard.</summary>
+    internal static IEnumerable<(string Tag, double Value)> CurveScalars(CurvePoint? point) => point is null ? [] :
+        [("logit_scale", point.LogitScale), .. (point.Probes ?? new Dictionary<string, double>()).Select(probe => ("probe/" + probe.Key, probe.Value))];
+}
 
 /// <summary>Contrastive pretraining of a CLIP from scratch (Radford et al., 2021) on in-memory image–caption pairs,
 /// ending in an ordinary HF checkpoint directory with its learning curve (training.json, training.png).
@@ -66,13 +83,15 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
                                           " (lower --lr and --resume, or start again)");
             (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
             var done = step + 1;
-            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), done * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9)));
+            CurvePoint? evaluated = null;
             if (done % evaluateEvery == 0 || done == totalSteps)
             {
-                curve.Add(new CurvePoint(done, Minutes(), lossSum / lossCount, LearningRate(step, totalSteps),
+                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, LearningRate(step, totalSteps),
                     Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
                 (lossSum, lossCount) = (0, 0);
             }
+            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), done * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+                LearningRate(step, totalSteps), evaluated));
             var cancelled = cancellationToken.IsCancellationRequested;
             if ((cancelled || (clock.Elapsed - lastCheckpoint).TotalMinutes >= options.CheckpointMinutes) && done < totalSteps)
             {
@@ -84,7 +103,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 
         var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
         foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
-        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final);
+        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final, RunEnvironment.Capture(device));
         target.Complete(folder =>
         {
             ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
@@ -98,7 +117,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
     private ClipPipeline NewModel()
     {
         var tokenizer = BpeTrainer.Train(data.VocabularyCorpus, options.VocabularySize);
-        var preset = options.Preset.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? ClipConfig.FromFile(options.Preset) : ClipConfig.Preset(options.Preset);
+        var preset = ClipConfig.FromFileOrPreset(options.Preset);
         var config = preset with
         {
             Text = preset.Text with

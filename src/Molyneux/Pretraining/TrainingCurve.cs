@@ -13,7 +13,7 @@ public sealed record CurvePoint(int Step, double Minutes, double Loss, double Le
 /// <summary>What training.json holds: the recipe, the curve and the final numbers (<c>final.minutes</c>,
 /// <c>final.steps</c>, and <c>{probe}_top1</c>/<c>{probe}_top5</c> as fractions in [0,1]).</summary>
 public sealed record TrainingRecord(string Data, PretrainOptions Options, int TotalSteps, IReadOnlyList<CurvePoint> Curve,
-    IReadOnlyDictionary<string, double> Final)
+    IReadOnlyDictionary<string, double> Final, RunEnvironment? Environment = null)
 {
     public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
 

@@ -20,6 +20,8 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
     /// <summary>Every metric of the question, per-class accuracy included.</summary>
     /// <param name="imageFeatures">The images' features as <see cref="Encode"/> gives them, to ask several
     /// questions about the same images without encoding them again; null: encoded here.</param>
+    /// <param name="clip">The model being trained, measured as it is now.</param>
+    /// <param name="batchSize">Images and prompts encoded per call.</param>
     public ClassificationMetrics Measure(IVisionLanguageModel clip, int batchSize = 256, Tensor? imageFeatures = null)
     {
         using var scope = NewDisposeScope();

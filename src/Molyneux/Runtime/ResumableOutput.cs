@@ -7,6 +7,9 @@ namespace Molyneux.Runtime;
 public sealed class ResumableOutput
 {
     /// <param name="stateFile">The file in <see cref="ResumeFolder"/> whose presence means a state was saved.</param>
+    /// <param name="output">The folder the run writes when it completes.</param>
+    /// <param name="resume">Continue from a state an interrupted run left (<c>--resume</c>); without it such a state is an error.</param>
+    /// <param name="overwrite">Replace an existing output (<c>--overwrite</c>); without it an existing output is an error.</param>
     public ResumableOutput(string output, string stateFile, bool resume, bool overwrite)
     {
         (Output, Overwrite) = (output, overwrite);

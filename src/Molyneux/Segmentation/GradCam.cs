@@ -14,6 +14,7 @@ public sealed class GradCam : ISaliencyMethod
 
     /// <param name="layer">The layer whose output is weighted; null: the tower's default split layer, the same one
     /// M2IB uses by default, so that the two compare at one resolution.</param>
+    /// <param name="model">The model whose image tower is explained; it must be splittable after a layer.</param>
     public GradCam(IVisionLanguageModel model, int? layer = null)
     {
         tower = model as ISplitImageTower

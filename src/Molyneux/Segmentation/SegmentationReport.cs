@@ -26,7 +26,7 @@ public sealed record SegmentationSummary(string Class, string Prompt, int Images
     [property: JsonPropertyName("iou")] MeanWithInterval IoU, MeanWithInterval Nsd);
 
 /// <summary>What <c>molyneux eval segment</c> prints and writes (<c>--json</c>): the settings, the overall macro
-/// means, one summary per class and every image's scores.</summary>
+/// means, one summary per class, every image's scores and the <see cref="RunEnvironment"/>.</summary>
 public sealed record SegmentationReport(
     string Task,
     string? Model,
@@ -37,7 +37,8 @@ public sealed record SegmentationReport(
     double NsdTolerance,
     SegmentationSummary Overall,
     IReadOnlyList<SegmentationSummary> PerClass,
-    IReadOnlyList<ImageScores> PerImage)
+    IReadOnlyList<ImageScores> PerImage,
+    RunEnvironment? Environment = null)
 {
     public const string FileName = "segmentation.json";
 
@@ -56,7 +57,7 @@ public sealed record SegmentationReport(
         var overall = new SegmentationSummary("all", "", scores.Count,
             MeanWithInterval.Of(Groups(s => s.Dice)), MeanWithInterval.Of(Groups(s => s.IoU)), MeanWithInterval.Of(Groups(s => s.Nsd)));
         return new SegmentationReport("segmentation", model.Source?.Path, model.Identity, data.Location, options.Method.Description,
-            options.Mask, options.Tolerance, overall, perClass, scores);
+            options.Mask, options.Tolerance, overall, perClass, scores, RunEnvironment.Capture(model.Device));
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, SnakeCaseJson.Strict);

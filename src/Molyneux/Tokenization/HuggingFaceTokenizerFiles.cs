@@ -36,6 +36,9 @@ public static class HuggingFaceTokenizerFiles
     /// <c>added_tokens_decoder</c>, keys sorted as transformers writes them), special_tokens_map.json and, when
     /// there are non-special added tokens, added_tokens.json; each file atomically.</summary>
     /// <param name="specialTokens">Role ("bos_token", "cls_token", …) → token text.</param>
+    /// <param name="folder">The model folder the files are written into.</param>
+    /// <param name="settings">tokenizer_config.json's other fields (tokenizer class, model_max_length, …).</param>
+    /// <param name="addedTokens">Tokens added to the vocabulary, special or not, with their ids.</param>
     public static void Write(string folder, IReadOnlyDictionary<string, JsonNode?> settings, IReadOnlyDictionary<string, string> specialTokens,
         IReadOnlyList<HuggingFaceAddedToken> addedTokens)
     {

@@ -49,7 +49,7 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
 
         public string[] Convert(string model, params string[] extra) => ["convert", "--model", model, "--out", Out, .. extra];
 
-        public string[] Similarity(string image) => ["similarity", "--model", ModelA, "--images", image, "--texts", "a cat"];
+        public string[] Similarity(string image) => ["similarity", "--model", ModelA, "--image", image, "--text", "a cat"];
 
         public string[] Pretrain(params string[] extra) => ["pretrain", "--data", "shapes", "--shapes-count", "8", "--out", Out, .. extra];
 
@@ -59,7 +59,7 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
             ["invert", "--model", ModelA, "--concepts", File("concepts.json", "[{\"name\": \"quindle\", \"description\": \"a red shape\"}]"), "--out", Out, .. extra];
 
         public string[] FineTune(string images, params string[] extra) =>
-            ["finetune", "--model", ModelA, "--images", images, "--out", Out, "--negatives", File("negatives.txt", "a photo of a cat.\n"), .. extra];
+            ["finetune", "--model", ModelA, "--inverted", images, "--out", Out, "--negatives", File("negatives.txt", "a photo of a cat.\n"), .. extra];
 
         public string[] Classify(params string[] extra)
         {
@@ -195,8 +195,8 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["finetune --lr 0"] = (w => w.FineTune(w.Folder.Path, "--lr", "0"), "--lr: must be positive, got 0"),
         ["finetune --distill -1"] = (w => w.FineTune(w.Folder.Path, "--distill", "-1"), "--distill: must be a finite weight of at least 0, got -1"),
         // Knowledge Transfer inputs.
-        ["finetune --images folder that does not exist"] = (w => w.FineTune("/nonexistent/inverted"), "/nonexistent/inverted: no such folder (expected one written by molyneux invert)"),
-        ["finetune --images folder without inverted.json"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/a.png", Png(1, 0, 0)))!), "no inverted.json in this folder; is it a folder written by molyneux invert?"),
+        ["finetune --inverted folder that does not exist"] = (w => w.FineTune("/nonexistent/inverted"), "/nonexistent/inverted: no such folder (expected one written by molyneux invert)"),
+        ["finetune --inverted folder without inverted.json"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/a.png", Png(1, 0, 0)))!), "no inverted.json in this folder; is it a folder written by molyneux invert?"),
         ["inverted.json that is not JSON"] = (w => w.FineTune(Path.GetDirectoryName(w.File("inverted/inverted.json", "{\"concepts\": "))!), "inverted.json: not a valid manifest of inverted images"),
         // Evaluation inputs.
         ["--templates that is neither built in nor a file"] = (w => w.Classify("--templates", "knowledge_transfer_guess"), "is neither a built-in template set"),

@@ -48,6 +48,7 @@ public sealed class EvalClipBenchmarkCommandTests
         Assert.True(clipBenchmark.ExitCode == 0, clipBenchmark.Error);
 
         var report = Assert.IsType<ClassificationReport>(EvaluationReport.Load(folder.File("report.json")));
+        Assert.Equal(("cpu", "float32"), (report.Environment!.Device, report.Environment.DType));
         var result = ReadPython(folder.File("result.json"));
         Assert.Equal(["dataset", "model", "pretrained", "task", "metrics", "language"], result.EnumerateObject().Select(p => p.Name));
         Assert.Equal("colours", result.GetProperty("dataset").GetString());

@@ -5,6 +5,7 @@ namespace Molyneux.Tests.Cli;
 
 /// <summary>The options every command takes: --threads (libtorch's intra-op threads) and --quiet (results and errors only).
 /// One class, so the tests that change the process-wide thread count never run side by side.</summary>
+[Collection(ProcessWideThreads.Name)]
 public sealed class GlobalOptionsTests
 {
     private static string GoldenModel => TestPaths.GoldenClip(Path.Combine("model_a", "hf"));
@@ -12,11 +13,11 @@ public sealed class GlobalOptionsTests
     [Fact]
     public void Threads_sets_libtorchs_count_for_the_command_and_puts_it_back()
     {
-        var before = get_num_threads();
+        var (before, decodingBefore) = (get_num_threads(), Molyneux.Imaging.ImagePipeline.DecodeWorkers);
         var wanted = before == 1 ? 2 : 1;
         using (LibtorchThreads.Use(wanted))
-            Assert.Equal(wanted, get_num_threads());
-        Assert.Equal(before, get_num_threads());
+            Assert.Equal((wanted, wanted), (get_num_threads(), Molyneux.Imaging.ImagePipeline.DecodeWorkers));
+        Assert.Equal((before, decodingBefore), (get_num_threads(), Molyneux.Imaging.ImagePipeline.DecodeWorkers));
         using (LibtorchThreads.Use(null))
             Assert.Equal(before, get_num_threads());
     }

@@ -16,15 +16,24 @@ public sealed class LearnCommandTests
         var (output, report) = (folder.File("taught"), folder.File("report"));
         var result = CliRunner.Run("learn", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"),
             "--eval", "shapes:color", "--out", output, "--report", report, "--steps", "3", "--images-per-concept", "2", "--copies", "1",
-            "--train", "image", "--lr", "1e-4", "--distractors", "3");
+            "--train", "image", "--lr", "1e-4", "--distractors", "3", "--tensorboard", folder.File("tb"));
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("moongate", result.Output);
+        // In a log, each stage is a line of its own, followed by its steps.
+        var stages = result.Error.Split('\n');
+        Assert.Contains("measuring the model before", stages);
+        Assert.Contains(stages, line => line.StartsWith("fine-tuning 1/1: ", StringComparison.Ordinal));
+        var events = Runtime.TensorBoardEvents.Read(folder.File("tb"));
+        Assert.Contains(events, e => e.Tag == "fine-tuning/trial01/loss" && e.Step == 1);
+        Assert.Single(events, e => e.Tag == "inversion/images");
+        Assert.Equal(1, Assert.Single(events, e => e.Tag == "fine-tuning/selection_gain").Step);
         Assert.Contains("reference top-1", result.Output);
         Assert.Equal(0, CliRunner.Run("info", "--model", output).ExitCode);
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
         Assert.Equal(2, json.RootElement.GetProperty("concepts").GetArrayLength());
         Assert.Equal("image", json.RootElement.GetProperty("trials")[0].GetProperty("train").GetString());
         Assert.True(File.Exists(Path.Combine(report, "report.html")));
+        Assert.Equal(TorchSharp.torch.get_num_threads(), json.RootElement.GetProperty("environment").GetProperty("threads").GetInt32());
     }
 
     [Fact]
@@ -82,14 +91,17 @@ public sealed class LearnCommandTests
             root.GetProperty("trials").EnumerateArray().Select(trial =>
                 (trial.GetProperty("train").GetString(), trial.GetProperty("learning_rate").GetDouble(), trial.GetProperty("distill_weight").GetDouble())));
         var options = root.GetProperty("options");
-        Assert.Equal([0.7, 1.0], options.GetProperty("scale_range").EnumerateArray().Select(e => e.GetDouble()));
-        Assert.Equal("[[0,16],[1,32]]", options.GetProperty("resolutions").GetRawText().Replace(" ", "").Replace("\n", ""));
-        Assert.Equal(0.01, options.GetProperty("total_variation_weight").GetDouble());
-        Assert.Equal(0.05, options.GetProperty("inversion_learning_rate").GetDouble());
-        Assert.Equal(("symmetric", "adamw", "validation"), (options.GetProperty("loss").GetString(), options.GetProperty("optimizer").GetString(), options.GetProperty("selection").GetString()));
-        Assert.Equal(1, options.GetProperty("augmented_copies").GetInt32());
+        var inversion = options.GetProperty("inversion");
+        var augmentation = inversion.GetProperty("augmentation");
+        Assert.Equal((0.7, 1.0), (augmentation.GetProperty("min_scale").GetDouble(), augmentation.GetProperty("max_scale").GetDouble()));
+        Assert.Equal([(0, 16), (1, 32)], inversion.GetProperty("resolutions").EnumerateArray().Select(stage => (stage.GetProperty("from_step").GetInt32(), stage.GetProperty("size").GetInt32())));
+        Assert.Equal(0.01, inversion.GetProperty("total_variation_weight").GetDouble());
+        Assert.Equal(0.05, inversion.GetProperty("learning_rate").GetDouble());
+        var fineTune = options.GetProperty("fine_tune");
+        Assert.Equal(("symmetric", "adamw", "validation"), (fineTune.GetProperty("loss").GetString(), fineTune.GetProperty("optimizer").GetString(), options.GetProperty("selection").GetString()));
+        Assert.Equal(1, inversion.GetProperty("augmented_copies").GetInt32());
         Assert.Equal([0.0, 2.0], options.GetProperty("distill_weights").EnumerateArray().Select(e => e.GetDouble()));
-        Assert.Equal("a_photo", options.GetProperty("reference_templates").GetString());
+        Assert.Equal("a_photo", root.GetProperty("reference").GetProperty("forgetting_templates").GetString());
     }
 
     [Fact]
@@ -161,8 +173,8 @@ public sealed class LearnCommandTests
         Assert.DoesNotContain("inverting the image encoder", result.Error);
         using (var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json"))))
         {
-            Assert.Equal(Path.GetFullPath(inverted), json.RootElement.GetProperty("options").GetProperty("inverted").GetString());
-            Assert.Equal(3, json.RootElement.GetProperty("options").GetProperty("images_per_concept").GetInt32());
+            Assert.Equal(Path.GetFullPath(inverted), json.RootElement.GetProperty("inverted").GetString());
+            Assert.Equal(3, json.RootElement.GetProperty("options").GetProperty("inversion").GetProperty("images_per_concept").GetInt32());
             Assert.Equal(3, json.RootElement.GetProperty("concepts")[0].GetProperty("inverted_images").GetArrayLength());
         }
 

@@ -11,11 +11,20 @@ public sealed class PretrainCommandTests
         using var folder = new TestPaths.TempFolder();
         var output = folder.File("shapes-model");
         var result = CliRunner.Run("pretrain", "--data", "shapes", "--preset", "micro", "--steps", "12", "--batch-size", "16",
-            "--vocab-size", "600", "--shapes-count", "500", "--out", output);
+            "--vocab-size", "600", "--shapes-count", "500", "--out", output, "--tensorboard", folder.File("tb"));
         Assert.True(result.ExitCode == 0, result.Error);
         Assert.Contains("step 12/12", result.Error);
         using var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "training.json")));
         Assert.Equal(12, record.RootElement.GetProperty("final").GetProperty("steps").GetInt32());
+        var environment = record.RootElement.GetProperty("environment");
+        Assert.Equal("0.107.0", environment.GetProperty("torchsharp").GetString());
+        Assert.Equal("cpu", environment.GetProperty("device").GetString());
+        // Every step's loss and learning rate, and the probes wherever the curve has a point.
+        var events = Runtime.TensorBoardEvents.Read(folder.File("tb"));
+        Assert.Equal(Enumerable.Range(1, 12), events.Where(e => e.Tag == "pretrain/loss").Select(e => e.Step));
+        Assert.Equal(12, events.Count(e => e.Tag == "pretrain/lr"));
+        var curve = record.RootElement.GetProperty("curve").EnumerateArray().ToList();
+        Assert.Equal(curve.Select(point => point.GetProperty("step").GetInt32()), events.Where(e => e.Tag == "pretrain/logit_scale").Select(e => e.Step));
         var info = CliRunner.Run("info", "--model", output, "--json");
         Assert.True(info.ExitCode == 0, info.Error);
         Assert.Contains("\"image size / patch\": \"32 / 8\"", info.Output);

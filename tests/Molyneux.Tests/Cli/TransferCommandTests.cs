@@ -32,10 +32,15 @@ public sealed class TransferCommandTests
         var inverted = folder.File("inverted");
 
         var invert = CliRunner.Run("invert", "--model", ModelA, "--concepts", WriteConcepts(folder), "--out", inverted,
-            "--steps", "3", "--images-per-concept", "3", "--copies", "1", "--save-every", "1");
+            "--steps", "3", "--images-per-concept", "3", "--copies", "1", "--save-every", "1", "--tensorboard", folder.File("tb"));
 
         Assert.True(invert.ExitCode == 0, invert.Error);
         Assert.Contains("step 3/3", invert.Error);
+        var events = Runtime.TensorBoardEvents.Read(folder.File("tb"));
+        Assert.Equal([1, 2, 3], events.Where(e => e.Tag == "inversion/cosine").Select(e => e.Step));
+        Assert.Equal(3, Assert.Single(events, e => e.Tag == "inversion/images").Step);
+        using (var manifest = JsonDocument.Parse(File.ReadAllText(Path.Combine(inverted, InvertedConcepts.ManifestFile))))
+            Assert.Equal("float32", manifest.RootElement.GetProperty("environment").GetProperty("dtype").GetString());
         Assert.False(Directory.Exists(inverted + ".resume"));
         foreach (var file in new[] { InvertedConcepts.ManifestFile, InvertedConcepts.ImagesFile, InversionResult.ContactSheetFile, InversionResult.LossCurveFile })
             Assert.True(File.Exists(Path.Combine(inverted, file)), file);
@@ -50,7 +55,7 @@ public sealed class TransferCommandTests
         }
 
         var model = folder.File("tuned");
-        var finetune = CliRunner.Run("finetune", "--model", ModelA, "--images", inverted, "--out", model, "--steps", "2",
+        var finetune = CliRunner.Run("finetune", "--model", ModelA, "--inverted", inverted, "--out", model, "--steps", "2",
             "--batch-size", "2", "--lr", "1e-4", "--negatives", WriteNegatives(folder));
 
         Assert.True(finetune.ExitCode == 0, finetune.Error);

@@ -185,7 +185,7 @@ public class EvaluatorEvaluationTests
         using var json = JsonDocument.Parse(File.ReadAllText(temp.File("out/classification.json")));
         var root = json.RootElement;
         Assert.Equal(
-            ["schema_version", "kind", "created_utc", "model", "dataset", "options", "metrics", "per_class", "most_confused", "asif"],
+            ["schema_version", "kind", "created_utc", "model", "dataset", "options", "metrics", "per_class", "most_confused", "asif", "environment"],
             root.EnumerateObject().Select(p => p.Name));
         Assert.Equal(JsonValueKind.Null, root.GetProperty("asif").ValueKind);
         Assert.Equal(1, root.GetProperty("schema_version").GetInt32());
@@ -204,7 +204,7 @@ public class EvaluatorEvaluationTests
 
         using var retrievalJson = JsonDocument.Parse(File.ReadAllText(temp.File("out/retrieval.json")));
         Assert.Equal(
-            ["schema_version", "kind", "created_utc", "model", "dataset", "metrics"],
+            ["schema_version", "kind", "created_utc", "model", "dataset", "metrics", "environment"],
             retrievalJson.RootElement.EnumerateObject().Select(p => p.Name));
         Assert.Equal(["path", "num_images", "num_captions"], retrievalJson.RootElement.GetProperty("dataset").EnumerateObject().Select(p => p.Name));
         Assert.Equal(

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using Molyneux.Modeling;
 using SkiaSharp;
 using static TorchSharp.torch;
@@ -11,6 +12,8 @@ internal sealed class MeanColourImageEncoder(string identity = "fake-image-encod
     public string Identity { get; } = identity;
 
     public int EmbeddingSize => 3;
+
+    public ComputeDevice Device => ComputeDevice.Cpu;
 
     public int Calls { get; private set; }
 
@@ -58,6 +61,8 @@ internal sealed class WordTableTextEncoder(IReadOnlyDictionary<string, float[]> 
     public string Identity { get; } = identity;
 
     public int EmbeddingSize { get; } = table.Values.First().Length;
+
+    public ComputeDevice Device => ComputeDevice.Cpu;
 
     public int Calls { get; private set; }
 

@@ -114,6 +114,28 @@ public sealed class ConceptLearnerTests
     }
 
     [Fact]
+    public void The_model_is_read_once_and_every_trial_teaches_a_copy_that_leaves_the_base_as_it_was()
+    {
+        var (concepts, reference) = Inputs();
+        var options = Options(noiseControl: true) with { TrainModes = [TrainMode.Image] };
+        var loads = 0;
+        using (var loaded = new ConceptLearner(options).Learn(() => { loads++; return Golden(); }, concepts, reference))
+        {
+            Assert.Equal(1, loads);
+            Assert.Equal(2, loaded.Grid.Trials.Count);
+            Assert.Equal(2, loaded.NoiseGrid!.Trials.Count);
+        }
+
+        using var baseModel = Golden();
+        using var before = baseModel.EncodeTexts(["moongate", "a large gray ring on a green background"]);
+        using var result = new ConceptLearner(options).Learn(baseModel, concepts, reference);
+        using var after = baseModel.EncodeTexts(["moongate", "a large gray ring on a green background"]);
+        Assert.True(after.equal(before).all().item<bool>(), "teaching changed the base model");
+        Assert.NotSame(baseModel, result.Model);
+        Assert.NotEqual(baseModel.Identity, result.Model.Identity);
+    }
+
+    [Fact]
     public void Select_none_takes_one_configuration_and_refuses_a_grid_before_loading_anything()
     {
         var (concepts, reference) = Inputs();
@@ -243,6 +265,40 @@ public sealed class ConceptLearnerTests
     }
 
     [Fact]
+    public void The_report_carries_every_option_of_the_options_type()
+    {
+        var (concepts, reference) = Inputs();
+        var options = Options() with { TrainModes = [TrainMode.Image], LearningRates = [1e-4], NameTemplate = "a {}" };
+        using var result = new ConceptLearner(options).Learn(Golden, concepts, reference);
+        using var folder = new TestPaths.TempFolder();
+        AtomicFile.WriteDirectory(folder.File("report"), false, temporary => LearnReport.Create(temporary, result).Save(temporary));
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(folder.File("report"), "report.json")));
+        var written = json.RootElement.GetProperty("options");
+
+        // Every public instance property of the options records, at every depth, is in the report under its
+        // snake_case name (left out only when null, as the report leaves out every absent value): a new option
+        // cannot be forgotten.
+        void Check(object recorded, JsonElement node, string path)
+        {
+            foreach (var property in recorded.GetType().GetProperties(System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.Instance)
+                         .Where(property => property.GetCustomAttributes(typeof(System.Text.Json.Serialization.JsonIgnoreAttribute), true).Length == 0))
+            {
+                var name = System.Text.Json.JsonNamingPolicy.SnakeCaseLower.ConvertName(property.Name);
+                var live = property.GetValue(recorded);
+                if (live is null) continue;
+                Assert.True(node.TryGetProperty(name, out var value), $"{path}.{name} is not in the report");
+                if (property.PropertyType.Namespace == typeof(LearnOptions).Namespace && property.PropertyType.IsClass && value.ValueKind == JsonValueKind.Object)
+                    Check(live, value, $"{path}.{name}");
+            }
+        }
+        Check(options, written, "options");
+        Assert.Equal("a {}", written.GetProperty("name_template").GetString());
+        Assert.Equal(options.Inversion.Steps, written.GetProperty("inversion").GetProperty("steps").GetInt32());
+        Assert.Equal(options.Inversion.Augmentation.MaxRotationDegrees, written.GetProperty("inversion").GetProperty("augmentation").GetProperty("max_rotation_degrees").GetDouble());
+        Assert.Equal("name_and_description", written.GetProperty("caption").GetString());
+    }
+
+    [Fact]
     public void The_report_has_the_documented_fields_and_a_self_contained_page()
     {
         var (concepts, reference) = Inputs();
@@ -251,11 +307,13 @@ public sealed class ConceptLearnerTests
         using var folder = new TestPaths.TempFolder();
         var reportFolder = folder.File("report");
         AtomicFile.WriteDirectory(reportFolder, false, temporary =>
-            LearnReport.Create(temporary, result, concepts, reference, 2, "model", "0123456789abcdef", null, new Dictionary<string, object?> { ["seed"] = 0 }).Save(temporary));
+            LearnReport.Create(temporary, result).Save(temporary));
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(reportFolder, "report.json")));
         var root = json.RootElement;
-        Assert.Equal(2, root.GetProperty("schema_version").GetInt32());
+        Assert.Equal(3, root.GetProperty("schema_version").GetInt32());
+        Assert.Equal(Path.GetFullPath(TestPaths.GoldenClip("model_a/hf")), Path.GetFullPath(root.GetProperty("model_path").GetString()!));
+        Assert.Equal(result.BaseIdentity, root.GetProperty("model_identity").GetString());
         Assert.Equal("validation", root.GetProperty("selection").GetString());
         var concept = root.GetProperty("concepts")[0];
         Assert.Equal("moongate", concept.GetProperty("name").GetString());
