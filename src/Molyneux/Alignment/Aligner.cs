@@ -82,7 +82,8 @@ public sealed class Aligner(AlignOptions options)
         var shuffling = new Generator((ulong)options.Seed + 1);
         var stepsPerEpoch = Math.Max(1, data.Count / options.BatchSize);
         Tensor? order = null;
-        for (var step = 0; step < options.Steps; step++)
+        var loop = new StepLoop("alignment", options.Steps) { Advice = "lower --lr" };
+        loop.Run(0, step =>
         {
             var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
             if (position == 0)
@@ -90,7 +91,6 @@ public sealed class Aligner(AlignOptions options)
                 order?.Dispose();
                 order = randperm(data.Count, generator: shuffling).MoveToOuterDisposeScope();
             }
-            using var scope = NewDisposeScope();
             var schedule = Schedule(step);
             foreach (var (group, rate) in optimizer.ParamGroups.Zip(baseRates)) group.LearningRate = rate * schedule;
             var rows = order![(position * options.BatchSize)..((position + 1) * options.BatchSize)];
@@ -101,8 +101,7 @@ public sealed class Aligner(AlignOptions options)
             optimizer.zero_grad();
             loss.backward();
             var lossValue = loss.item<float>();
-            if (!float.IsFinite(lossValue))
-                throw new DivergenceException($"alignment diverged at step {step + 1}: the loss is {lossValue}");
+            loop.RequireFinite(step, lossValue, "the loss");
             optimizer.step();
             using (no_grad()) module.logit_scale.ClampInPlace(0, Math.Log(100));
             var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
@@ -110,7 +109,7 @@ public sealed class Aligner(AlignOptions options)
                 probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null);
             curve.Add(point);
             Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue, Evaluated: point));
-        }
+        });
         order?.Dispose();
         model.WeightsChanged();
         return new AlignResult(data.Description, options, curve, trainable.Sum(parameter => parameter.numel()), clock.Elapsed);

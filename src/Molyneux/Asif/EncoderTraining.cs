@@ -38,10 +38,12 @@ internal static class EncoderTraining
             var loss = lossAt(step);
             optimizer.zero_grad();
             loss.backward();
+            // Checked before the update, so the weights stay the last finite ones (as StepLoop does for the
+            // fixed-length loops; this one runs to a time budget).
+            var value = loss.item<float>();
+            if (!float.IsFinite(value)) throw new DivergenceException($"{encoder} encoder training diverged at step {step + 1}: the loss is {value} (lower --lr)");
             nn.utils.clip_grad_norm_(parameters, 1.0);
             optimizer.step();
-            var value = loss.item<float>();
-            if (!float.IsFinite(value)) throw new OptionException($"{encoder} encoder training diverged at step {step + 1} (loss {value}); lower --lr");
             progress?.Report(new EncoderTrainingProgress(encoder, step + 1, Math.Min(1, Done(step + 1)), value, clock.Elapsed.TotalMinutes));
         }
         model.eval();

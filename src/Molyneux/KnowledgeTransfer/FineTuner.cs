@@ -119,12 +119,15 @@ public sealed class FineTuner(FineTuneOptions options)
             order = resumeFrom.Order.to(device, copy: true);
             losses.AddRange(resumeFrom.Losses);
         }
-        for (var step = resumeFrom?.Step ?? 0; step < totalSteps; step++)
+        var loop = new StepLoop("fine-tuning", totalSteps) { SaveEvery = options.SaveStateEvery, StatePath = options.StatePath };
+        loop.Run(resumeFrom?.Step ?? 0, step =>
         {
             var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
             if (position == 0)
-                order = randperm(pairCount, generator: shuffling).to(device);
-            using var scope = NewDisposeScope();
+            {
+                order?.Dispose();
+                order = randperm(pairCount, generator: shuffling).to(device).MoveToOuterDisposeScope();
+            }
             var start = position * options.BatchSize;
             var pairs = order![start..Math.Min(pairCount, start + options.BatchSize)];
             // Eq. 2 over the batch's images against their captions followed by every negative.
@@ -137,18 +140,14 @@ public sealed class FineTuner(FineTuneOptions options)
                 loss = loss.Plus(FeatureDistillation.Compute(textFeatures[(int)pairs.shape[0]..], frozenNegativeFeatures).Times(options.DistillWeight));
             optimizer.zero_grad();
             loss.backward();
-            // Checked before the update, so the parameters and the saved state stay the last finite ones.
-            if (!stack(trainable.Select(parameter => parameter.grad).OfType<Tensor>().Select(gradient => isfinite(gradient).all()).Append(isfinite(loss))).all().item<bool>())
-                throw new DivergenceException($"fine-tuning diverged at step {step + 1}: the loss is {loss.item<float>()} or a gradient is not finite" +
-                                              (File.Exists(options.StatePath) ? $"; the last good state is {options.StatePath}" : ""));
+            loop.RequireFinite(step, stack(trainable.Select(parameter => parameter.grad).OfType<Tensor>().Select(gradient => isfinite(gradient).all()).Append(isfinite(loss))),
+                $"the loss ({loss.item<float>()}) or a gradient");
             if (options.GradientClipNorm is { } maxNorm)
                 nn.utils.clip_grad_norm_(trainable, maxNorm);
             optimizer.step();
             losses.Add(loss.item<float>());
             Progress?.Report(new FineTuneProgress(step + 1, totalSteps, epoch + 1, losses[^1], optimizer.ParamGroups.First().LearningRate));
-            if (options.SaveStateEvery > 0 && (step + 1) % options.SaveStateEvery == 0 && step + 1 < totalSteps)
-                FineTuneState.Save(options.StatePath!, step + 1, trainable, optimizer, shuffling, order, losses, fingerprint);
-        }
+        }, save: done => FineTuneState.Save(options.StatePath!, done, trainable, optimizer, shuffling, order!, losses, fingerprint));
         lora?.Merge();
         return (losses, trainableCount);
     }

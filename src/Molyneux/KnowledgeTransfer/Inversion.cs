@@ -75,10 +75,9 @@ public static class Inversion
 
         // Only the optimised tensor gets gradients, not the weights.
         using var frozen = new RequiresGradScope(model.Module, []);
-        for (var step = resumeFrom?.Step ?? 0; step < options.Steps; step++)
+        var loop = new StepLoop("inversion", options.Steps) { SaveEvery = options.SaveStateEvery, StatePath = options.StatePath };
+        loop.Run(resumeFrom?.Step ?? 0, step =>
         {
-            cancellationToken.ThrowIfCancellationRequested();
-            using var scope = NewDisposeScope();
             var stage = stages.Count(s => s.FromStep <= step) - 1;
             var (stageStart, stageEnd) = (stages[stage].FromStep, stage + 1 < stages.Count ? stages[stage + 1].FromStep : options.Steps);
             if (step == stageStart && step > 0)
@@ -97,10 +96,7 @@ public static class Inversion
             var (cosine, regularizer) = objective.Evaluate(variable, targetsOnDevice, generator);
             var loss = regularizer.Times(weight) - cosine;  // per image: the negated objective of Eq. 3 (or Eq. 4)
             var gradient = autograd.grad([loss.sum()], [variable])[0];
-            // Checked before the update, so the tensor and the saved state stay the last finite ones.
-            if (!(isfinite(loss).all() & isfinite(gradient).all()).item<bool>())
-                throw new DivergenceException($"inversion diverged at step {step + 1}: the loss or its gradient is not finite" +
-                                              (File.Exists(options.StatePath) ? $"; the last good state is {options.StatePath}" : ""));
+            loop.RequireFinite(step, isfinite(loss).all() & isfinite(gradient).all(), "the loss or its gradient");
             ClipPerImage(gradient, options.MaxGradientNorm);
             Adam.Update(inverted, gradient, firstMoment, secondMoment, step - stageStart + 1, learningRate);
             objective.Project(inverted);
@@ -109,13 +105,12 @@ public static class Inversion
             var point = new InversionStepLoss(step + 1, means[0], means[1], means[2], learningRate);
             curve.Add(point);
             progress?.Report(new InversionProgress(point, options.Steps, stages[stage].Size));
-            if (options.SaveStateEvery > 0 && (step + 1) % options.SaveStateEvery == 0 && step + 1 < options.Steps)
-            {
-                using var state = new InversionState(step + 1, inverted.cpu(), firstMoment.cpu(), secondMoment.cpu(),
-                    generator.get_state(), normalizedTargets.alias(), [.. curve], fingerprint);
-                state.Save(options.StatePath!);
-            }
-        }
+        }, save: done =>
+        {
+            using var state = new InversionState(done, inverted.cpu(), firstMoment.cpu(), secondMoment.cpu(),
+                generator.get_state(), normalizedTargets.alias(), [.. curve], fingerprint);
+            state.Save(options.StatePath!);
+        }, cancellationToken);
         return new InversionResult(inverted.cpu().DetachFromDisposeScope(), curve, options.Partial?.Layer);
     }
 

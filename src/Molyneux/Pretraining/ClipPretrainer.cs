@@ -65,22 +65,24 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         }
         var totalSteps = state?.TotalSteps ?? options.Steps ?? CalibrateSteps(clip, options.Minutes!.Value);
         var curve = state?.Curve.ToList() ?? [];
-        var step = state?.Step ?? 0;
+        var firstStep = state?.Step ?? 0;
         var minutesBefore = state?.Minutes ?? 0;
         var clock = Stopwatch.StartNew();
         double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
-        var lastCheckpoint = clock.Elapsed;
         var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
         var lossSum = state?.LossSum ?? 0.0;
         var lossCount = state?.LossCount ?? 0;
 
         model.train();
-        for (; step < totalSteps; step++)
+        // Ctrl+C saves the state too, so that --resume continues from the last step done.
+        var loop = new StepLoop("pretraining", totalSteps)
         {
-            var loss = TrainStep(clip, optimizer, step, totalSteps);
-            if (!double.IsFinite(loss))
-                throw new OptionException($"pretraining diverged at step {step + 1}: the loss is {loss}; the last good state is in {resumeFolder}" +
-                                          " (lower --lr and --resume, or start again)");
+            SaveInterval = TimeSpan.FromMinutes(options.CheckpointMinutes), SaveWhenCancelled = true, StatePath = resumeFolder,
+            Advice = "lower --lr and --resume, or start again",
+        };
+        loop.Run(firstStep, step =>
+        {
+            var loss = TrainStep(clip, optimizer, loop, step, totalSteps);
             (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
             var done = step + 1;
             CurvePoint? evaluated = null;
@@ -90,16 +92,9 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
                     Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
                 (lossSum, lossCount) = (0, 0);
             }
-            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), done * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), (done - firstStep) * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
                 LearningRate(step, totalSteps), evaluated));
-            var cancelled = cancellationToken.IsCancellationRequested;
-            if ((cancelled || (clock.Elapsed - lastCheckpoint).TotalMinutes >= options.CheckpointMinutes) && done < totalSteps)
-            {
-                SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount));
-                lastCheckpoint = clock.Elapsed;
-            }
-            cancellationToken.ThrowIfCancellationRequested();
-        }
+        }, save: done => SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount)), cancellationToken);
 
         var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
         foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
@@ -158,9 +153,8 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         return 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * progress));
     }
 
-    private double TrainStep(ClipPipeline clip, AdamW optimizer, int step, int totalSteps)
+    private double TrainStep(ClipPipeline clip, AdamW optimizer, StepLoop loop, int step, int totalSteps)
     {
-        using var scope = NewDisposeScope();
         var model = clip.Model;
         var learningRate = LearningRate(step, totalSteps);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
@@ -174,6 +168,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 
         optimizer.zero_grad();
         loss.backward();
+        loop.RequireFinite(step, isfinite(loss), "the loss");
         nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
         optimizer.step();
         using (no_grad()) model.logit_scale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
