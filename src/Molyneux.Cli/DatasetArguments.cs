@@ -21,9 +21,12 @@ public sealed class DatasetArguments(bool captions)
 
     public Option<string> CaptionColumn { get; } = new("--caption-column") { Description = "CSV/TSV column with the captions", DefaultValueFactory = _ => "caption" };
 
-    public void AddTo(Command command)
+    /// <param name="command">The command to add the options to.</param>
+    /// <param name="withSplit">Whether to add <c>--split</c>: a command that reads two datasets (a linear probe's
+    /// training and test sets) names each one's split itself.</param>
+    public void AddTo(Command command, bool withSplit = true)
     {
-        command.Options.Add(Split);
+        if (withSplit) command.Options.Add(Split);
         command.Options.Add(ShardCache);
         foreach (var option in captions ? new Option[] { ImageRoot, ImageColumn, CaptionColumn } : [LabelColumn])
             command.Options.Add(option);
@@ -40,8 +43,11 @@ public sealed class DatasetArguments(bool captions)
     };
 
     /// <summary>The labelled images at <paramref name="path"/>, in any layout <see cref="LabeledImageDatasets"/> reads.</summary>
-    public ILabeledImageDataset OpenLabeled(ParseResult parse, string path) =>
-        LabeledImageDatasets.Open(path, parse.GetValue(Split), Options(parse));
+    public ILabeledImageDataset OpenLabeled(ParseResult parse, string path) => OpenLabeled(parse, path, parse.GetValue(Split));
+
+    /// <summary>The labelled images of split <paramref name="split"/> (null: the only one) at <paramref name="path"/>.</summary>
+    public ILabeledImageDataset OpenLabeled(ParseResult parse, string path, string? split) =>
+        LabeledImageDatasets.Open(path, split, Options(parse));
 
     /// <summary>What to pass to <see cref="PromptTemplates.Load"/>: the <c>--templates</c> value when given on the command
     /// line, else the dataset's own templates file when it ships one (CLIP_benchmark's), else the option's default; so a

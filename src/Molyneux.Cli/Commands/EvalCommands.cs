@@ -160,8 +160,11 @@ public static class EvalCommands
     private static Command LinearProbe(CliContext context)
     {
         var model = new ModelOptions();
-        var train = new Option<string>("--train") { Description = "Training image folder: DIR/<class>/<image> (a share of it chooses the weight decay)", Required = true };
-        var test = new Option<string>("--test") { Description = "Test image folder with the same class folders", Required = true };
+        var train = new Option<string>("--train") { Description = "Training images, in any labelled layout (docs/datasets.md); a share of them chooses the weight decay", Required = true };
+        var test = new Option<string>("--test") { Description = "Test images with the same classes, in any labelled layout (it may be the same dataset as --train, another split)", Required = true };
+        var trainSplit = new Option<string?>("--train-split") { Description = "The split of --train to fit on, when it has several (e.g. train)" };
+        var testSplit = new Option<string?>("--test-split") { Description = "The split of --test to measure on, when it has several (e.g. test)" };
+        var dataset = new DatasetArguments(captions: false);
         var defaults = new LinearProbeOptions { Cache = null };
         var validationFraction = new Option<double>("--val-fraction") { Description = "Share of each training class held out to choose the weight decay", DefaultValueFactory = _ => defaults.ValidationFraction };
         var seed = new Option<int>("--seed") { Description = "Seed of the validation split", DefaultValueFactory = _ => defaults.Seed };
@@ -174,8 +177,9 @@ public static class EvalCommands
         var command = new Command("linear-probe", "Logistic regression on frozen image features; weight decay chosen on a validation split; test accuracy");
         model.AddTo(command);
         format.AddTo(command);
-        foreach (var option in new Option[] { train, test, validationFraction, seed, steps, learningRate, weightDecays, raw, json.Option, noCache, cacheFolder, batchSize })
+        foreach (var option in new Option[] { train, test, trainSplit, testSplit, validationFraction, seed, steps, learningRate, weightDecays, raw, json.Option, noCache, cacheFolder, batchSize })
             command.Options.Add(option);
+        dataset.AddTo(command, withSplit: false);
         context.SetAction(command, parse =>
         {
             format.Check(parse, json);
@@ -191,8 +195,8 @@ public static class EvalCommands
                 Cache = Cache(parse, noCache, cacheFolder),
             };
             options.Validate();
-            var trainSet = ImageFolderDataset.Load(parse.GetValue(train)!);
-            var testSet = ImageFolderDataset.Load(parse.GetValue(test)!);
+            var trainSet = dataset.OpenLabeled(parse, parse.GetValue(train)!, parse.GetValue(trainSplit));
+            var testSet = dataset.OpenLabeled(parse, parse.GetValue(test)!, parse.GetValue(testSplit));
             using var clip = model.Load(parse, context);
             options = options with { ModelPath = clip.Source?.Path, Device = clip.Device.Device };
             var report = CliProgress.Run(context, progress => Molyneux.Evaluation.LinearProbe.Evaluate(clip, trainSet, testSet, options, progress));

@@ -130,6 +130,27 @@ public sealed class EvalClipBenchmarkCommandTests
     }
 
     [Fact]
+    public void Linear_probe_reads_the_splits_of_one_dataset_as_it_reads_two_folders()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var twoFolders = (Train: WriteImageFolder(folder, "apart/train", 5), Test: WriteImageFolder(folder, "apart/test", 2, firstVariant: 5));
+        var oneDataset = Path.GetDirectoryName(twoFolders.Train)!;
+        string[] common = ["eval", "linear-probe", "--model", ModelA, "--steps", "100", "--weight-decays", "1e-4,1", "--no-cache"];
+
+        var apart = CliRunner.Run([.. common, "--train", twoFolders.Train, "--test", twoFolders.Test, "--json", folder.File("apart.json")]);
+        Assert.True(apart.ExitCode == 0, apart.Error);
+        var splits = CliRunner.Run([.. common, "--train", oneDataset, "--train-split", "train", "--test", oneDataset, "--test-split", "test", "--json", folder.File("splits.json")]);
+        Assert.True(splits.ExitCode == 0, splits.Error);
+
+        var (fromFolders, fromSplits) = ((LinearProbeReport)EvaluationReport.Load(folder.File("apart.json")), (LinearProbeReport)EvaluationReport.Load(folder.File("splits.json")));
+        Assert.Equal(fromFolders.Metrics, fromSplits.Metrics);
+        Assert.Equal((fromFolders.Dataset.NumTrain, fromFolders.Dataset.NumTest), (fromSplits.Dataset.NumTrain, fromSplits.Dataset.NumTest));
+        var noSplit = CliRunner.Run([.. common, "--train", oneDataset, "--test", twoFolders.Test]);
+        Assert.Equal(1, noSplit.ExitCode);
+        Assert.Contains("split", noSplit.Error);
+    }
+
+    [Fact]
     public void Clip_benchmark_format_needs_a_json_file_and_recall_k_positive_integers()
     {
         using var folder = new TestPaths.TempFolder();
