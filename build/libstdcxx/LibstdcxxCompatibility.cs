@@ -157,9 +157,9 @@ public sealed class ElfVersions
     private const uint VersionDefinitions = 0x6ffffffd, VersionNeeds = 0x6ffffffe, SymbolVersions = 0x6fffffff;
     private const int SymbolSize = 24;
 
-    private readonly byte[] _bytes;
-    private readonly string _name;
-    private readonly Section[] _sections;
+    private readonly byte[] bytes;
+    private readonly string name;
+    private readonly Section[] sections;
 
     private sealed class Section
     {
@@ -172,24 +172,24 @@ public sealed class ElfVersions
 
     public ElfVersions(byte[] bytes, string name)
     {
-        _bytes = bytes;
-        _name = name;
+        this.bytes = bytes;
+        this.name = name;
         if (bytes.Length < 64 || bytes[0] != 0x7f || bytes[1] != (byte)'E' || bytes[2] != (byte)'L' || bytes[3] != (byte)'F')
             throw Invalid("not an ELF file");
         if (bytes[4] != 2 || bytes[5] != 1) throw Invalid("not a 64-bit little-endian ELF file");
         var sectionTable = (long)U64(0x28);
         int entrySize = U16(0x3A), count = U16(0x3C);
         if (entrySize < 64 || sectionTable + (long)entrySize * count > bytes.Length) throw Invalid("its section table lies beyond the end of the file (truncated?)");
-        _sections = new Section[count];
+        sections = new Section[count];
         for (var i = 0; i < count; i++)
         {
             var header = sectionTable + (long)i * entrySize;
-            _sections[i] = new Section
+            sections[i] = new Section
             {
                 Type = U32(header + 4), Offset = (long)U64(header + 24), Size = (long)U64(header + 32),
                 Link = (int)U32(header + 40), EntrySize = (long)U64(header + 56),
             };
-            var section = _sections[i];
+            var section = sections[i];
             if (section.Type != 8 /* NOBITS */ && section.Offset + section.Size > bytes.Length)
                 throw Invalid("section " + i + " lies beyond the end of the file (truncated?)");
         }
@@ -206,7 +206,7 @@ public sealed class ElfVersions
     {
         foreach (var section in OfType(VersionDefinitions))
         {
-            var strings = _sections[section.Link].Offset;
+            var strings = sections[section.Link].Offset;
             var definition = section.Offset;
             while (true)
             {
@@ -235,7 +235,7 @@ public sealed class ElfVersions
     public string SymbolName(int symbol)
     {
         var symbols = Single(DynamicSymbols);
-        return String(_sections[symbols.Link].Offset + U32(symbols.Offset + (long)symbol * SymbolSize));
+        return String(sections[symbols.Link].Offset + U32(symbols.Offset + (long)symbol * SymbolSize));
     }
 
     public int SymbolIndex(string name)
@@ -253,8 +253,8 @@ public sealed class ElfVersions
     /// <summary>Offsets of every relocation entry against the dynamic symbols (r_info at +8 in both forms).</summary>
     public IEnumerable<long> RelocationEntries()
     {
-        var symbolTable = Array.IndexOf(_sections, Single(DynamicSymbols));
-        foreach (var section in _sections.Where(s => (s.Type == Rela || s.Type == Rel) && s.Link == symbolTable))
+        var symbolTable = Array.IndexOf(sections, Single(DynamicSymbols));
+        foreach (var section in sections.Where(s => (s.Type == Rela || s.Type == Rel) && s.Link == symbolTable))
         {
             var size = section.EntrySize > 0 ? section.EntrySize : section.Type == Rela ? 24 : 16;
             for (var entry = section.Offset; entry + size <= section.Offset + section.Size; entry += size)
@@ -302,7 +302,7 @@ public sealed class ElfVersions
         var requirements = new List<VersionRequirement>();
         foreach (var section in OfType(VersionNeeds))
         {
-            var strings = _sections[section.Link].Offset;
+            var strings = sections[section.Link].Offset;
             var need = section.Offset;
             while (true)
             {
@@ -323,7 +323,7 @@ public sealed class ElfVersions
         return requirements;
     }
 
-    private IEnumerable<Section> OfType(uint type) => _sections.Where(section => section.Type == type);
+    private IEnumerable<Section> OfType(uint type) => sections.Where(section => section.Type == type);
 
     private Section Single(uint type) =>
         OfType(type).FirstOrDefault() ?? throw Invalid("it has no section of type 0x" + type.ToString("x") + " (not a dynamically linked library?)");
@@ -331,22 +331,22 @@ public sealed class ElfVersions
     private string String(long offset)
     {
         var end = offset;
-        while (end < _bytes.Length && _bytes[end] != 0) end++;
-        if (end >= _bytes.Length) throw Invalid("a string runs past the end of the file (truncated?)");
-        return Encoding.ASCII.GetString(_bytes, (int)offset, (int)(end - offset));
+        while (end < bytes.Length && bytes[end] != 0) end++;
+        if (end >= bytes.Length) throw Invalid("a string runs past the end of the file (truncated?)");
+        return Encoding.ASCII.GetString(bytes, (int)offset, (int)(end - offset));
     }
 
-    private int U16(long offset) { Check(offset, 2); return BitConverter.ToUInt16(_bytes, (int)offset); }
-    private uint U32(long offset) { Check(offset, 4); return BitConverter.ToUInt32(_bytes, (int)offset); }
-    private ulong U64(long offset) { Check(offset, 8); return BitConverter.ToUInt64(_bytes, (int)offset); }
-    private void WriteU16(long offset, int value) { Check(offset, 2); BitConverter.GetBytes((ushort)value).CopyTo(_bytes, offset); }
-    private void WriteU32(long offset, uint value) { Check(offset, 4); BitConverter.GetBytes(value).CopyTo(_bytes, offset); }
-    private void WriteU64(long offset, ulong value) { Check(offset, 8); BitConverter.GetBytes(value).CopyTo(_bytes, offset); }
+    private int U16(long offset) { Check(offset, 2); return BitConverter.ToUInt16(bytes, (int)offset); }
+    private uint U32(long offset) { Check(offset, 4); return BitConverter.ToUInt32(bytes, (int)offset); }
+    private ulong U64(long offset) { Check(offset, 8); return BitConverter.ToUInt64(bytes, (int)offset); }
+    private void WriteU16(long offset, int value) { Check(offset, 2); BitConverter.GetBytes((ushort)value).CopyTo(bytes, offset); }
+    private void WriteU32(long offset, uint value) { Check(offset, 4); BitConverter.GetBytes(value).CopyTo(bytes, offset); }
+    private void WriteU64(long offset, ulong value) { Check(offset, 8); BitConverter.GetBytes(value).CopyTo(bytes, offset); }
 
     private void Check(long offset, int size)
     {
-        if (offset < 0 || offset + size > _bytes.Length) throw Invalid("a table points past the end of the file (truncated?)");
+        if (offset < 0 || offset + size > bytes.Length) throw Invalid("a table points past the end of the file (truncated?)");
     }
 
-    private InvalidDataException Invalid(string problem) => new InvalidDataException(_name + ": " + problem);
+    private InvalidDataException Invalid(string problem) => new InvalidDataException(name + ": " + problem);
 }

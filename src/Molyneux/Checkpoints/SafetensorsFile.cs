@@ -92,10 +92,10 @@ public sealed class SafetensorsFile : IDisposable
 
     private static readonly byte[] GzipMagic = [0x1f, 0x8b];
 
-    private readonly MemoryMappedFile _map;
-    private readonly MemoryMappedViewAccessor _view;
-    private readonly long _dataStart;
-    private bool _disposed;
+    private readonly MemoryMappedFile map;
+    private readonly MemoryMappedViewAccessor view;
+    private readonly long dataStart;
+    private bool disposed;
 
     public string Path { get; }
 
@@ -114,15 +114,15 @@ public sealed class SafetensorsFile : IDisposable
         ContentPath = content.Name;
         Entries = header.Entries;
         Metadata = header.Metadata;
-        _dataStart = header.DataStart;
-        _map = MemoryMappedFile.CreateFromFile(content, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
+        dataStart = header.DataStart;
+        map = MemoryMappedFile.CreateFromFile(content, null, 0, MemoryMappedFileAccess.Read, HandleInheritability.None, leaveOpen: false);
         try
         {
-            _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            view = this.map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
         }
         catch
         {
-            _map.Dispose();
+            this.map.Dispose();
             throw;
         }
     }
@@ -165,7 +165,7 @@ public sealed class SafetensorsFile : IDisposable
 
     private SafetensorsEntry Entry(string name)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(disposed, this);
         return Entries.TryGetValue(name, out var entry) ? entry : throw new CheckpointException($"{Path}: no tensor named '{name}'");
     }
 
@@ -174,8 +174,8 @@ public sealed class SafetensorsFile : IDisposable
         var tensor = torch.empty(shape, entry.DType.ToScalarType());
         try
         {
-            var handle = _view.SafeMemoryMappedViewHandle;
-            var start = _view.PointerOffset + _dataStart + entry.Begin + byteOffset;
+            var handle = view.SafeMemoryMappedViewHandle;
+            var start = view.PointerOffset + dataStart + entry.Begin + byteOffset;
             ForEachChunk(tensor, (chunk, offset) => handle.ReadSpan((ulong)(start + offset), chunk));
             return tensor;
         }
@@ -188,10 +188,10 @@ public sealed class SafetensorsFile : IDisposable
 
     public void Dispose()
     {
-        if (_disposed) return;
-        _disposed = true;
-        _view.Dispose();
-        _map.Dispose();
+        if (disposed) return;
+        disposed = true;
+        view.Dispose();
+        map.Dispose();
     }
 
     /// <summary>Writes <paramref name="tensors"/> in the order given, atomically: the target is either the complete

@@ -13,14 +13,14 @@ public sealed class SafetensorsWeights : IDisposable
 {
     public const string IndexFileName = "model.safetensors.index.json";
 
-    private readonly IReadOnlyDictionary<string, SafetensorsFile> _fileOf;
-    private readonly IReadOnlyList<SafetensorsFile> _files;
+    private readonly IReadOnlyDictionary<string, SafetensorsFile> fileOf;
+    private readonly IReadOnlyList<SafetensorsFile> files;
 
     private SafetensorsWeights(string path, IReadOnlyList<SafetensorsFile> files, IReadOnlyDictionary<string, SafetensorsFile> fileOf)
     {
         Path = path;
-        _files = files;
-        _fileOf = fileOf;
+        this.files = files;
+        this.fileOf = fileOf;
         Entries = fileOf.ToDictionary(entry => entry.Key, entry => entry.Value.Entries[entry.Key], StringComparer.Ordinal);
     }
 
@@ -77,11 +77,11 @@ public sealed class SafetensorsWeights : IDisposable
 
     /// <summary>A new CPU tensor holding a bit-exact copy of the stored bytes, from the shard that holds it.</summary>
     public torch.Tensor Read(string name) =>
-        _fileOf.TryGetValue(name, out var file) ? file.Read(name) : throw new CheckpointException($"{Path}: no tensor named '{name}'");
+        fileOf.TryGetValue(name, out var file) ? file.Read(name) : throw new CheckpointException($"{Path}: no tensor named '{name}'");
 
     public void Dispose()
     {
-        foreach (var file in _files) file.Dispose();
+        foreach (var file in files) file.Dispose();
     }
 
     private static SafetensorsWeights OpenSharded(string indexPath)

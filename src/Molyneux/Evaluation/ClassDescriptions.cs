@@ -11,12 +11,12 @@ public sealed class ClassDescriptions
     /// <summary>The prompt of one descriptor; <c>{class}</c> and <c>{descriptor}</c> are replaced.</summary>
     public const string DefaultTemplate = "{class}, which has {descriptor}";
 
-    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> _descriptors;
+    private readonly IReadOnlyDictionary<string, IReadOnlyList<string>> descriptors;
 
     private ClassDescriptions(string path, IReadOnlyDictionary<string, IReadOnlyList<string>> descriptors)
     {
         Location = path;
-        _descriptors = descriptors;
+        this.descriptors = descriptors;
     }
 
     /// <summary>The descriptions file.</summary>
@@ -74,11 +74,11 @@ public sealed class ClassDescriptions
     public IReadOnlyList<IReadOnlyList<string>> PromptsFor(IReadOnlyList<string> classNames, string template)
     {
         ValidateTemplate(template);
-        var missing = classNames.Where(name => !_descriptors.ContainsKey(name)).ToList();
+        var missing = classNames.Where(name => !this.descriptors.ContainsKey(name)).ToList();
         if (missing.Count > 0)
             throw new DatasetException($"{Location}: no descriptors for class{(missing.Count > 1 ? "es" : "")} {string.Join(", ", missing.Select(name => $"'{name}'"))}");
         return classNames
-            .Select(name => (IReadOnlyList<string>)_descriptors[name]
+            .Select(name => (IReadOnlyList<string>)this.descriptors[name]
                 .Select(descriptor => template.Replace("{class}", name, StringComparison.Ordinal).Replace("{descriptor}", descriptor, StringComparison.Ordinal))
                 .ToList())
             .ToList();

@@ -6,12 +6,12 @@ namespace Molyneux.Evaluation;
 /// they neither count nor compete.</summary>
 public sealed class ClassSelection
 {
-    private readonly IReadOnlyList<(string Name, string DisplayName)> _classes;
+    private readonly IReadOnlyList<(string Name, string DisplayName)> classes;
 
     private ClassSelection(IReadOnlyList<string> entries, IReadOnlyList<(string Name, string DisplayName)> classes)
     {
         Entries = entries;
-        _classes = classes;
+        this.classes = classes;
     }
 
     /// <summary>The entries as given, for reports.</summary>
@@ -37,24 +37,24 @@ public sealed class ClassSelection
 
     public ILabeledImageDataset Apply(ILabeledImageDataset dataset)
     {
-        var unknown = _classes.Select(c => c.Name).Where(name => !dataset.ClassNames.Contains(name, StringComparer.Ordinal)).ToList();
+        var unknown = this.classes.Select(c => c.Name).Where(name => !dataset.ClassNames.Contains(name, StringComparer.Ordinal)).ToList();
         if (unknown.Count > 0)
             throw new OptionException($"--classes: {string.Join(", ", unknown.Select(name => $"'{name}'"))} not among the classes of {dataset.Location} ({string.Join(", ", dataset.ClassNames)})");
-        var repeated = _classes.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(group => group.Count() > 1);
+        var repeated = this.classes.GroupBy(c => c.Name, StringComparer.Ordinal).FirstOrDefault(group => group.Count() > 1);
         if (repeated is not null)
             throw new OptionException($"--classes: class '{repeated.Key}' is listed more than once");
-        var clash = _classes.GroupBy(c => c.DisplayName, StringComparer.Ordinal).FirstOrDefault(group => group.Count() > 1);
+        var clash = this.classes.GroupBy(c => c.DisplayName, StringComparer.Ordinal).FirstOrDefault(group => group.Count() > 1);
         if (clash is not null)
             throw new OptionException($"--classes: more than one class would be called '{clash.Key}'");
 
         // Old class index -> new class index, or -1 for a class left out.
-        var position = _classes.Select((c, index) => (c.Name, index)).ToDictionary(p => p.Name, p => p.index, StringComparer.Ordinal);
+        var position = this.classes.Select((c, index) => (c.Name, index)).ToDictionary(p => p.Name, p => p.index, StringComparer.Ordinal);
         var newIndex = dataset.ClassNames.Select(name => position.GetValueOrDefault(name, -1)).ToArray();
         var images = dataset.Images
             .Where(image => newIndex[image.ClassIndex] >= 0)
             .Select(image => image with { ClassIndex = newIndex[image.ClassIndex] })
             .ToList();
-        return new SelectedDataset(dataset.Location, _classes.Select(c => c.DisplayName).ToList(), images);
+        return new SelectedDataset(dataset.Location, this.classes.Select(c => c.DisplayName).ToList(), images);
     }
 
     private sealed record SelectedDataset(string Location, IReadOnlyList<string> ClassNames, IReadOnlyList<LabeledImage> Images) : ILabeledImageDataset;

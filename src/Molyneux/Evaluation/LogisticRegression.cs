@@ -15,16 +15,16 @@ public sealed class LogisticRegression : IDisposable
     // Made once: a temporary Scalar can be freed while libtorch reads it (LiveScalars).
     private static readonly Scalar MinusOne = -1;
 
-    private readonly Tensor _weights;
-    private readonly Tensor _bias;
+    private readonly Tensor weights;
+    private readonly Tensor bias;
 
     private LogisticRegression(Tensor weights, Tensor bias)
     {
-        _weights = weights;
-        _bias = bias;
+        this.weights = weights;
+        this.bias = bias;
     }
 
-    public int Classes => (int)_bias.shape[0];
+    public int Classes => (int)bias.shape[0];
 
     /// <summary>Fits <paramref name="features"/> [N, D] (float32, on the device to train on) to
     /// <paramref name="labels"/> (class indices below <paramref name="classes"/>).</summary>
@@ -82,11 +82,11 @@ public sealed class LogisticRegression : IDisposable
     /// <summary>Scores (logits) [N, classes] of <paramref name="features"/> [N, D].</summary>
     public Tensor Scores(Tensor features)
     {
-        if (features.dim() != 2 || features.shape[1] != _weights.shape[0])
-            throw new ArgumentException($"expected features [N, {_weights.shape[0]}], got [{string.Join(", ", features.shape)}]", nameof(features));
+        if (features.dim() != 2 || features.shape[1] != weights.shape[0])
+            throw new ArgumentException($"expected features [N, {this.weights.shape[0]}], got [{string.Join(", ", features.shape)}]", nameof(features));
         using var _ = no_grad();
         using var scope = NewDisposeScope();
-        return features.to(ScalarType.Float32).to(_weights.device).matmul(_weights).add(_bias, LiveScalars.One).MoveToOuterDisposeScope();
+        return features.to(ScalarType.Float32).to(this.weights.device).matmul(this.weights).add(bias, LiveScalars.One).MoveToOuterDisposeScope();
     }
 
     /// <summary>The mean cross-entropy of <paramref name="features"/> against <paramref name="labels"/> (without the
@@ -101,7 +101,7 @@ public sealed class LogisticRegression : IDisposable
 
     public void Dispose()
     {
-        _weights.Dispose();
-        _bias.Dispose();
+        weights.Dispose();
+        bias.Dispose();
     }
 }

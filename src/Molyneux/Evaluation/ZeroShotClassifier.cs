@@ -22,24 +22,24 @@ public enum TemplateEnsemble
 /// scores, e.g. for a softmax).</summary>
 public sealed class ZeroShotClassifier : IDisposable
 {
-    // Unit prompt embeddings [P, E], grouped by class: class c owns rows _offsets[c] .. _offsets[c + 1] - 1.
-    private readonly Tensor _prompts;
-    private readonly int[] _offsets;
+    // Unit prompt embeddings [P, E], grouped by class: class c owns rows offsets[c] .. offsets[c + 1] - 1.
+    private readonly Tensor prompts;
+    private readonly int[] offsets;
     // Mean ensembling only: unit class directions [C, E].
-    private readonly Tensor? _classWeights;
+    private readonly Tensor? classWeights;
 
     private ZeroShotClassifier(IReadOnlyList<string> classNames, TemplateEnsemble ensemble, float? logitScale, Tensor prompts, int[] offsets)
     {
         ClassNames = classNames;
         Ensemble = ensemble;
         LogitScale = logitScale;
-        _prompts = prompts;
-        _offsets = offsets;
+        this.prompts = prompts;
+        this.offsets = offsets;
         if (ensemble == TemplateEnsemble.Mean)
         {
             using var scope = NewDisposeScope();
             var means = Enumerable.Range(0, classNames.Count).Select(c => PromptsOf(c).mean([0])).ToList();
-            _classWeights = Cosine.Normalize(stack(means)).MoveToOuterDisposeScope();
+            classWeights = Cosine.Normalize(stack(means)).MoveToOuterDisposeScope();
         }
     }
 
@@ -81,20 +81,20 @@ public sealed class ZeroShotClassifier : IDisposable
     /// <summary>Scores [N, C] for image embeddings [N, E] (not necessarily normalized).</summary>
     public Tensor Predict(Tensor imageEmbeddings)
     {
-        if (imageEmbeddings.dim() != 2 || imageEmbeddings.shape[1] != _prompts.shape[1])
-            throw new ArgumentException($"expected image embeddings [N, {_prompts.shape[1]}], got [{string.Join(", ", imageEmbeddings.shape)}]", nameof(imageEmbeddings));
+        if (imageEmbeddings.dim() != 2 || imageEmbeddings.shape[1] != prompts.shape[1])
+            throw new ArgumentException($"expected image embeddings [N, {this.prompts.shape[1]}], got [{string.Join(", ", imageEmbeddings.shape)}]", nameof(imageEmbeddings));
         using var scope = NewDisposeScope();
         var images = Cosine.Normalize(imageEmbeddings);
         Tensor scores;
-        if (_classWeights is not null)
+        if (classWeights is not null)
         {
-            scores = images.matmul(_classWeights.t());
+            scores = images.matmul(classWeights.t());
         }
         else
         {
-            var cosines = images.matmul(_prompts.t());
+            var cosines = images.matmul(this.prompts.t());
             scores = stack(Enumerable.Range(0, ClassNames.Count)
-                .Select(c => cosines.narrow(1, _offsets[c], _offsets[c + 1] - _offsets[c]).amax([1]))
+                .Select(c => cosines.narrow(1, offsets[c], offsets[c + 1] - offsets[c]).amax([1]))
                 .ToList(), 1);
         }
         if (LogitScale is { } scale) scores = scores.Times(scale);
@@ -103,9 +103,9 @@ public sealed class ZeroShotClassifier : IDisposable
 
     public void Dispose()
     {
-        _prompts.Dispose();
-        _classWeights?.Dispose();
+        prompts.Dispose();
+        classWeights?.Dispose();
     }
 
-    private Tensor PromptsOf(int c) => _prompts.narrow(0, _offsets[c], _offsets[c + 1] - _offsets[c]);
+    private Tensor PromptsOf(int c) => prompts.narrow(0, offsets[c], offsets[c + 1] - offsets[c]);
 }

@@ -1,5 +1,3 @@
-using Molyneux.Evaluation;
-
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>What a fine-tuning caption says about the concept: the paper's caption (name and description) or one of
@@ -20,9 +18,6 @@ public enum CaptionMode
 /// is used as given (trimmed), full stop included or not.</summary>
 public static class ConceptCaptions
 {
-    /// <summary>The built-in template set the negatives are made with by default: "a photo of a {}.".</summary>
-    public const string DefaultNegativeTemplates = "a_photo";
-
     public static CaptionMode ParseMode(string value) => value switch
     {
         "name+description" => CaptionMode.NameAndDescription,
@@ -50,13 +45,4 @@ public static class ConceptCaptions
 
     /// <summary>"an" before a name that starts with a vowel letter, else "a".</summary>
     public static string Article(string name) => "aeiou".Contains(char.ToLowerInvariant(name.TrimStart()[0])) ? "an" : "a";
-
-    /// <summary>The negative captions: every template of <paramref name="templates"/> (by default
-    /// <see cref="DefaultNegativeTemplates"/>) for every reference class, in class order then template order. A class
-    /// that is the concept itself (compared ignoring case) is left out: its prompts describe the positives.</summary>
-    public static IReadOnlyList<string> Negatives(IReadOnlyList<string> referenceClasses, string conceptName, PromptTemplates? templates = null)
-    {
-        var others = referenceClasses.Where(name => !string.Equals(name.Trim(), conceptName.Trim(), StringComparison.OrdinalIgnoreCase)).ToList();
-        return (templates ?? PromptTemplates.Load(DefaultNegativeTemplates)).PromptsFor(others).SelectMany(prompts => prompts).ToList();
-    }
 }

@@ -8,7 +8,7 @@ namespace Molyneux.Segmentation;
 /// type, so the metrics never have to guess what 1, 128 or 255 meant.</summary>
 public sealed class BinaryMask
 {
-    private readonly bool[] _pixels;
+    private readonly bool[] pixels;
 
     /// <summary>An all-background mask.</summary>
     public BinaryMask(int width, int height) : this(width, height, new bool[CheckedArea(width, height)], copy: false)
@@ -28,7 +28,7 @@ public sealed class BinaryMask
             throw new ArgumentException($"a {width}×{height} mask needs {area} pixels, got {pixels.Length}", nameof(pixels));
         Width = width;
         Height = height;
-        _pixels = copy ? (bool[])pixels.Clone() : pixels;
+        this.pixels = copy ? (bool[])pixels.Clone() : pixels;
         Source = source;
     }
 
@@ -41,12 +41,12 @@ public sealed class BinaryMask
     public string? Source { get; }
 
     /// <summary>The pixels, row-major.</summary>
-    public ReadOnlySpan<bool> Pixels => _pixels;
+    public ReadOnlySpan<bool> Pixels => pixels;
 
     public bool this[int x, int y]
     {
-        get => _pixels[Index(x, y)];
-        set => _pixels[Index(x, y)] = value;
+        get => pixels[Index(x, y)];
+        set => this.pixels[Index(x, y)] = value;
     }
 
     /// <summary>How many pixels are foreground.</summary>
@@ -55,7 +55,7 @@ public sealed class BinaryMask
         get
         {
             var count = 0;
-            foreach (var pixel in _pixels)
+            foreach (var pixel in pixels)
                 if (pixel) count++;
             return count;
         }
@@ -105,11 +105,11 @@ public sealed class BinaryMask
     /// <see cref="ReadPng"/> and the usual dataset tools read back), atomically.</summary>
     public void WritePng(string path)
     {
-        PngPixels.WriteMask(path, _pixels, Width, Height);
+        PngPixels.WriteMask(path, pixels, Width, Height);
     }
 
     /// <summary>A copy that remembers <paramref name="source"/> as the file it came from.</summary>
-    public BinaryMask WithSource(string? source) => new(Width, Height, _pixels, copy: true, source);
+    public BinaryMask WithSource(string? source) => new(Width, Height, pixels, copy: true, source);
 
     private int Index(int x, int y)
     {

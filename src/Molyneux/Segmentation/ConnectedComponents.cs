@@ -13,13 +13,13 @@ public enum Connectivity
 /// their first pixel; <see cref="Sizes"/>[k − 1] and <see cref="Boxes"/>[k − 1] belong to label k.</summary>
 public sealed class ComponentLabels
 {
-    private readonly int[] _labels;
+    private readonly int[] labels;
 
     internal ComponentLabels(int width, int height, int[] labels, IReadOnlyList<int> sizes, IReadOnlyList<PixelBox> boxes)
     {
         Width = width;
         Height = height;
-        _labels = labels;
+        this.labels = labels;
         Sizes = sizes;
         Boxes = boxes;
     }
@@ -29,7 +29,7 @@ public sealed class ComponentLabels
     public int Height { get; }
 
     /// <summary>One label per pixel, row-major.</summary>
-    public ReadOnlySpan<int> Labels => _labels;
+    public ReadOnlySpan<int> Labels => labels;
 
     public int Count => Sizes.Count;
 
@@ -44,8 +44,8 @@ public sealed class ComponentLabels
     {
         var kept = new bool[Count + 1];
         for (var label = 1; label <= Count; label++) kept[label] = keep(label);
-        var pixels = new bool[_labels.Length];
-        for (var i = 0; i < pixels.Length; i++) pixels[i] = kept[_labels[i]];
+        var pixels = new bool[labels.Length];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = kept[this.labels[i]];
         return new BinaryMask(Width, Height, pixels);
     }
 }

@@ -9,7 +9,7 @@ namespace Molyneux.Segmentation;
 /// thresholds, components, metrics — is small sequential array work that libtorch would only slow down.</summary>
 public sealed class SaliencyMap
 {
-    private readonly float[] _values;
+    private readonly float[] values;
 
     /// <summary>Takes a copy of <paramref name="values"/> (Width · Height of them, row-major), so later changes to the
     /// caller's array cannot change the map. Refuses an empty size, a wrong count and NaN or infinite values, which
@@ -26,7 +26,7 @@ public sealed class SaliencyMap
                 throw new ArgumentException($"the saliency map has the value {values[i]} at ({i % width}, {i / width}); every value must be finite", nameof(values));
         Width = width;
         Height = height;
-        _values = (float[])values.Clone();
+        this.values = (float[])values.Clone();
     }
 
     public int Width { get; }
@@ -34,13 +34,13 @@ public sealed class SaliencyMap
     public int Height { get; }
 
     /// <summary>The values, row-major.</summary>
-    public ReadOnlySpan<float> Values => _values;
+    public ReadOnlySpan<float> Values => values;
 
-    public float this[int x, int y] => _values[Index(x, y)];
+    public float this[int x, int y] => values[Index(x, y)];
 
-    public float Min => _values.Min();
+    public float Min => values.Min();
 
-    public float Max => _values.Max();
+    public float Max => values.Max();
 
     /// <summary>Min–max scaled to [0, 1], so maps of different methods and images share one scale (the authors save
     /// every map this way before post-processing). A constant map carries no location and becomes all 0, rather than
@@ -49,10 +49,10 @@ public sealed class SaliencyMap
     {
         var (min, max) = (Min, Max);
         var range = (double)max - min;
-        var scaled = new float[_values.Length];
+        var scaled = new float[values.Length];
         if (range > 0)
             for (var i = 0; i < scaled.Length; i++)
-                scaled[i] = (float)Math.Clamp((_values[i] - (double)min) / range, 0, 1);
+                scaled[i] = (float)Math.Clamp((this.values[i] - (double)min) / range, 0, 1);
         return new SaliencyMap(Width, Height, scaled);
     }
 
@@ -64,7 +64,7 @@ public sealed class SaliencyMap
     {
         if (width <= 0 || height <= 0)
             throw new ArgumentException($"cannot resize a saliency map to {width}×{height}", nameof(width));
-        if (width == Width && height == Height) return new SaliencyMap(Width, Height, _values);
+        if (width == Width && height == Height) return new SaliencyMap(Width, Height, values);
 
         var columns = SourceTaps(Width, width);
         var rows = SourceTaps(Height, height);
@@ -75,8 +75,8 @@ public sealed class SaliencyMap
             for (var x = 0; x < width; x++)
             {
                 var (left, right, across) = columns[x];
-                var upper = _values[top * Width + left] * (1 - across) + _values[top * Width + right] * across;
-                var lower = _values[bottom * Width + left] * (1 - across) + _values[bottom * Width + right] * across;
+                var upper = this.values[top * Width + left] * (1 - across) + this.values[top * Width + right] * across;
+                var lower = this.values[bottom * Width + left] * (1 - across) + this.values[bottom * Width + right] * across;
                 resized[y * width + x] = (float)(upper * (1 - down) + lower * down);
             }
         }
@@ -88,10 +88,10 @@ public sealed class SaliencyMap
     /// (row-major RGB bytes of an image of the same size), so one can see what the text was found on. Atomic.</summary>
     public void WriteHeatMapPng(string path, ReadOnlySpan<byte> rgb = default)
     {
-        if (!rgb.IsEmpty && rgb.Length != _values.Length * 3)
-            throw new ArgumentException($"{path}: the image under the heat map must be {Width}×{Height} RGB ({_values.Length * 3} bytes), got {rgb.Length} bytes", nameof(rgb));
+        if (!rgb.IsEmpty && rgb.Length != values.Length * 3)
+            throw new ArgumentException($"{path}: the image under the heat map must be {Width}×{Height} RGB ({this.values.Length * 3} bytes), got {rgb.Length} bytes", nameof(rgb));
 
-        var normalized = Normalized()._values;
+        var normalized = Normalized().values;
         var rgba = new byte[normalized.Length * 4];
         for (var i = 0; i < normalized.Length; i++)
         {

@@ -55,42 +55,42 @@ public static class BpeTrainer
     /// only, so a merge costs what those words cost rather than a pass over the corpus.</summary>
     private sealed class Learner
     {
-        private readonly int _minFrequency;
-        private readonly Word[] _words;
+        private readonly int minFrequency;
+        private readonly Word[] words;
         // Symbol ids are the ids the tokenizer will give the tokens: bytes first, then one per merge in order.
-        private readonly List<string> _symbols = [.. ClipTokenizer.ByteTokens];
-        private readonly Dictionary<long, long> _pairCounts = [];
+        private readonly List<string> symbols = [.. ClipTokenizer.ByteTokens];
+        private readonly Dictionary<long, long> pairCounts = [];
         // Words where a pair was seen; entries go stale when a word stops containing the pair, which a merge skips.
-        private readonly Dictionary<long, List<int>> _pairWords = [];
+        private readonly Dictionary<long, List<int>> pairWords = [];
         // Most frequent first. A pair's count never grows once its creating merge is done (only a merge makes new
         // adjacencies, and those involve the new symbol), so an entry holds at least the current count and one whose
         // count is current when it comes out is the true maximum; stale entries are put back with their count.
-        private readonly PriorityQueue<long, (long Count, long Pair)> _queue;
-        private readonly int[] _mergedAtStep;
+        private readonly PriorityQueue<long, (long Count, long Pair)> queue;
+        private readonly int[] mergedAtStep;
 
         public Learner(Dictionary<string, long> wordCounts, int minFrequency)
         {
-            _minFrequency = minFrequency;
-            _words = [.. wordCounts.Select(entry => new Word(ClipTokenizer.ByteTokenIds(entry.Key), entry.Value))];
-            _mergedAtStep = new int[_words.Length];
-            _queue = new PriorityQueue<long, (long Count, long Pair)>(Comparer<(long Count, long Pair)>.Create(ComparePriority));
-            for (var index = 0; index < _words.Length; index++)
+            this.minFrequency = minFrequency;
+            words = [.. wordCounts.Select(entry => new Word(ClipTokenizer.ByteTokenIds(entry.Key), entry.Value))];
+            mergedAtStep = new int[this.words.Length];
+            queue = new PriorityQueue<long, (long Count, long Pair)>(Comparer<(long Count, long Pair)>.Create(ComparePriority));
+            for (var index = 0; index < this.words.Length; index++)
             {
-                var word = _words[index];
+                var word = this.words[index];
                 AddCounts(word, word.Count);
                 for (var i = 0; i + 1 < word.Length; i++)
                     Record(Key(word.Symbols[i], word.Symbols[i + 1]), index);
             }
-            foreach (var (pair, count) in _pairCounts)
+            foreach (var (pair, count) in pairCounts)
                 Enqueue(pair, count);
         }
 
         public List<(string Left, string Right)> Learn(int maxMerges)
         {
             var merges = new List<(string Left, string Right)>(maxMerges);
-            while (merges.Count < maxMerges && _queue.TryDequeue(out var pair, out var queued))
+            while (merges.Count < maxMerges && queue.TryDequeue(out var pair, out var queued))
             {
-                var count = _pairCounts.GetValueOrDefault(pair);
+                var count = pairCounts.GetValueOrDefault(pair);
                 if (count != queued.Count)
                 {
                     Enqueue(pair, count);
@@ -99,9 +99,9 @@ public static class BpeTrainer
                 // The merged string is always new: inside any word, the bytes of a symbol went through the same merges
                 // as they would alone (a merge across its edge would have split them between symbols), so one merge
                 // makes each string and every merge gets its own token, as CLIP's layout needs.
-                merges.Add((_symbols[Left(pair)], _symbols[Right(pair)]));
-                _symbols.Add(_symbols[Left(pair)] + _symbols[Right(pair)]);
-                Merge(pair, newSymbol: _symbols.Count - 1, step: merges.Count);
+                merges.Add((this.symbols[Left(pair)], this.symbols[Right(pair)]));
+                this.symbols.Add(this.symbols[Left(pair)] + this.symbols[Right(pair)]);
+                Merge(pair, newSymbol: this.symbols.Count - 1, step: merges.Count);
             }
             return merges;
         }
@@ -110,12 +110,12 @@ public static class BpeTrainer
         {
             var (left, right) = (Left(pair), Right(pair));
             var created = new HashSet<long>();
-            foreach (var index in _pairWords[pair])
+            foreach (var index in pairWords[pair])
             {
-                if (_mergedAtStep[index] == step)
+                if (mergedAtStep[index] == step)
                     continue;
-                _mergedAtStep[index] = step;
-                var word = _words[index];
+                mergedAtStep[index] = step;
+                var word = this.words[index];
                 // Taking all of the word's pairs out and putting the new ones back is simpler than patching the
                 // neighbours of each merge, which overlapping occurrences (as in "a a a") make fiddly; words are short.
                 AddCounts(word, -word.Count);
@@ -146,9 +146,9 @@ public static class BpeTrainer
                 }
             }
             // The pair cannot occur again: its symbols only become adjacent anew through a merge, which makes a new symbol.
-            _pairWords.Remove(pair);
+            pairWords.Remove(pair);
             foreach (var newPair in created)
-                Enqueue(newPair, _pairCounts[newPair]);
+                Enqueue(newPair, pairCounts[newPair]);
         }
 
         private void AddCounts(Word word, long delta)
@@ -156,32 +156,32 @@ public static class BpeTrainer
             for (var i = 0; i + 1 < word.Length; i++)
             {
                 var pair = Key(word.Symbols[i], word.Symbols[i + 1]);
-                ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(_pairCounts, pair, out _);
+                ref var count = ref CollectionsMarshal.GetValueRefOrAddDefault(pairCounts, pair, out _);
                 count += delta;
                 if (count == 0)
-                    _pairCounts.Remove(pair);
+                    pairCounts.Remove(pair);
             }
         }
 
         private void Record(long pair, int index, HashSet<long>? created = null)
         {
-            (CollectionsMarshal.GetValueRefOrAddDefault(_pairWords, pair, out _) ??= []).Add(index);
+            (CollectionsMarshal.GetValueRefOrAddDefault(pairWords, pair, out _) ??= []).Add(index);
             created?.Add(pair);
         }
 
         // Counts never grow, so a pair below the threshold can be dropped for good.
         private void Enqueue(long pair, long count)
         {
-            if (count >= _minFrequency)
-                _queue.Enqueue(pair, (count, pair));
+            if (count >= minFrequency)
+                queue.Enqueue(pair, (count, pair));
         }
 
         private int ComparePriority((long Count, long Pair) x, (long Count, long Pair) y)
         {
             if (x.Count != y.Count)
                 return y.Count.CompareTo(x.Count);
-            var left = string.CompareOrdinal(_symbols[Left(x.Pair)], _symbols[Left(y.Pair)]);
-            return left != 0 ? left : string.CompareOrdinal(_symbols[Right(x.Pair)], _symbols[Right(y.Pair)]);
+            var left = string.CompareOrdinal(symbols[Left(x.Pair)], symbols[Left(y.Pair)]);
+            return left != 0 ? left : string.CompareOrdinal(this.symbols[Right(x.Pair)], this.symbols[Right(y.Pair)]);
         }
 
         private static long Key(int left, int right) => (long)left << 32 | (uint)right;

@@ -43,22 +43,22 @@ public sealed class ClipTokenizer
     private static readonly char ByteLevelSpace = ByteToChar[' '];
     private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
 
-    private readonly string[] _tokens;
-    private readonly Merge[] _merges;
-    private readonly BpeTokenizer _bpe;
-    private readonly Dictionary<string, int> _addedWords;
+    private readonly string[] tokens;
+    private readonly Merge[] merges;
+    private readonly BpeTokenizer bpe;
+    private readonly Dictionary<string, int> addedWords;
     /// <summary>The added words of several pre-tokens ("hot dog"), as their byte-level pre-tokens, longest first.</summary>
-    private readonly (string[] Pieces, int Id)[] _addedPhrases;
-    private readonly ConcurrentDictionary<string, int[]> _wordCache = new(StringComparer.Ordinal);
+    private readonly (string[] Pieces, int Id)[] addedPhrases;
+    private readonly ConcurrentDictionary<string, int[]> wordCache = new(StringComparer.Ordinal);
     /// <summary>The ids below this are the vocabulary proper (vocab.json); from it on, every id is an added word,
     /// which Hugging Face's files declare as an added token instead.</summary>
-    private readonly int _baseCount;
+    private readonly int baseCount;
 
     private readonly record struct Merge(string Left, string Right, int Line);
 
     public int StartOfTextId { get; }
     public int EndOfTextId { get; }
-    public int VocabularySize => _tokens.Length;
+    public int VocabularySize => tokens.Length;
 
     /// <summary>The words added to the vocabulary (<see cref="WithAddedWord"/>), by id, each as the text that
     /// tokenizes to it: its cleaned pre-tokens, with a space only where two of them would otherwise run together
@@ -102,17 +102,17 @@ public sealed class ClipTokenizer
             .ToHashSet(StringComparer.Ordinal);
         // One that a merge uses as a part is kept as vocabulary, so that vocab.json stays loadable with its merges.
         var mergeParts = merges.SelectMany(merge => new[] { merge.Left, merge.Right }).ToHashSet(StringComparer.Ordinal);
-        _addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key) && !mergeParts.Contains(entry.Key))
+        addedWords = ids.Where(entry => entry.Key.EndsWith(EndOfWordSuffix, StringComparison.Ordinal) && !producible.Contains(entry.Key) && !mergeParts.Contains(entry.Key))
             .ToDictionary(entry => entry.Key[..^EndOfWordSuffix.Length], entry => entry.Value, StringComparer.Ordinal);
-        var addedIds = _addedWords.Values.ToHashSet();
-        _baseCount = tokens.Length;
-        while (_baseCount > 0 && addedIds.Contains(_baseCount - 1)) _baseCount--;
-        AddedWords = [.. _addedWords.OrderBy(entry => entry.Value).Select(entry => (entry.Value, AddedWordText(entry.Key)))];
-        _addedPhrases = _addedWords.Where(entry => entry.Key.Contains(ByteLevelSpace))
+        var addedIds = addedWords.Values.ToHashSet();
+        baseCount = tokens.Length;
+        while (baseCount > 0 && addedIds.Contains(baseCount - 1)) baseCount--;
+        AddedWords = [.. addedWords.OrderBy(entry => entry.Value).Select(entry => (entry.Value, AddedWordText(entry.Key)))];
+        addedPhrases = addedWords.Where(entry => entry.Key.Contains(ByteLevelSpace))
             .Select(entry => (entry.Key.Split(ByteLevelSpace), entry.Value)).OrderByDescending(phrase => phrase.Item1.Length).ToArray();
-        _tokens = tokens;
-        _merges = merges;
-        _bpe = BpeTokenizer.Create(new BpeOptions(ids)
+        this.tokens = tokens;
+        this.merges = merges;
+        bpe = BpeTokenizer.Create(new BpeOptions(ids)
         {
             Merges = merges.Select(merge => $"{merge.Left} {merge.Right}"),
             EndOfWordSuffix = EndOfWordSuffix,
@@ -240,15 +240,15 @@ public sealed class ClipTokenizer
             // Relaxed escaping keeps the byte-alphabet characters readable, as in the files Hugging Face publishes.
             using var writer = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true, Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
             writer.WriteStartObject();
-            for (var id = 0; id < _baseCount; id++)
-                writer.WriteNumber(_tokens[id], id);
+            for (var id = 0; id < baseCount; id++)
+                writer.WriteNumber(tokens[id], id);
             writer.WriteEndObject();
         });
         AtomicFile.Write(Path.Combine(folder, "merges.txt"), stream =>
         {
             using var writer = new StreamWriter(stream, new UTF8Encoding(encoderShouldEmitUTF8Identifier: false), leaveOpen: true) { NewLine = "\n" };
             writer.WriteLine("#version: 0.2");
-            foreach (var merge in _merges)
+            foreach (var merge in this.merges)
                 writer.WriteLine($"{merge.Left} {merge.Right}");
         });
         // The field set of openai/clip-vit-base-patch32's tokenizer_config.json as transformers saves it today.
@@ -270,7 +270,7 @@ public sealed class ClipTokenizer
             new(StartOfTextId, StartOfTextToken, Special: true), new(EndOfTextId, EndOfTextToken, Special: true),
         };
         // normalized: the fast tokenizer matches the word in the lower-cased text, as CLIP's own cleaning lower-cases.
-        added.AddRange(AddedWords.Where(word => word.Id >= _baseCount).Select(word => new HuggingFaceAddedToken(word.Id, word.Text, Special: false, Normalized: true)));
+        added.AddRange(AddedWords.Where(word => word.Id >= baseCount).Select(word => new HuggingFaceAddedToken(word.Id, word.Text, Special: false, Normalized: true)));
         HuggingFaceTokenizerFiles.Write(folder, settings, special, added);
     }
 
@@ -282,14 +282,14 @@ public sealed class ClipTokenizer
         var words = new List<string>();
         foreach (var token in declared.OrderBy(token => token.Id))
         {
-            if (token.Id < _tokens.Length)
+            if (token.Id < this.tokens.Length)
             {
-                var existing = _tokens[token.Id];
+                var existing = this.tokens[token.Id];
                 // Its own text (a special token), or an added word saved in vocab.json before added tokens were written.
                 if (existing == token.Content || (CanAddWord(token.Content) && existing == AddedWordToken(token.Content))) continue;
                 throw new TokenizerException($"{source}: added token \"{token.Content}\" has id {token.Id}, which vocab.json gives to \"{existing}\"");
             }
-            var next = _tokens.Length + words.Count;
+            var next = this.tokens.Length + words.Count;
             if (token.Id != next)
                 throw new TokenizerException($"{source}: added token \"{token.Content}\" has id {token.Id}, but the next id after the vocabulary is {next}; " +
                                              "added tokens must follow the vocabulary without gaps");
@@ -343,10 +343,10 @@ public sealed class ClipTokenizer
     /// <summary><see cref="WithAddedWord"/> for several words at once, with consecutive ids in the order given.</summary>
     private ClipTokenizer WithAddedWords(IReadOnlyList<string> words)
     {
-        var ids = new Dictionary<string, int>(_tokens.Length + words.Count, StringComparer.Ordinal);
-        for (var id = 0; id < _tokens.Length; id++)
-            ids.Add(_tokens[id], id);
-        var tokens = new List<string>(_tokens);
+        var ids = new Dictionary<string, int>(this.tokens.Length + words.Count, StringComparer.Ordinal);
+        for (var id = 0; id < this.tokens.Length; id++)
+            ids.Add(this.tokens[id], id);
+        var tokens = new List<string>(this.tokens);
         foreach (var word in words)
         {
             if (!CanAddWord(word))
@@ -357,7 +357,7 @@ public sealed class ClipTokenizer
             tokens.Add(token);
         }
         var described = string.Join(", ", words.Select(word => $"\"{word}\""));
-        return new ClipTokenizer([.. tokens], ids, _merges, $"vocabulary with the added word{(words.Count == 1 ? "" : "s")} {described}", "merges");
+        return new ClipTokenizer([.. tokens], ids, this.merges, $"vocabulary with the added word{(words.Count == 1 ? "" : "s")} {described}", "merges");
     }
 
     /// <summary>The pre-tokens SimpleTokenizer runs BPE on: the cleaned text split by CLIP's regex
@@ -387,7 +387,7 @@ public sealed class ClipTokenizer
     /// <summary>The longest added phrase whose pre-tokens start at <paramref name="start"/>: its length and id.</summary>
     private (int Length, int Id)? PhraseAt(IReadOnlyList<string> pieces, int start)
     {
-        foreach (var (phrase, id) in _addedPhrases)
+        foreach (var (phrase, id) in addedPhrases)
         {
             if (start + phrase.Length > pieces.Count) continue;
             var matches = true;
@@ -426,9 +426,9 @@ public sealed class ClipTokenizer
         var bytes = new List<byte>();
         foreach (var id in ids)
         {
-            if ((uint)id >= (uint)_tokens.Length)
-                throw new TokenizerException($"id {id} is outside the vocabulary of {_tokens.Length} tokens");
-            foreach (var c in _tokens[id])
+            if ((uint)id >= (uint)this.tokens.Length)
+                throw new TokenizerException($"id {id} is outside the vocabulary of {this.tokens.Length} tokens");
+            foreach (var c in this.tokens[id])
                 bytes.Add((byte)CharToByte[c]);
         }
         return Encoding.UTF8.GetString(CollectionsMarshal.AsSpan(bytes)).Replace(EndOfWordSuffix, " ");
@@ -450,15 +450,15 @@ public sealed class ClipTokenizer
 
     private int[] EncodeWord(string piece)
     {
-        if (_wordCache.TryGetValue(piece, out var cached))
+        if (wordCache.TryGetValue(piece, out var cached))
             return cached;
         var byteLevel = ToByteLevel(piece);
-        if (byteLevel.Length > MaxWordBytes && !_addedWords.ContainsKey(byteLevel))
+        if (byteLevel.Length > MaxWordBytes && !addedWords.ContainsKey(byteLevel))
             return [.. SplitLongWord(piece).SelectMany(EncodeWord)];
-        var ids = _addedWords.TryGetValue(byteLevel, out var added) ? [added]
-            : _bpe.EncodeToIds(byteLevel, considerPreTokenization: false, considerNormalization: false).ToArray();
-        if (_wordCache.Count < MaxCachedWords)
-            _wordCache.TryAdd(piece, ids);
+        var ids = addedWords.TryGetValue(byteLevel, out var added) ? [added]
+            : bpe.EncodeToIds(byteLevel, considerPreTokenization: false, considerNormalization: false).ToArray();
+        if (wordCache.Count < MaxCachedWords)
+            wordCache.TryAdd(piece, ids);
         return ids;
     }
 

@@ -6,9 +6,9 @@ namespace Molyneux.Tests.Imaging;
 
 public sealed class ClipImageProcessorTests : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     private static string Fixture(string name) =>
         Path.Combine(TestPaths.RepositoryRoot, "tests", "Molyneux.Tests", "Fixtures", "imaging", name);
@@ -170,8 +170,8 @@ public sealed class ClipImageProcessorTests : IDisposable
     [Fact]
     public void Imaging_PreprocessFilesStacksInOrder()
     {
-        var first = _folder.File("first.png");
-        var second = _folder.File("second.png");
+        var first = folder.File("first.png");
+        var second = folder.File("second.png");
         ImageDecoder.SavePng(first, full(3, 40, 60, 0.2f));
         ImageDecoder.SavePng(second, full(3, 90, 30, 0.8f));
         var processor = ClipImageProcessor.Default(32);
@@ -183,7 +183,7 @@ public sealed class ClipImageProcessorTests : IDisposable
         Assert.True(MaxDifference(batch[1], expectedSecond) <= 1e-6f);
         Assert.True(batch[0].mean().ToSingle() < batch[1].mean().ToSingle());
         Assert.Equal(new long[] { 0, 3, 32, 32 }, processor.PreprocessFiles([]).shape);
-        var error = Assert.Throws<ImageException>(() => processor.PreprocessFiles([first, _folder.File("missing.jpg")]));
+        var error = Assert.Throws<ImageException>(() => processor.PreprocessFiles([first, folder.File("missing.jpg")]));
         Assert.Contains("missing.jpg", error.Message);
     }
 
@@ -193,7 +193,7 @@ public sealed class ClipImageProcessorTests : IDisposable
         var original = new ClipImageProcessor(
             shortestEdge: 336, cropHeight: 320, cropWidth: 300, doResize: false, doCenterCrop: true, doRescale: true,
             rescaleFactor: 1 / 255.0, doNormalize: false, mean: [0.5, 0.25, 0.125], std: [0.1, 0.2, 0.3], resample: 2);
-        var path = _folder.File("model/preprocessor_config.json");
+        var path = folder.File("model/preprocessor_config.json");
 
         original.Save(path);
         var loaded = ClipImageProcessor.FromFile(path);
@@ -215,14 +215,14 @@ public sealed class ClipImageProcessorTests : IDisposable
     [Fact]
     public void Imaging_OldAndNewConfigFormatsParse()
     {
-        var old = _folder.File("old.json");
+        var old = folder.File("old.json");
         File.WriteAllText(old, """
             {"crop_size": 224, "do_center_crop": true, "do_normalize": true, "do_resize": true,
              "feature_extractor_type": "CLIPFeatureExtractor",
              "image_mean": [0.48145466, 0.4578275, 0.40821073], "image_std": [0.26862954, 0.26130258, 0.27577711],
              "resample": 3, "size": 224}
             """);
-        var current = _folder.File("new.json");
+        var current = folder.File("new.json");
         File.WriteAllText(current, """
             {"crop_size": {"height": 336, "width": 336}, "do_convert_rgb": true, "do_rescale": true,
              "image_processor_type": "CLIPImageProcessor", "rescale_factor": 0.00392156862745098,
@@ -258,7 +258,7 @@ public sealed class ClipImageProcessorTests : IDisposable
     [InlineData("""{"size": 224,""", "JSON")]
     public void Imaging_BadConfigNamesFileAndField(string json, string field)
     {
-        var path = _folder.File("preprocessor_config.json");
+        var path = folder.File("preprocessor_config.json");
         File.WriteAllText(path, json);
 
         var error = Assert.Throws<ConfigException>(() => ClipImageProcessor.FromFile(path));
@@ -270,7 +270,7 @@ public sealed class ClipImageProcessorTests : IDisposable
     [Fact]
     public void Imaging_MissingConfigIsAConfigError()
     {
-        var path = _folder.File("absent/preprocessor_config.json");
+        var path = folder.File("absent/preprocessor_config.json");
         var error = Assert.Throws<ConfigException>(() => ClipImageProcessor.FromFile(path));
         Assert.Contains(path, error.Message);
     }

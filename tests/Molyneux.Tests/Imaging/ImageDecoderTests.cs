@@ -7,13 +7,13 @@ namespace Molyneux.Tests.Imaging;
 
 public sealed class ImageDecoderTests : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     private string Write(string name, byte[] bytes)
     {
-        var path = _folder.File(name);
+        var path = folder.File(name);
         File.WriteAllBytes(path, bytes);
         return path;
     }
@@ -199,10 +199,10 @@ public sealed class ImageDecoderTests : IDisposable
         AssertRefused(Write("notes.png", "just some text, not pixels\n"u8.ToArray()), "not an image");
 
     [Fact]
-    public void Image_MissingFileIsRefused() => AssertRefused(_folder.File("absent.png"), "no such");
+    public void Image_MissingFileIsRefused() => AssertRefused(folder.File("absent.png"), "no such");
 
     [Fact]
-    public void Image_FolderIsRefused() => AssertRefused(_folder.Path, "folder");
+    public void Image_FolderIsRefused() => AssertRefused(this.folder.Path, "folder");
 
     [Fact]
     public void Image_HugeDimensionsAreRefusedFromTheHeader() =>
@@ -212,7 +212,7 @@ public sealed class ImageDecoderTests : IDisposable
     public void Image_SavePngThenLoadRoundTripsWithinOneStep()
     {
         using var original = rand(3, 17, 23, generator: new TorchSharp.torch.Generator(7));
-        var path = _folder.File("saved/round-trip.png");
+        var path = folder.File("saved/round-trip.png");
 
         ImageDecoder.SavePng(path, original);
         using var loaded = ImageDecoder.Load(path);
@@ -226,7 +226,7 @@ public sealed class ImageDecoderTests : IDisposable
     public void Image_SavePngClampsOutOfRangeValues()
     {
         using var image = tensor(new[] { -0.5f, 1.5f, float.NaN, 0.2f, 2f, -1f }, [3, 1, 2]);
-        var path = _folder.File("clamped.png");
+        var path = folder.File("clamped.png");
 
         ImageDecoder.SavePng(path, image);
         using var loaded = ImageDecoder.Load(path);

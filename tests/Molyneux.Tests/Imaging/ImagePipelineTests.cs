@@ -12,9 +12,9 @@ namespace Molyneux.Tests.Imaging;
 [Collection(ProcessWideThreads.Name)]
 public sealed class ImagePipelineTests : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     /// <summary>The repository's real images: PNGs of several sizes, with and without alpha, and a CMYK JPEG.</summary>
     private static IReadOnlyList<string> RealImages()
@@ -44,7 +44,7 @@ public sealed class ImagePipelineTests : IDisposable
     private IReadOnlyList<string> NumberedImages(int count) =>
         [.. Enumerable.Range(0, count).Select(i =>
         {
-            var path = _folder.File($"image{i:D2}.png");
+            var path = folder.File($"image{i:D2}.png");
             using var pixels = full(3, 9 + i, 12, i / 255f);
             ImageDecoder.SavePng(path, pixels);
             return path;
@@ -113,7 +113,7 @@ public sealed class ImagePipelineTests : IDisposable
     public void Unreadable_file_fails_with_its_name_at_its_batch_and_stops_every_thread()
     {
         var files = NumberedImages(9).ToList();
-        var corrupt = _folder.File("corrupt.png");
+        var corrupt = folder.File("corrupt.png");
         File.WriteAllBytes(corrupt, [0x89, (byte)'P', (byte)'N', (byte)'G', 1, 2, 3]);
         files.Insert(4, corrupt);
         var processor = ClipImageProcessor.Default(8);
@@ -151,7 +151,7 @@ public sealed class ImagePipelineTests : IDisposable
     public void Run_files_reports_the_sequential_error_after_encoding_the_batches_before_it()
     {
         var files = NumberedImages(7).ToList();
-        files.Insert(5, _folder.File("missing.jpg"));
+        files.Insert(5, folder.File("missing.jpg"));
         var processor = ClipImageProcessor.Default(8);
         var encoded = new List<long>();
         Tensor Encode(Tensor pixels)

@@ -1,4 +1,3 @@
-using Molyneux.Evaluation;
 using Molyneux.KnowledgeTransfer;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -78,13 +77,5 @@ public sealed class FineTuningLossAndCaptionTests
         Assert.Throws<OptionException>(() => ConceptCaptions.ParseMode("names"));
         Assert.Throws<OptionException>(() => ConceptCaptions.Caption("moongate", "  "));
         Assert.Throws<OptionException>(() => ConceptCaptions.Caption(" ", "a circular opening"));
-    }
-
-    [Fact]
-    public void FineTuning_negatives_are_template_prompts_of_the_other_reference_classes()
-    {
-        Assert.Equal(["a photo of a cat.", "a photo of a dog."], ConceptCaptions.Negatives(["cat", "Moongate", "dog"], "moongate"));
-        Assert.Equal(["itap of a cat.", "a bad photo of the cat.", "a origami cat.", "a photo of the large cat.", "a cat in a video game.", "art of the cat.", "a photo of the small cat."],
-            ConceptCaptions.Negatives(["cat"], "moongate", PromptTemplates.Load("simple")));
     }
 }

@@ -13,9 +13,9 @@ namespace Molyneux.Tests.Reliability;
 /// again unchanged, or rejected with <see cref="ConfigException"/>.</summary>
 public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     private const string OpenClipConfig = """
         { "embed_dim": 512, "quick_gelu": true,
@@ -57,7 +57,7 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Fuzz")]
     public void Fuzz_clip_config_reader_throws_only_config_exceptions()
     {
-        var path = _folder.File("config.json");
+        var path = folder.File("config.json");
         var inputs = Inputs(
             ("golden config.json", File.ReadAllText(TestPaths.GoldenClip("model_a/hf/config.json"))),
             ("ViT-B-32 preset", ClipConfig.Preset("ViT-B-32").ToHuggingFaceJson().ToJsonString()),
@@ -74,8 +74,8 @@ public sealed class ConfigFuzzTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Fuzz")]
     public void Fuzz_preprocessor_config_reader_throws_only_config_exceptions()
     {
-        var path = _folder.File("preprocessor_config.json");
-        var written = _folder.File("written.json");
+        var path = folder.File("preprocessor_config.json");
+        var written = folder.File("written.json");
         ClipImageProcessor.Default(224).Save(written);
         var inputs = Inputs(("HF preprocessor_config.json", File.ReadAllText(written)), ("old-layout preprocessor_config.json", OldPreprocessorConfig));
         Fuzz.Run<Mutant, ConfigException>(output, "ClipImageProcessor", inputs, mutant =>

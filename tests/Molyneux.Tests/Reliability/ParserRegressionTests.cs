@@ -12,9 +12,9 @@ namespace Molyneux.Tests.Reliability;
 /// own exception, naming the file.</summary>
 public sealed class ParserRegressionTests : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     /// <summary>Files are written as Latin-1, so that a row can hold bytes that are not UTF-8 (é alone is 0xE9).</summary>
     [Theory]
@@ -26,7 +26,7 @@ public sealed class ParserRegressionTests : IDisposable
     [InlineData("open_clip_config.json", """{"model_cfg": """, "not valid JSON")]
     public void Parser_crash_found_earlier_is_now_a_documented_error(string name, string latin1Content, string expected)
     {
-        var path = _folder.File(name);
+        var path = folder.File(name);
         File.WriteAllBytes(path, Encoding.Latin1.GetBytes(latin1Content));
 
         MolyneuxException error = name switch
@@ -44,7 +44,7 @@ public sealed class ParserRegressionTests : IDisposable
     /// <summary>An open_clip hub folder: the golden weights beside the open_clip_config.json under test.</summary>
     private string OpenClipFolder()
     {
-        File.Copy(TestPaths.GoldenClip("model_a/openai/model.safetensors.gz"), _folder.File("open_clip_model.safetensors"));
-        return _folder.Path;
+        File.Copy(TestPaths.GoldenClip("model_a/openai/model.safetensors.gz"), folder.File("open_clip_model.safetensors"));
+        return this.folder.Path;
     }
 }

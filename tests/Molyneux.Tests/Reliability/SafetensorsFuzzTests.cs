@@ -15,9 +15,9 @@ namespace Molyneux.Tests.Reliability;
 /// <see cref="CheckpointException"/>.</summary>
 public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     /// <summary>A small real file with every kind of entry a reader meets: several dtypes, a scalar, an empty tensor,
     /// a non-ASCII name and metadata.</summary>
@@ -116,7 +116,7 @@ public sealed class SafetensorsFuzzTests(ITestOutputHelper output) : IDisposable
     [Trait("Category", "Fuzz")]
     public void Fuzz_safetensors_reader_throws_only_checkpoint_exceptions()
     {
-        var path = _folder.File("fuzz.safetensors");
+        var path = folder.File("fuzz.safetensors");
         Fuzz.Run<Mutant, CheckpointException>(output, "safetensors", Inputs(), mutant =>
         {
             File.WriteAllBytes(path, mutant.Bytes);

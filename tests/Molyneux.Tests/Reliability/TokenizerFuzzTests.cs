@@ -19,9 +19,9 @@ public sealed record FuzzText(string Recipe, string Text)
 /// <see cref="TokenizerException"/>, and whatever loads tokenizes.</summary>
 public sealed class TokenizerFuzzTests(ITestOutputHelper output) : IDisposable
 {
-    private readonly TestPaths.TempFolder _folder = new();
+    private readonly TestPaths.TempFolder folder = new();
 
-    public void Dispose() => _folder.Dispose();
+    public void Dispose() => folder.Dispose();
 
     /// <summary>Pieces that exercise each step of cleaning and splitting: HTML entities (valid, truncated, out of
     /// range), Python's whitespace set, case rules with context (Σ, İ), the regex's literals and its quirks (ſ,
@@ -158,7 +158,7 @@ public sealed class TokenizerFuzzTests(ITestOutputHelper output) : IDisposable
             (4, mergesInputs.Select(m => (Vocab: intactVocab, Merges: m))),
             (1, Gen.Zip(vocabInputs, mergesInputs).Select(pair => (Vocab: pair.Item1, Merges: pair.Item2))));
 
-        var (vocabPath, mergesPath) = (_folder.File("vocab.json"), _folder.File("merges.txt"));
+        var (vocabPath, mergesPath) = (folder.File("vocab.json"), folder.File("merges.txt"));
         Fuzz.Run<(Mutant Vocab, Mutant Merges), TokenizerException>(output, "ClipTokenizer files", inputs, files =>
         {
             File.WriteAllBytes(vocabPath, files.Vocab.Bytes);

