@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Molyneux.Captioning;
 using Molyneux.Evaluation;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Pretraining;
@@ -17,13 +18,19 @@ public static class PretrainCommand
     {
         var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain (one solid shape on black), or image-caption pairs: a captions .jsonl, COCO or Karpathy .json, .csv/.tsv, or webdataset .tar shards (docs/datasets.md)", Required = true };
         var split = new Option<string?>("--split") { Description = "With image-caption pairs: the Karpathy split or split folder to train on" };
-        var preset = new Option<string>("--preset") { Description = $"micro, tiny or small (molyneux-micro…), another shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}), or a model config .json file", DefaultValueFactory = _ => "tiny" };
+        var objective = new Option<string>("--objective") { Description = "clip (contrastive; a HF CLIPModel folder) or coca (contrastive + captioning as open_clip's CoCa; an open_clip CoCa folder that caption reads)", DefaultValueFactory = _ => "clip" };
+        objective.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<string>() is not ("clip" or "coca"))
+                result.AddError($"--objective: expected clip or coca, got '{result.GetValueOrDefault<string>()}'");
+        });
+        var preset = new Option<string>("--preset") { Description = $"micro, tiny or small (molyneux-micro…; with --objective coca: micro or tiny, coca-micro…), another shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}), or a model config .json file", DefaultValueFactory = _ => "tiny" };
         preset.Validators.Add(result =>
         {
-            if (LibraryPreset(result.GetValueOrDefault<string>()) is null)
-                result.AddError($"--preset: expected micro, tiny, small, a shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}) or a config .json file, got '{result.GetValueOrDefault<string>()}'");
+            if (LibraryPreset(result.GetValueOrDefault<string>()) is null && CocaPreset(result.GetValueOrDefault<string>()) is null)
+                result.AddError($"--preset: expected micro, tiny, small, a shipped preset ({string.Join(", ", Molyneux.Modeling.ClipConfig.PresetNames)}, {string.Join(", ", CocaPresets.Names)}) or a config .json file, got '{result.GetValueOrDefault<string>()}'");
         });
-        var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF CLIPModel folder; with --objective coca, open_clip CoCa weights and config)", Required = true };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget, turned into steps from the first steps' speed" };
         var steps = new Option<int?>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)" };
         var seed = new Option<int>("--seed") { Description = "Random seed of the initialisation, the data and its order; with --steps the same seed repeats a run", DefaultValueFactory = _ => 0 };
@@ -37,16 +44,18 @@ public static class PretrainCommand
         var home = DataCommands.Home();
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
         var tensorBoard = new TensorBoardArguments();
-        var command = new Command("pretrain", "Pretrain a small CLIP from scratch (contrastive, AdamW, warm-up + cosine)");
-        foreach (var option in new Option[] { data, split, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
+        var command = new Command("pretrain", "Pretrain a small CLIP or CoCa from scratch (contrastive [+ captioning], AdamW, warm-up + cosine)");
+        foreach (var option in new Option[] { objective, data, split, preset, output, minutes, steps, seed, withhold, batchSize, learningRate, vocabularySize, shapesCount, imageSize, home, device })
             command.Options.Add(option);
         resumable.AddTo(command);
         tensorBoard.AddTo(command);
         context.SetAction(command, parse =>
         {
+            var isCoca = parse.GetValue(objective) == "coca";
             var options = new PretrainOptions
             {
-                Preset = LibraryPreset(parse.GetValue(preset)!)!,
+                Objective = isCoca ? PretrainObjective.Coca : PretrainObjective.Clip,
+                Preset = isCoca ? CocaPreset(parse.GetValue(preset)!) ?? parse.GetValue(preset)! : LibraryPreset(parse.GetValue(preset)!) ?? parse.GetValue(preset)!,
                 Minutes = parse.GetValue(minutes),
                 Steps = parse.GetValue(steps),
                 Seed = parse.GetValue(seed),
@@ -59,10 +68,15 @@ public static class PretrainCommand
             var pretrainingData = LoadData(parse.GetValue(data)!, parse.GetValue(withhold), parse.GetValue(home) ?? MolyneuxHome.Default,
                 parse.GetValue(shapesCount), parse.GetValue(imageSize), options.Seed, messages, split: parse.GetValue(split));
             var log = tensorBoard.Open(parse);
-            ClipPretrainer Trainer(Action<int, int, string> report) => new(pretrainingData, options, ComputeDevice.Parse(parse.GetValue(device)!))
+            TrainingRecord Train(Action<int, int, string> report, CancellationToken cancellation)
             {
-                Progress = TensorBoardArguments.Recording(log, "pretrain", CliProgress.Pretraining(report)),
-            };
+                var computeDevice = ComputeDevice.Parse(parse.GetValue(device)!);
+                var progress = TensorBoardArguments.Recording(log, "pretrain", CliProgress.Pretraining(report));
+                var (target, resume, overwrite) = (parse.GetValue(output)!, parse.GetValue(resumable.Resume), parse.GetValue(resumable.Overwrite));
+                return isCoca
+                    ? new CocaPretrainer(pretrainingData, options, computeDevice) { Progress = progress }.Run(target, resume, overwrite, cancellation)
+                    : new ClipPretrainer(pretrainingData, options, computeDevice) { Progress = progress }.Run(target, resume, overwrite, cancellation);
+            }
             // Ctrl+C saves the state so that --resume continues from there.
             using var interrupt = new CancellationTokenSource();
             ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
@@ -70,8 +84,7 @@ public static class PretrainCommand
             TrainingRecord? record = null;
             try
             {
-                CliProgress.Steps(context, "pretraining", report =>
-                    record = Trainer(report).Run(parse.GetValue(output)!, parse.GetValue(resumable.Resume), parse.GetValue(resumable.Overwrite), interrupt.Token));
+                CliProgress.Steps(context, "pretraining", report => record = Train(report, interrupt.Token));
             }
             catch (OperationCanceledException)
             {
@@ -85,7 +98,9 @@ public static class PretrainCommand
             var table = new Table().AddColumns("final", "value");
             foreach (var (name, value) in record!.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
             context.Console.Write(table);
-            context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png)");
+            context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png{(isCoca ? $", {CocaPretrainer.SamplesFileName}" : "")})");
+            if (isCoca)
+                context.Console.WriteLine($"caption with: molyneux caption --model {parse.GetValue(output)} --config {Path.Combine(parse.GetValue(output)!, CocaPretrainer.ConfigFileName)} --images DIR");
             return 0;
         });
         return command;
@@ -98,6 +113,13 @@ public static class PretrainCommand
         value.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? value
         : value is "micro" or "tiny" or "small" ? "molyneux-" + value
         : Molyneux.Modeling.ClipConfig.PresetName(value);
+
+    /// <summary>What <see cref="PretrainOptions.Preset"/> takes for a --preset value with --objective coca: a config
+    /// file itself, coca-micro/coca-tiny for micro/tiny or their full names; null for anything else.</summary>
+    private static string? CocaPreset(string value) =>
+        value.EndsWith(".json", StringComparison.OrdinalIgnoreCase) ? value
+        : value is "micro" or "tiny" ? "coca-" + value
+        : CocaPresets.Find(value) is null ? null : value.ToLowerInvariant();
 
     /// <param name="emojiValidation">For emoji: the validation split (<see cref="EmojiSplitOptions.ForValidation"/>).</param>
     /// <param name="split">For image-caption pairs: the split to read (<see cref="CaptionPairDatasets.Open"/>); webdataset

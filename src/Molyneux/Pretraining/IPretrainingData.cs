@@ -29,4 +29,8 @@ public interface IPretrainingData
 
     /// <summary>Held-out zero-shot questions, evaluated along the learning curve.</summary>
     IReadOnlyList<ZeroShotProbe> Probes { get; }
+
+    /// <summary>Held-out images with reference captions, captioned along a CoCa's pretraining (CIDEr-D, BLEU-4); none
+    /// where the data has no such set.</summary>
+    IReadOnlyList<CaptionProbe> CaptionProbes => [];
 }

@@ -1,4 +1,10 @@
+using Molyneux.Captioning;
+
 namespace Molyneux.Pretraining;
+
+/// <summary>What <c>molyneux pretrain</c> trains: a CLIP (contrastive loss alone) or a CoCa (contrastive plus
+/// captioning loss, open_clip's weights).</summary>
+public enum PretrainObjective { Clip, Coca }
 
 /// <summary>The recipe of <see cref="ClipPretrainer"/>: contrastive CLIP training from scratch with AdamW, linear
 /// warm-up then cosine decay, no weight decay on norms, biases, embeddings and the temperature, a learnable
@@ -12,6 +18,10 @@ public sealed record PretrainOptions
     /// <summary>Optimizer steps. Exactly reproducible for a seed; <see cref="Minutes"/> is not, since it turns a time
     /// budget into steps from the speed of the first steps.</summary>
     public int? Steps { get; init; }
+
+    /// <summary>Clip (<see cref="ClipPretrainer"/>) or Coca (<see cref="CocaPretrainer"/>, whose <see cref="Preset"/> is a
+    /// CoCa preset, <see cref="CocaPresets.Names"/>, or an open_clip CoCa config file).</summary>
+    public PretrainObjective Objective { get; init; } = PretrainObjective.Clip;
 
     public double? Minutes { get; init; }
 
@@ -52,6 +62,8 @@ public sealed record PretrainOptions
         if (!(LearningRate > 0)) throw new OptionException($"--lr: must be positive, got {LearningRate}");
         if (WeightDecay < 0) throw new OptionException($"--weight-decay: must not be negative, got {WeightDecay}");
         if (VocabularySize < 520) throw new OptionException($"--vocab-size: must be at least 520 (256 bytes twice, specials, a few merges), got {VocabularySize}");
+        if (Objective == PretrainObjective.Coca && CocaPresets.Find(Preset) is null && !Preset.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            throw new OptionException($"--preset: the coca objective takes a CoCa preset ({string.Join(", ", CocaPresets.Names)}) or an open_clip CoCa config .json, got '{Preset}'");
         if (ContextLength < 4) throw new OptionException($"--context-length: must be at least 4, got {ContextLength}");
     }
 }

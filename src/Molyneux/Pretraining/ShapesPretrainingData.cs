@@ -15,13 +15,19 @@ public sealed class ShapesPretrainingData : IPretrainingData
     private readonly ShapesWorld world;
     private readonly int seed;
 
-    public ShapesPretrainingData(ShapesWorld world, int count, int seed, int probeImagesPerClass = 40)
+    public ShapesPretrainingData(ShapesWorld world, int count, int seed, int probeImagesPerClass = 40, int captionProbeScenes = 200)
     {
         this.world = world;
         this.seed = seed;
         Count = count;
         ImageSize = world.Options.ImageSize;
         Probes = [Probe(world, ShapesQuestion.Color, probeImagesPerClass, seed + 1), Probe(world, ShapesQuestion.Shape, probeImagesPerClass, seed + 2)];
+        // Drawn on first use: only a captioner's pretraining asks for them.
+        captionProbes = new Lazy<IReadOnlyList<CaptionProbe>>(() =>
+        [
+            CaptionProbe.Shapes("validation", world, captionProbeScenes, seed + 3),
+            CaptionProbe.Shapes("test", world, captionProbeScenes, seed + 4, finalOnly: true),
+        ]);
         Description = $"shapes: {count} scenes (seed {seed}), {ImageSize} px, {world.Options.Summary}";
     }
 
@@ -32,6 +38,12 @@ public sealed class ShapesPretrainingData : IPretrainingData
     public int ImageSize { get; }
 
     public IReadOnlyList<ZeroShotProbe> Probes { get; }
+
+    /// <summary>Held-out scenes (streams seed + 3 for the curve, seed + 4 as the test set measured once at the end)
+    /// with five reference captions each.</summary>
+    public IReadOnlyList<CaptionProbe> CaptionProbes => captionProbes.Value;
+
+    private readonly Lazy<IReadOnlyList<CaptionProbe>> captionProbes;
 
     public RandomAffineOptions Augmentation => IPretrainingData.LightAugmentation;
 

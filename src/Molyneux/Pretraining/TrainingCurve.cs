@@ -22,7 +22,12 @@ public sealed record TrainingRecord(string Data, PretrainOptions Options, int To
     public void SavePlot(string path) => SavePlot(Curve, path);
 
     /// <summary>Draws the loss (left) and each probe's top-1 (right) of a learning curve against minutes, as a PNG.</summary>
-    public static void SavePlot(IReadOnlyList<CurvePoint> curve, string path)
+    public static void SavePlot(IReadOnlyList<CurvePoint> curve, string path) =>
+        SavePlot(curve, path, "held-out top-1", key => key.EndsWith("_top1", StringComparison.Ordinal), probeMax: 1.0);
+
+    /// <summary>Draws the loss (left) and the probes <paramref name="showProbe"/> picks (right, titled
+    /// <paramref name="probeTitle"/>, up to <paramref name="probeMax"/> or the largest value when null) against minutes.</summary>
+    public static void SavePlot(IReadOnlyList<CurvePoint> curve, string path, string probeTitle, Func<string, bool> showProbe, double? probeMax)
     {
         const int width = 960, height = 400;
         using var bitmap = new SKBitmap(width, height);
@@ -30,11 +35,11 @@ public sealed record TrainingRecord(string Data, PretrainOptions Options, int To
         canvas.Clear(SKColors.White);
         var loss = new List<(string, List<(double, double)>)> { ("training loss", curve.Select(p => (p.Minutes, p.Loss)).ToList()) };
         var probes = curve.Where(p => p.Probes is not null)
-            .SelectMany(p => p.Probes!.Where(kv => kv.Key.EndsWith("_top1", StringComparison.Ordinal)).Select(kv => (kv.Key, Point: (p.Minutes, kv.Value))))
+            .SelectMany(p => p.Probes!.Where(kv => showProbe(kv.Key)).Select(kv => (kv.Key, Point: (p.Minutes, kv.Value))))
             .GroupBy(entry => entry.Key)
             .Select(group => (group.Key, group.Select(entry => entry.Point).ToList())).ToList();
         DrawPanel(canvas, new SKRect(50, 50, width / 2 - 25, height - 50), "training loss", loss, fixedMax: null);
-        DrawPanel(canvas, new SKRect(width / 2 + 50, 50, width - 25, height - 50), "held-out top-1", probes, fixedMax: 1.0);
+        DrawPanel(canvas, new SKRect(width / 2 + 50, 50, width - 25, height - 50), probeTitle, probes, fixedMax: probeMax);
         using var image = SKImage.FromBitmap(bitmap);
         using var data = image.Encode(SKEncodedImageFormat.Png, 100);
         AtomicFile.Write(path, stream => data.SaveTo(stream));

@@ -17,6 +17,7 @@ public sealed partial class LiveScalarsTests
     private static readonly HashSet<string> OnceOnly =
     [
         "ClipInitialization.Apply", "ClipInitialization.ApplyVision", "ClipInitialization.Normal",
+        "CocaInitialization.Apply", "CocaInitialization.InitializeLayer", "CocaInitialization.Normal",
         "AnchorMatrix.Quantized", "ImageDecoder.SavePng", "Lora.Adapter..ctor",
     ];
 

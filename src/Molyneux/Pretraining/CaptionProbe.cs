@@ -1,0 +1,66 @@
+using Molyneux.Captioning;
+using Molyneux.Worlds;
+using static TorchSharp.torch;
+
+namespace Molyneux.Pretraining;
+
+/// <summary>What a <see cref="CaptionProbe"/> measured: corpus CIDEr-D and BLEU-4 of the greedy captions, and the first
+/// few captions beside their references, to read.</summary>
+public sealed record CaptionProbeResult(double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Samples);
+
+/// <summary>Held-out images with their reference captions, captioned greedily along a captioner's pretraining: images
+/// [N,3,S,S] in [0,1] and several references each (CIDEr-D's consensus needs more than one). <paramref name="FinalOnly"/>:
+/// a test set, measured once when training ends and never along the curve, so that nothing about the run is chosen
+/// by looking at it.</summary>
+public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IReadOnlyList<string>> References, bool FinalOnly = false)
+{
+    /// <summary>Captions shown in training.json's final samples.</summary>
+    public const int SampleCount = 8;
+
+    /// <summary>The options of the probe's captions: open_clip's greedy generation, up to the model's context.</summary>
+    public static CaptionOptions Greedy(CocaModel model) => new()
+    {
+        Decoding = CaptionDecoding.Greedy,
+        MaxLength = Math.Min(30, Math.Min(model.Config.Text.ContextLength, model.Config.Multimodal.ContextLength)),
+    };
+
+    public CaptionProbeResult Evaluate(Captioner captioner)
+    {
+        var model = captioner.Model;
+        var wasTraining = model.training;
+        model.eval();
+        try
+        {
+            using var scope = NewDisposeScope();
+            using var _ = no_grad();
+            var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
+            var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
+            var captions = captioner.CaptionPixels(pixels, sources, Greedy(model));
+            var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
+            var scores = CaptionMetrics.Compute(corpus);
+            return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+    }
+
+    /// <summary><paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
+    /// its own caption and <paramref name="references"/> − 1 more the world's language could have said of it (other
+    /// random phrasings of the same attributes), as COCO gives five captions per image.</summary>
+    public static CaptionProbe Shapes(string name, ShapesWorld world, int count, int seed, int references = 5, bool finalOnly = false)
+    {
+        var samples = world.Generate(count, seed);
+        var referenceLists = samples.Select(sample =>
+        {
+            var a = sample.Attributes;
+            var spec = new ShapesSpec { Shape = a.Shape, Color = a.Color, Size = a.Size, Background = a.Background, Pattern = a.Pattern, Count = a.Count, Position = a.Position };
+            // Other streams than the scene's own (seed, index), so the extra phrasings are independent draws.
+            var others = Enumerable.Range(1, references - 1).Select(k => ShapesCaptions.Describe(spec, new SplitMix64(seed ^ (0x51AB << k), sample.Index)));
+            return (IReadOnlyList<string>)[sample.Caption, .. others];
+        }).ToList();
+        // Made on first use, perhaps inside a training step's dispose scope; the probe outlives it.
+        return new CaptionProbe(name, ShapesSample.Stack(samples).DetachFromDisposeScope(), referenceLists, finalOnly);
+    }
+}

@@ -1,0 +1,233 @@
+using System.Diagnostics;
+using System.Text.Json;
+using Molyneux.Captioning;
+using Molyneux.Imaging;
+using Molyneux.KnowledgeTransfer;
+using Molyneux.Runtime;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Molyneux.Pretraining;
+
+/// <summary>A captioner's held-out samples, written beside the model (samples.json): each probe's first captions with
+/// the references they were scored against.</summary>
+public sealed record CaptionSamples(string Probe, double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Captions);
+
+/// <summary>CoCa pretraining from scratch (Yu et al. 2022, as open_clip trains it): L = contrastive weight × CLIP's
+/// symmetric contrastive loss + caption weight × the decoder's captioning loss (open_clip's defaults,
+/// <see cref="CocaModel.DefaultContrastiveLossWeight"/> and <see cref="CocaModel.DefaultCaptionLossWeight"/>), on the same
+/// image–caption pairs and with the same recipe as <see cref="ClipPretrainer"/> (<see cref="PretrainingRecipe"/>). Texts
+/// are tokenized with OpenAI's CLIP BPE, as open_clip's CoCa models are, so the output is an ordinary open_clip CoCa
+/// folder (model.safetensors + open_clip_config.json) that <c>molyneux caption</c> and <c>eval caption</c> read, with
+/// training.json, training.png and samples.json. The curve's probes are the held-out CIDEr-D and BLEU-4 of greedy
+/// captions (<see cref="IPretrainingData.CaptionProbes"/>); a run resumes from its saved state exactly.</summary>
+public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
+{
+    /// <summary>The open_clip model config written beside the weights.</summary>
+    public const string ConfigFileName = "open_clip_config.json";
+
+    public const string WeightsFileName = "model.safetensors";
+
+    public const string SamplesFileName = "samples.json";
+
+    private const string StateFile = "pretrain_state.json";
+    private const string OptimizerFile = "optimizer.bin";
+
+    private readonly RandomAffine augmentation = new(data.Augmentation);
+
+    public IProgress<PretrainProgress>? Progress { get; init; }
+
+    /// <summary>Trains and writes <paramref name="output"/>. Cancelling saves the state (to resume from) and throws
+    /// <see cref="OperationCanceledException"/>.</summary>
+    public TrainingRecord Run(string output, bool resume = false, bool overwrite = false, CancellationToken cancellationToken = default)
+    {
+        options.Validate();
+        var target = new ResumableOutput(output, StateFile, resume, overwrite);
+        var resumeFolder = target.ResumeFolder;
+        var state = target.HasState ? LoadState(resumeFolder) : null;
+        using var model = state is null ? NewModel() : CocaCheckpoint.Load(resumeFolder, Path.Combine(resumeFolder, ConfigFileName));
+        model.to(device.Device);
+        var captioner = new Captioner(model);
+        using var optimizer = PretrainingRecipe.Optimizer(model, options);
+        if (state is not null)
+        {
+            using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFolder, OptimizerFile)));
+            optimizer.load_state_dict(reader);
+        }
+        var totalSteps = state?.TotalSteps ?? options.Steps ?? CalibrateSteps(captioner, options.Minutes!.Value);
+        var curve = state?.Curve.ToList() ?? [];
+        var firstStep = state?.Step ?? 0;
+        var minutesBefore = state?.Minutes ?? 0;
+        var clock = Stopwatch.StartNew();
+        double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
+        var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
+        var lossSum = state?.LossSum ?? 0.0;
+        var lossCount = state?.LossCount ?? 0;
+
+        model.train();
+        var loop = new StepLoop("pretraining", totalSteps)
+        {
+            SaveInterval = TimeSpan.FromMinutes(options.CheckpointMinutes), SaveWhenCancelled = true, StatePath = resumeFolder,
+            Advice = "lower --lr and --resume, or start again",
+        };
+        loop.Run(firstStep, step =>
+        {
+            var loss = TrainStep(captioner, optimizer, loop, step, totalSteps);
+            (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
+            var done = step + 1;
+            CurvePoint? evaluated = null;
+            if (done % evaluateEvery == 0 || done == totalSteps)
+            {
+                var probes = new Dictionary<string, double>();
+                foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: false)) AddScores(probes, probe, result);
+                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, PretrainingRecipe.LearningRate(options, step, totalSteps),
+                    Math.Exp(model.logit_scale.detach().cpu().item<float>()), probes));
+                (lossSum, lossCount) = (0, 0);
+            }
+            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), (done - firstStep) * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
+                PretrainingRecipe.LearningRate(options, step, totalSteps), evaluated));
+        }, save: done => SaveState(model, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount)), cancellationToken);
+
+        var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
+        foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
+        var samples = new List<CaptionSamples>();
+        foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: null))
+        {
+            AddScores(final, probe, result);
+            samples.Add(new CaptionSamples(probe.Name, result.CiderD, result.Bleu4, result.Samples));
+        }
+        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final, RunEnvironment.Capture(device));
+        target.Complete(folder =>
+        {
+            CocaCheckpoint.Save(model, Path.Combine(folder, WeightsFileName), Path.Combine(folder, ConfigFileName));
+            record.Save(Path.Combine(folder, "training.json"));
+            TrainingRecord.SavePlot(curve, Path.Combine(folder, "training.png"), "held-out CIDEr-D (greedy)",
+                key => key.EndsWith("_cider_d", StringComparison.Ordinal), probeMax: null);
+            AtomicFile.WriteAllText(Path.Combine(folder, SamplesFileName), JsonSerializer.Serialize(samples, TrainingRecord.JsonOptions) + "\n");
+        });
+        return record;
+    }
+
+    /// <summary>A fresh CoCa of the preset's shape at the data's image size, its text context set by the options,
+    /// initialised as open_clip initialises one.</summary>
+    private CocaModel NewModel()
+    {
+        var preset = CocaPresets.FromFileOrPreset(options.Preset);
+        var config = preset with
+        {
+            Vision = preset.Vision with { ImageSize = data.ImageSize },
+            Text = preset.Text with { ContextLength = options.ContextLength },
+            Multimodal = preset.Multimodal with { ContextLength = options.ContextLength },
+        };
+        config.Validate($"preset {options.Preset} at {data.ImageSize} px");
+        var model = new CocaModel(config);
+        CocaInitialization.Apply(model, options.Seed);
+        return model;
+    }
+
+    private double TrainStep(Captioner captioner, AdamW optimizer, StepLoop loop, int step, int totalSteps)
+    {
+        var model = captioner.Model;
+        var learningRate = PretrainingRecipe.LearningRate(options, step, totalSteps);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+
+        var generator = PretrainingRecipe.StepGenerator(options, step);
+        var (pixels, ids, captionLength) = Batch(captioner, generator, augment: true);
+        var loss = TotalLoss(model, pixels, ids, captionLength);
+
+        optimizer.zero_grad();
+        loss.backward();
+        loop.RequireFinite(step, isfinite(loss), "the loss");
+        nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
+        optimizer.step();
+        using (no_grad()) model.logit_scale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
+        return loss.item<float>();
+    }
+
+    /// <summary>The step's normalized images, their captions' ids padded to the context (as open_clip tokenizes them,
+    /// so the text tower's CLS token sits where it will at inference), and the batch's longest caption in ids.</summary>
+    private (Tensor Pixels, Tensor Ids, long CaptionLength) Batch(Captioner captioner, Generator generator, bool augment)
+    {
+        var model = captioner.Model;
+        var (images, captions) = data.Batch(PretrainingRecipe.BatchIndices(data.Count, options.BatchSize, generator), generator);
+        var pixels = captioner.ImageProcessor.Normalize(augment ? augmentation.Apply(images, generator) : images).to(model.Device);
+        var ids = captioner.Tokenizer.TokenizeBatch(captions, model.Config.Text.ContextLength);
+        var longest = ids.EqualTo(model.Config.Text.PadId).logical_not().any(0).nonzero().max().item<long>() + 1;
+        return (pixels, ids.to(model.Device), longest);
+    }
+
+    /// <summary><see cref="CocaModel.TotalLoss"/> with open_clip's weights, the decoder run only over the first
+    /// <paramref name="captionLength"/> positions: the padding after them is ignored by the captioning loss, and cutting
+    /// it saves most of the product with the 49 408-word vocabulary, which dominates a small model's step.</summary>
+    private static Tensor TotalLoss(CocaModel model, Tensor pixels, Tensor ids, long captionLength)
+    {
+        using var scope = NewDisposeScope();
+        var (imageFeatures, imageTokens) = model.visual.forward(pixels);
+        var (textFeatures, tokenStates) = model.text.forward(ids);
+        var length = (int)captionLength;
+        var caption = model.CaptionLoss(model.text_decoder.forward(imageTokens, tokenStates[.., ..length]), ids[.., ..length]);
+        var contrastive = ContrastiveLoss.Compute(imageFeatures, textFeatures, model.logit_scale);
+        return caption.Times(CocaModel.DefaultCaptionLossWeight).Plus(contrastive.Times(CocaModel.DefaultContrastiveLossWeight)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Turns a time budget into steps from the speed of a few untimed-then-timed forward+backward passes;
+    /// the weights are not changed.</summary>
+    private int CalibrateSteps(Captioner captioner, double minutes)
+    {
+        var model = captioner.Model;
+        model.train();
+        var times = new List<double>();
+        for (var i = 0; i < 3; i++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            var (pixels, ids, captionLength) = Batch(captioner, new Generator((ulong)i), augment: false);
+            TotalLoss(model, pixels, ids, captionLength).backward();
+            if (i > 0) times.Add(watch.Elapsed.TotalSeconds);
+        }
+        model.zero_grad();
+        // The optimizer step and the probes cost more than forward+backward; keep 20% in reserve.
+        return Math.Max(1, (int)(0.8 * minutes * 60 / times.Average()));
+    }
+
+    /// <summary>The caption probes, measured on the model as it is: those along the curve (<paramref name="finalOnly"/>
+    /// false), the test sets (true), or all (null).</summary>
+    private IEnumerable<(CaptionProbe Probe, CaptionProbeResult Result)> EvaluateProbes(Captioner captioner, bool? finalOnly) =>
+        data.CaptionProbes.Where(probe => finalOnly is null || probe.FinalOnly == finalOnly).Select(probe => (probe, probe.Evaluate(captioner))).ToList();
+
+    private static void AddScores(Dictionary<string, double> scores, CaptionProbe probe, CaptionProbeResult result)
+    {
+        scores[$"{probe.Name}_cider_d"] = result.CiderD;
+        scores[$"{probe.Name}_bleu_4"] = result.Bleu4;
+    }
+
+    /// <summary>Everything besides weights and optimizer moments that the rest of the run depends on.</summary>
+    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve, double LossSum, int LossCount);
+
+    private static void SaveState(CocaModel model, AdamW optimizer, string folder, ResumeState state) =>
+        AtomicFile.WriteDirectory(folder, overwrite: true, temporary =>
+        {
+            CocaCheckpoint.Save(model, Path.Combine(temporary, WeightsFileName), Path.Combine(temporary, ConfigFileName));
+            AtomicFile.Write(Path.Combine(temporary, OptimizerFile), stream =>
+            {
+                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                optimizer.save_state_dict(writer);
+            });
+            AtomicFile.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, TrainingRecord.JsonOptions));
+        });
+
+    private static ResumeState LoadState(string folder)
+    {
+        var path = Path.Combine(folder, StateFile);
+        try
+        {
+            return JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), TrainingRecord.JsonOptions)
+                   ?? throw new CheckpointException($"{path}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"{path}: not a valid pretraining state ({e.Message})", e);
+        }
+    }
+}
