@@ -20,7 +20,7 @@ public sealed class CaptionArguments
 
     public Option<string> Model { get; } = new("--model", "-m") { Description = "CoCa weights in open_clip naming: a .safetensors(.gz) file, or a folder holding model.safetensors", Required = true };
 
-    public Option<string?> Config { get; } = new("--config") { Description = "The open_clip model config file (e.g. coca_ViT-B-32.json); the shipped presets are CLIP's, not CoCa's" };
+    public Option<string?> Config { get; } = new("--config") { Description = "The open_clip model config file (e.g. coca_ViT-B-32.json; default: the model folder's open_clip_config.json); the shipped presets are CLIP's, not CoCa's" };
 
     public Option<string> Decoding { get; } = DecodingOption();
 
@@ -64,12 +64,15 @@ public sealed class CaptionArguments
     /// <summary>The CoCa model, on the chosen device.</summary>
     public CocaModel Load(ParseResult parse)
     {
-        var configPath = parse.GetValue(Config)
+        var weights = parse.GetValue(Model)!;
+        // A folder `pretrain --objective coca` wrote carries its config beside the weights.
+        var besideWeights = Path.Combine(weights, Molyneux.Pretraining.CocaPretrainer.ConfigFileName);
+        var configPath = parse.GetValue(Config) ?? (Directory.Exists(weights) && File.Exists(besideWeights) ? besideWeights : null)
                          ?? throw new OptionException("--config: give the open_clip model config of the weights (e.g. coca_ViT-B-32.json)");
         // The shipped presets are CLIP shapes; a CoCa also needs its decoder's, which only its own config has.
         if (!File.Exists(configPath) && ClipConfig.PresetName(configPath) is { } preset)
             throw new OptionException($"--config: {preset} is a CLIP preset, not a CoCa's; give the CoCa's open_clip model config file (e.g. coca_ViT-B-32.json)");
-        var model = CocaCheckpoint.Load(parse.GetValue(Model)!, configPath);
+        var model = CocaCheckpoint.Load(weights, configPath);
         model.to(ParseDevice(parse).Device);
         return model;
     }

@@ -54,10 +54,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         var state = target.HasState ? LoadState(resumeFolder) : null;
         using var clip = state is null ? NewModel() : ClipCheckpoint.Load(resumeFolder, new ClipLoadOptions { Device = device });
         var model = clip.Model;
-        var (decay, noDecay) = ParameterGroups(model);
-        using var optimizer = optim.AdamW([new AdamW.ParamGroup(decay, lr: options.LearningRate, weight_decay: options.WeightDecay),
-                                           new AdamW.ParamGroup(noDecay, lr: options.LearningRate, weight_decay: 0)],
-                                          lr: options.LearningRate, beta1: 0.9, beta2: 0.98, eps: 1e-6);
+        using var optimizer = PretrainingRecipe.Optimizer(model, options);
         if (state is not null)
         {
             using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFolder, OptimizerFile)));
@@ -88,12 +85,12 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
             CurvePoint? evaluated = null;
             if (done % evaluateEvery == 0 || done == totalSteps)
             {
-                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, LearningRate(step, totalSteps),
+                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, PretrainingRecipe.LearningRate(options, step, totalSteps),
                     Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
                 (lossSum, lossCount) = (0, 0);
             }
             Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), (done - firstStep) * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-                LearningRate(step, totalSteps), evaluated));
+                PretrainingRecipe.LearningRate(options, step, totalSteps), evaluated));
         }, save: done => SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount)), cancellationToken);
 
         var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
@@ -130,36 +127,13 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         return new ClipPipeline(model, tokenizer, ClipImageProcessor.Default(data.ImageSize), device);
     }
 
-    /// <summary>Weight decay applies to the matrices of linear and convolution layers only, never to norms, biases,
-    /// embeddings or the temperature.</summary>
-    private static (List<Parameter> Decay, List<Parameter> NoDecay) ParameterGroups(ClipModel model)
-    {
-        var decay = new List<Parameter>();
-        var noDecay = new List<Parameter>();
-        foreach (var (name, parameter) in model.named_parameters())
-        {
-            var isMatrix = parameter.dim() >= 2 && !name.Contains("embedding", StringComparison.Ordinal);
-            (isMatrix ? decay : noDecay).Add(parameter);
-        }
-        return (decay, noDecay);
-    }
-
-    /// <summary>Linear warm-up to the peak, then cosine decay to zero.</summary>
-    private double LearningRate(int step, int totalSteps)
-    {
-        var warmup = Math.Max(1, (int)(options.WarmupFraction * totalSteps));
-        if (step < warmup) return options.LearningRate * (step + 1) / warmup;
-        var progress = (double)(step - warmup) / Math.Max(1, totalSteps - warmup);
-        return 0.5 * options.LearningRate * (1 + Math.Cos(Math.PI * progress));
-    }
-
     private double TrainStep(ClipPipeline clip, AdamW optimizer, StepLoop loop, int step, int totalSteps)
     {
         var model = clip.Model;
-        var learningRate = LearningRate(step, totalSteps);
+        var learningRate = PretrainingRecipe.LearningRate(options, step, totalSteps);
         foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
 
-        var generator = new Generator((ulong)options.Seed * 1_000_003UL + (ulong)step);
+        var generator = PretrainingRecipe.StepGenerator(options, step);
         var (images, captions) = SampleBatch(generator);
         var augmented = augmentation.Apply(images, generator);
         var pixels = clip.ImageProcessor.Normalize(augmented).to(model.DType).to(model.Device);
@@ -177,9 +151,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
 
     private (Tensor Images, IReadOnlyList<string> Captions) SampleBatch(Generator generator)
     {
-        var batch = Math.Min(options.BatchSize, data.Count);
-        var indices = randperm(data.Count, generator: generator)[..batch].data<long>().Select(i => (int)i).ToArray();
-        return data.Batch(indices, generator);
+        return data.Batch(PretrainingRecipe.BatchIndices(data.Count, options.BatchSize, generator), generator);
     }
 
     /// <summary>Turns a time budget into steps from the speed of a few untimed-then-timed forward+backward passes;

@@ -6,7 +6,7 @@ namespace Molyneux.Pretraining;
 
 /// <summary>The parts of <see cref="PretrainOptions"/>' recipe that do not depend on the model family: AdamW with
 /// weight decay on matrices only, linear warm-up then cosine decay, and batches that are a function of (seed, step).
-/// <see cref="CocaPretrainer"/> trains with these; <see cref="ClipPretrainer"/> computes the same values itself.</summary>
+/// <see cref="ClipPretrainer"/> and <see cref="CocaPretrainer"/> both train with these.</summary>
 public static class PretrainingRecipe
 {
     /// <summary>Linear warm-up to the peak, then cosine decay to zero.</summary>

@@ -59,7 +59,8 @@ public sealed class CocaPretrainerTests
             Assert.Equal(49408, loaded.Config.VocabSize);
         }
         Assert.Equal(0, CliRunner.Run("data", "shapes", "--out", folder.File("scenes"), "--count", "2").ExitCode);
-        var result = CliRunner.Run("caption", "--model", output, "--config", Path.Combine(output, CocaPretrainer.ConfigFileName),
+        // Without --config: the folder's own open_clip_config.json.
+        var result = CliRunner.Run("caption", "--model", output,
             "--image", Path.Combine(folder.File("scenes"), "images"), "--max-length", "8", "--json");
         Assert.True(result.ExitCode == 0, result.Error);
         using var captions = JsonDocument.Parse(result.Output);
