@@ -100,7 +100,7 @@ public static class PretrainCommand
             context.Console.Write(table);
             context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png{(isCoca ? $", {CocaPretrainer.SamplesFileName}" : "")})");
             if (isCoca)
-                context.Console.WriteLine($"caption with: molyneux caption --model {parse.GetValue(output)} --config {Path.Combine(parse.GetValue(output)!, CocaPretrainer.ConfigFileName)} --images DIR");
+                context.Console.WriteLine($"caption with: molyneux caption --model {parse.GetValue(output)} --image DIR");
             return 0;
         });
         return command;

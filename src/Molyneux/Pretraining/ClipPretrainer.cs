@@ -37,10 +37,7 @@ public readonly record struct PretrainProgress(int Step, int TotalSteps, double 
 /// from its saved state continues exactly as an uninterrupted one would.</summary>
 public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
 {
-    private const string StateFile = "pretrain_state.json";
-
     private readonly RandomAffine augmentation = new(data.Augmentation);
-    private const string OptimizerFile = "optimizer.bin";
 
     public IProgress<PretrainProgress>? Progress { get; init; }
 
@@ -49,56 +46,23 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
     public TrainingRecord Run(string output, bool resume = false, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var target = new ResumableOutput(output, StateFile, resume, overwrite);
-        var resumeFolder = target.ResumeFolder;
-        var state = target.HasState ? LoadState(resumeFolder) : null;
-        using var clip = state is null ? NewModel() : ClipCheckpoint.Load(resumeFolder, new ClipLoadOptions { Device = device });
-        var model = clip.Model;
-        using var optimizer = PretrainingRecipe.Optimizer(model, options);
-        if (state is not null)
-        {
-            using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFolder, OptimizerFile)));
-            optimizer.load_state_dict(reader);
-        }
-        var totalSteps = state?.TotalSteps ?? options.Steps ?? CalibrateSteps(clip, options.Minutes!.Value);
-        var curve = state?.Curve.ToList() ?? [];
-        var firstStep = state?.Step ?? 0;
-        var minutesBefore = state?.Minutes ?? 0;
-        var clock = Stopwatch.StartNew();
-        double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
-        var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
-        var lossSum = state?.LossSum ?? 0.0;
-        var lossCount = state?.LossCount ?? 0;
-
-        model.train();
-        // Ctrl+C saves the state too, so that --resume continues from the last step done.
-        var loop = new StepLoop("pretraining", totalSteps)
-        {
-            SaveInterval = TimeSpan.FromMinutes(options.CheckpointMinutes), SaveWhenCancelled = true, StatePath = resumeFolder,
-            Advice = "lower --lr and --resume, or start again",
-        };
-        loop.Run(firstStep, step =>
-        {
-            var loss = TrainStep(clip, optimizer, loop, step, totalSteps);
-            (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
-            var done = step + 1;
-            CurvePoint? evaluated = null;
-            if (done % evaluateEvery == 0 || done == totalSteps)
+        ClipPipeline? clip = null;
+        var run = new PretrainingRun(options, output, resume, overwrite, folder => ClipCheckpoint.WriteHuggingFaceFiles(clip!, folder));
+        using var model = clip = run.Resumes ? ClipCheckpoint.Load(run.ResumeFolder, new ClipLoadOptions { Device = device }) : NewModel();
+        using var optimizer = PretrainingRecipe.Optimizer(clip.Model, options);
+        clip.Model.train();
+        var (curve, final) = run.Train(optimizer, () => options.Steps ?? PretrainingRecipe.CalibrateSteps(clip.Model, options.Minutes!.Value, reserve: 0.1, forwardBackward: generator =>
             {
-                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, PretrainingRecipe.LearningRate(options, step, totalSteps),
-                    Math.Exp(model.logit_scale.detach().cpu().item<float>()), EvaluateProbes(clip)));
-                (lossSum, lossCount) = (0, 0);
-            }
-            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), (done - firstStep) * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-                PretrainingRecipe.LearningRate(options, step, totalSteps), evaluated));
-        }, save: done => SaveState(clip, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount)), cancellationToken);
-
-        var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
-        foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
-        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final, RunEnvironment.Capture(device));
-        target.Complete(folder =>
+                var (images, captions) = SampleBatch(generator);
+                var pixels = clip.ImageProcessor.Normalize(images).to(clip.Model.DType).to(clip.Model.Device);
+                var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(clip.Model.Device);
+                ContrastiveLoss.Compute(clip.Model.GetImageFeatures(pixels), clip.Model.GetTextFeatures(ids), clip.Model.logit_scale).backward();
+            }),
+            (loop, step, total) => TrainStep(clip, optimizer, loop, step, total), () => EvaluateProbes(clip),
+            () => Math.Exp(clip.Model.logit_scale.detach().cpu().item<float>()), Progress, cancellationToken);
+        var record = new TrainingRecord(data.Description, options, (int)final["steps"], curve, final, RunEnvironment.Capture(device));
+        run.Complete(folder =>
         {
-            ClipCheckpoint.WriteHuggingFaceFiles(clip, folder);
             record.Save(Path.Combine(folder, "training.json"));
             record.SavePlot(Path.Combine(folder, "training.png"));
         });
@@ -154,28 +118,6 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         return data.Batch(PretrainingRecipe.BatchIndices(data.Count, options.BatchSize, generator), generator);
     }
 
-    /// <summary>Turns a time budget into steps from the speed of a few untimed-then-timed forward+backward passes;
-    /// the weights are not changed.</summary>
-    private int CalibrateSteps(ClipPipeline clip, double minutes)
-    {
-        var model = clip.Model;
-        model.train();
-        var times = new List<double>();
-        for (var i = 0; i < 3; i++)
-        {
-            using var scope = NewDisposeScope();
-            var watch = Stopwatch.StartNew();
-            var (images, captions) = SampleBatch(new Generator((ulong)i));
-            var pixels = clip.ImageProcessor.Normalize(images).to(model.DType).to(model.Device);
-            var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
-            ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale).backward();
-            if (i > 0) times.Add(watch.Elapsed.TotalSeconds);
-        }
-        model.zero_grad();
-        // The optimizer step and the probes cost a little more than forward+backward; keep 10% in reserve.
-        return Math.Max(1, (int)(0.9 * minutes * 60 / times.Average()));
-    }
-
     private Dictionary<string, double> EvaluateProbes(ClipPipeline clip)
     {
         var results = new Dictionary<string, double>();
@@ -186,34 +128,5 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
             results[$"{probe.Name}_top5"] = top5;
         }
         return results;
-    }
-
-    /// <summary>Everything besides weights and optimizer moments that the rest of the run depends on.</summary>
-    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve, double LossSum, int LossCount);
-
-    private static void SaveState(ClipPipeline clip, AdamW optimizer, string folder, ResumeState state) =>
-        AtomicFile.WriteDirectory(folder, overwrite: true, temporary =>
-        {
-            ClipCheckpoint.WriteHuggingFaceFiles(clip, temporary);
-            AtomicFile.Write(Path.Combine(temporary, OptimizerFile), stream =>
-            {
-                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-                optimizer.save_state_dict(writer);
-            });
-            AtomicFile.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, TrainingRecord.JsonOptions));
-        });
-
-    private static ResumeState LoadState(string folder)
-    {
-        var path = Path.Combine(folder, StateFile);
-        try
-        {
-            return JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), TrainingRecord.JsonOptions)
-                   ?? throw new CheckpointException($"{path}: empty");
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{path}: not a valid pretraining state ({e.Message})", e);
-        }
     }
 }

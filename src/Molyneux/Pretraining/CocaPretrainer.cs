@@ -31,8 +31,6 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
 
     public const string SamplesFileName = "samples.json";
 
-    private const string StateFile = "pretrain_state.json";
-    private const string OptimizerFile = "optimizer.bin";
 
     private readonly RandomAffine augmentation = new(data.Augmentation);
 
@@ -43,64 +41,36 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
     public TrainingRecord Run(string output, bool resume = false, bool overwrite = false, CancellationToken cancellationToken = default)
     {
         options.Validate();
-        var target = new ResumableOutput(output, StateFile, resume, overwrite);
-        var resumeFolder = target.ResumeFolder;
-        var state = target.HasState ? LoadState(resumeFolder) : null;
-        using var model = state is null ? NewModel() : CocaCheckpoint.Load(resumeFolder, Path.Combine(resumeFolder, ConfigFileName));
+        CocaModel? coca = null;
+        var run = new PretrainingRun(options, output, resume, overwrite,
+            folder => CocaCheckpoint.Save(coca!, Path.Combine(folder, WeightsFileName), Path.Combine(folder, ConfigFileName)));
+        using var model = coca = run.Resumes ? CocaCheckpoint.Load(run.ResumeFolder, Path.Combine(run.ResumeFolder, ConfigFileName)) : NewModel();
         model.to(device.Device);
         var captioner = new Captioner(model);
         using var optimizer = PretrainingRecipe.Optimizer(model, options);
-        if (state is not null)
-        {
-            using var reader = new BinaryReader(File.OpenRead(Path.Combine(resumeFolder, OptimizerFile)));
-            optimizer.load_state_dict(reader);
-        }
-        var totalSteps = state?.TotalSteps ?? options.Steps ?? CalibrateSteps(captioner, options.Minutes!.Value);
-        var curve = state?.Curve.ToList() ?? [];
-        var firstStep = state?.Step ?? 0;
-        var minutesBefore = state?.Minutes ?? 0;
-        var clock = Stopwatch.StartNew();
-        double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
-        var evaluateEvery = Math.Max(1, totalSteps / Math.Max(1, options.EvaluationPoints));
-        var lossSum = state?.LossSum ?? 0.0;
-        var lossCount = state?.LossCount ?? 0;
-
         model.train();
-        var loop = new StepLoop("pretraining", totalSteps)
-        {
-            SaveInterval = TimeSpan.FromMinutes(options.CheckpointMinutes), SaveWhenCancelled = true, StatePath = resumeFolder,
-            Advice = "lower --lr and --resume, or start again",
-        };
-        loop.Run(firstStep, step =>
-        {
-            var loss = TrainStep(captioner, optimizer, loop, step, totalSteps);
-            (lossSum, lossCount) = (lossSum + loss, lossCount + 1);
-            var done = step + 1;
-            CurvePoint? evaluated = null;
-            if (done % evaluateEvery == 0 || done == totalSteps)
+        var (curve, final) = run.Train(optimizer, () => options.Steps ?? PretrainingRecipe.CalibrateSteps(model, options.Minutes!.Value, reserve: 0.2, forwardBackward: generator =>
+            {
+                var (pixels, ids, captionLength) = Batch(captioner, generator, augment: false);
+                TotalLoss(model, pixels, ids, captionLength).backward();
+            }),
+            (loop, step, total) => TrainStep(captioner, optimizer, loop, step, total),
+            () =>
             {
                 var probes = new Dictionary<string, double>();
                 foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: false)) AddScores(probes, probe, result);
-                curve.Add(evaluated = new CurvePoint(done, Minutes(), lossSum / lossCount, PretrainingRecipe.LearningRate(options, step, totalSteps),
-                    Math.Exp(model.logit_scale.detach().cpu().item<float>()), probes));
-                (lossSum, lossCount) = (0, 0);
-            }
-            Progress?.Report(new PretrainProgress(done, totalSteps, loss, Minutes(), (done - firstStep) * options.BatchSize / Math.Max(clock.Elapsed.TotalSeconds, 1e-9),
-                PretrainingRecipe.LearningRate(options, step, totalSteps), evaluated));
-        }, save: done => SaveState(model, optimizer, resumeFolder, new ResumeState(done, totalSteps, Minutes(), curve, lossSum, lossCount)), cancellationToken);
-
-        var final = new Dictionary<string, double> { ["minutes"] = Math.Round(Minutes(), 3), ["steps"] = totalSteps };
-        foreach (var (name, value) in curve.LastOrDefault()?.Probes ?? new Dictionary<string, double>()) final[name] = value;
+                return probes;
+            },
+            () => Math.Exp(model.logit_scale.detach().cpu().item<float>()), Progress, cancellationToken);
         var samples = new List<CaptionSamples>();
         foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: null))
         {
             AddScores(final, probe, result);
             samples.Add(new CaptionSamples(probe.Name, result.CiderD, result.Bleu4, result.Samples));
         }
-        var record = new TrainingRecord(data.Description, options, totalSteps, curve, final, RunEnvironment.Capture(device));
-        target.Complete(folder =>
+        var record = new TrainingRecord(data.Description, options, (int)final["steps"], curve, final, RunEnvironment.Capture(device));
+        run.Complete(folder =>
         {
-            CocaCheckpoint.Save(model, Path.Combine(folder, WeightsFileName), Path.Combine(folder, ConfigFileName));
             record.Save(Path.Combine(folder, "training.json"));
             TrainingRecord.SavePlot(curve, Path.Combine(folder, "training.png"), "held-out CIDEr-D (greedy)",
                 key => key.EndsWith("_cider_d", StringComparison.Ordinal), probeMax: null);
@@ -171,25 +141,6 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
         return caption.Times(CocaModel.DefaultCaptionLossWeight).Plus(contrastive.Times(CocaModel.DefaultContrastiveLossWeight)).MoveToOuterDisposeScope();
     }
 
-    /// <summary>Turns a time budget into steps from the speed of a few untimed-then-timed forward+backward passes;
-    /// the weights are not changed.</summary>
-    private int CalibrateSteps(Captioner captioner, double minutes)
-    {
-        var model = captioner.Model;
-        model.train();
-        var times = new List<double>();
-        for (var i = 0; i < 3; i++)
-        {
-            using var scope = NewDisposeScope();
-            var watch = Stopwatch.StartNew();
-            var (pixels, ids, captionLength) = Batch(captioner, new Generator((ulong)i), augment: false);
-            TotalLoss(model, pixels, ids, captionLength).backward();
-            if (i > 0) times.Add(watch.Elapsed.TotalSeconds);
-        }
-        model.zero_grad();
-        // The optimizer step and the probes cost more than forward+backward; keep 20% in reserve.
-        return Math.Max(1, (int)(0.8 * minutes * 60 / times.Average()));
-    }
 
     /// <summary>The caption probes, measured on the model as it is: those along the curve (<paramref name="finalOnly"/>
     /// false), the test sets (true), or all (null).</summary>
@@ -200,34 +151,5 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
     {
         scores[$"{probe.Name}_cider_d"] = result.CiderD;
         scores[$"{probe.Name}_bleu_4"] = result.Bleu4;
-    }
-
-    /// <summary>Everything besides weights and optimizer moments that the rest of the run depends on.</summary>
-    private sealed record ResumeState(int Step, int TotalSteps, double Minutes, IReadOnlyList<CurvePoint> Curve, double LossSum, int LossCount);
-
-    private static void SaveState(CocaModel model, AdamW optimizer, string folder, ResumeState state) =>
-        AtomicFile.WriteDirectory(folder, overwrite: true, temporary =>
-        {
-            CocaCheckpoint.Save(model, Path.Combine(temporary, WeightsFileName), Path.Combine(temporary, ConfigFileName));
-            AtomicFile.Write(Path.Combine(temporary, OptimizerFile), stream =>
-            {
-                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
-                optimizer.save_state_dict(writer);
-            });
-            AtomicFile.WriteAllText(Path.Combine(temporary, StateFile), JsonSerializer.Serialize(state, TrainingRecord.JsonOptions));
-        });
-
-    private static ResumeState LoadState(string folder)
-    {
-        var path = Path.Combine(folder, StateFile);
-        try
-        {
-            return JsonSerializer.Deserialize<ResumeState>(File.ReadAllText(path), TrainingRecord.JsonOptions)
-                   ?? throw new CheckpointException($"{path}: empty");
-        }
-        catch (JsonException e)
-        {
-            throw new CheckpointException($"{path}: not a valid pretraining state ({e.Message})", e);
-        }
     }
 }
