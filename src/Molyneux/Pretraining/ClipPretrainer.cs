@@ -94,8 +94,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
     private double TrainStep(ClipPipeline clip, AdamW optimizer, StepLoop loop, int step, int totalSteps)
     {
         var model = clip.Model;
-        var learningRate = PretrainingRecipe.LearningRate(options, step, totalSteps);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+        PretrainingRecipe.SetLearningRate(optimizer, options, step, totalSteps);
 
         var generator = PretrainingRecipe.StepGenerator(options, step);
         var (images, captions) = SampleBatch(generator);
@@ -104,13 +103,7 @@ public sealed class ClipPretrainer(IPretrainingData data, PretrainOptions option
         var ids = clip.Tokenizer.TokenizeBatch(captions, options.ContextLength).to(model.Device);
         var loss = ContrastiveLoss.Compute(model.GetImageFeatures(pixels), model.GetTextFeatures(ids), model.logit_scale);
 
-        optimizer.zero_grad();
-        loss.backward();
-        loop.RequireFinite(step, isfinite(loss), "the loss");
-        nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
-        optimizer.step();
-        using (no_grad()) model.logit_scale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
-        return loss.item<float>();
+        return PretrainingRecipe.Update(optimizer, model, model.logit_scale, loss, options, loop, step);
     }
 
     private (Tensor Images, IReadOnlyList<string> Captions) SampleBatch(Generator generator)

@@ -99,20 +99,13 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
     private double TrainStep(Captioner captioner, AdamW optimizer, StepLoop loop, int step, int totalSteps)
     {
         var model = captioner.Model;
-        var learningRate = PretrainingRecipe.LearningRate(options, step, totalSteps);
-        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+        PretrainingRecipe.SetLearningRate(optimizer, options, step, totalSteps);
 
         var generator = PretrainingRecipe.StepGenerator(options, step);
         var (pixels, ids, captionLength) = Batch(captioner, generator, augment: true);
         var loss = TotalLoss(model, pixels, ids, captionLength);
 
-        optimizer.zero_grad();
-        loss.backward();
-        loop.RequireFinite(step, isfinite(loss), "the loss");
-        nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
-        optimizer.step();
-        using (no_grad()) model.logit_scale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
-        return loss.item<float>();
+        return PretrainingRecipe.Update(optimizer, model, model.logit_scale, loss, options, loop, step);
     }
 
     /// <summary>The step's normalized images, their captions' ids padded to the context (as open_clip tokenizes them,

@@ -1,3 +1,4 @@
+using Molyneux.Runtime;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -64,5 +65,33 @@ public static class PretrainingRecipe
         }
         model.zero_grad();
         return Math.Max(1, (int)((1 - reserve) * minutes * 60 / times.Average()));
+    }
+
+    /// <summary>Sets every parameter group's learning rate to the schedule's at <paramref name="step"/>.</summary>
+    public static void SetLearningRate(AdamW optimizer, PretrainOptions options, int step, int totalSteps)
+    {
+        var learningRate = LearningRate(options, step, totalSteps);
+        foreach (var group in optimizer.ParamGroups) group.LearningRate = learningRate;
+    }
+
+    /// <summary>A step's update from its loss: gradients, the finite check before anything changes, gradient clipping
+    /// to <see cref="PretrainOptions.GradientClipNorm"/>, the optimizer step, and the temperature clamped to
+    /// <see cref="PretrainOptions.MaxLogitScale"/> as CLIP does. Returns the loss.</summary>
+    /// <param name="optimizer">The model's optimizer.</param>
+    /// <param name="model">The model whose parameters are clipped.</param>
+    /// <param name="logitScale">Its log temperature.</param>
+    /// <param name="loss">The step's loss, not yet differentiated.</param>
+    /// <param name="options">The recipe.</param>
+    /// <param name="loop">The loop the step runs in, for the divergence message.</param>
+    /// <param name="step">The step (0-based).</param>
+    public static double Update(AdamW optimizer, nn.Module model, Parameter logitScale, Tensor loss, PretrainOptions options, StepLoop loop, int step)
+    {
+        optimizer.zero_grad();
+        loss.backward();
+        loop.RequireFinite(step, isfinite(loss), "the loss");
+        nn.utils.clip_grad_norm_(model.parameters(), options.GradientClipNorm);
+        optimizer.step();
+        using (no_grad()) logitScale.ClampInPlace(0, Math.Log(options.MaxLogitScale));
+        return loss.item<float>();
     }
 }
