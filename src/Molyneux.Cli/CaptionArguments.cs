@@ -65,9 +65,8 @@ public sealed class CaptionArguments
     public CocaModel Load(ParseResult parse)
     {
         var weights = parse.GetValue(Model)!;
-        // A folder `pretrain --objective coca` wrote carries its config beside the weights.
-        var besideWeights = Path.Combine(weights, Molyneux.Pretraining.CocaPretrainer.ConfigFileName);
-        var configPath = parse.GetValue(Config) ?? (Directory.Exists(weights) && File.Exists(besideWeights) ? besideWeights : null)
+        // A folder `pretrain --objective coca` or `learn` wrote carries its config beside the weights.
+        var configPath = CocaCheckpoint.ConfigOf(weights, parse.GetValue(Config))
                          ?? throw new OptionException("--config: give the open_clip model config of the weights (e.g. coca_ViT-B-32.json)");
         // The shipped presets are CLIP shapes; a CoCa also needs its decoder's, which only its own config has.
         if (!File.Exists(configPath) && ClipConfig.PresetName(configPath) is { } preset)

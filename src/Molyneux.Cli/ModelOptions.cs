@@ -11,7 +11,7 @@ public sealed class ModelOptions
 {
     public Option<string?> Model { get; } = new("--model", "-m")
     {
-        Description = "A HF CLIPModel folder, an open_clip folder, a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
+        Description = "A HF CLIPModel folder, an open_clip folder (a CLIP, or a CoCa: its config has multimodal_cfg), a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
                       "(org/name[@revision]) already in the Hugging Face cache, found offline " +
                       "(default: Molyneux's own tiny CLIP, pretrained on the emoji world)",
     };

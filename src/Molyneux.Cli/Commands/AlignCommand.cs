@@ -85,7 +85,7 @@ public static class AlignCommand
                 }.Run(model, pairs));
             AtomicFile.WriteDirectory(folder, parse.GetValue(overwrite), target =>
             {
-                model.WriteHuggingFaceFiles(target);
+                model.WriteModelFiles(target);
                 var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve, environment = RunEnvironment.Capture(model.Device) };
                 AtomicFile.WriteAllText(Path.Combine(target, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
                 TrainingRecord.SavePlot(result.Curve, Path.Combine(target, "training.png"));

@@ -32,7 +32,7 @@ public static class ConvertCommand
             else
             {
                 using var loaded = model.Load(parse, context);
-                AtomicFile.WriteDirectory(target, parse.GetValue(overwrite), loaded.WriteHuggingFaceFiles);
+                AtomicFile.WriteDirectory(target, parse.GetValue(overwrite), loaded.WriteModelFiles);
             }
             context.Console.WriteLine($"saved {target}");
             return 0;

@@ -4,6 +4,7 @@ using Molyneux.Checkpoints;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
 using Molyneux.Worlds.Emoji;
+using Molyneux.Worlds;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -18,9 +19,9 @@ public static class FineTuneCommand
     {
         var model = new ModelOptions();
         var images = DeprecatedSpellings.Alias(new Option<string>("--inverted") { Description = "A folder written by molyneux invert", Required = true }, "--images");
-        var output = new Option<string>("--out", "-o") { Description = "Folder for the fine-tuned model (a HF CLIPModel folder)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the fine-tuned model (the base model's layout: a HF folder, or an open_clip folder for a CoCa)", Required = true };
         var defaults = new FineTuneOptions();
-        var train = new Option<string>("--train") { Description = "image (the paper's), text, both, or token", DefaultValueFactory = _ => "image" };
+        var train = new Option<string>("--train") { Description = "image (the paper's), text, both, token, or image+decoder (a captioner's image tower and decoder)", DefaultValueFactory = _ => "image" };
         var learningRate = new Option<double>("--lr") { Description = "Learning rate of the trained tower(s)", DefaultValueFactory = _ => defaults.LearningRate };
         var caption = new Option<string>("--caption") { Description = "name+description (the paper's \"A {name} is {description}\"), name, or description", DefaultValueFactory = _ => "name+description" };
         var epochs = new Option<int>("--epochs") { Description = "Passes over the inverted images (ignored with --steps)", DefaultValueFactory = _ => defaults.Epochs };
@@ -30,6 +31,11 @@ public static class FineTuneCommand
         var loss = new Option<string>("--loss") { Description = "paper (Eq. 2, image→text) or symmetric (CLIP's pretraining loss)", DefaultValueFactory = _ => "paper" };
         var optimizer = new Option<string>("--optimizer") { Description = "adam (coupled L2 weight decay, as the authors' code) or adamw (decoupled)", DefaultValueFactory = _ => "adam" };
         var distill = new Option<double>("--distill") { Description = "Hold the trained tower's features to the frozen model's with this weight (the authors' --kd_weight)", DefaultValueFactory = _ => defaults.DistillWeight };
+        var captionWeight = new Option<double>("--caption-weight")
+        {
+            Description = "For a captioner (CoCa): λ2 of the loss L_CLIP + λ2·L_cap, the captioning loss of each inverted image's caption (the paper's 0.1); other models ignore it",
+            DefaultValueFactory = _ => defaults.CaptionWeight,
+        };
         var lora = new Option<int?>("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank), merged at the end" };
         var negatives = new Option<string>("--negatives")
         {
@@ -41,7 +47,7 @@ public static class FineTuneCommand
         var tensorBoard = new TensorBoardArguments();
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, lora, negatives, seed })
+        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, captionWeight, lora, negatives, seed })
             command.Options.Add(option);
         resumable.AddTo(command);
         tensorBoard.AddTo(command);
@@ -59,6 +65,7 @@ public static class FineTuneCommand
                 Loss = FineTuneOptions.ParseLoss(parse.GetValue(loss)!),
                 Optimizer = FineTuneOptions.ParseOptimizer(parse.GetValue(optimizer)!),
                 DistillWeight = parse.GetValue(distill),
+                CaptionWeight = parse.GetValue(captionWeight),
                 Lora = parse.GetValue(lora) is { } rank ? new LoraOptions(rank, rank) : null,
                 Seed = parse.GetValue(seed),
                 SaveStateEvery = resumable.SaveEveryValue(parse),
@@ -82,12 +89,12 @@ public static class FineTuneCommand
                     inverted.FromLayer));
             target.Complete(folder =>
             {
-                clip.WriteHuggingFaceFiles(folder);
+                clip.WriteModelFiles(folder);
                 var record = new Dictionary<string, object?>
                 {
-                    ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = options.Train.ToString().ToLowerInvariant(),
+                    ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = FineTuneOptions.TrainModeName(options.Train),
                     ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed,
-                    ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["losses"] = losses,
+                    ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["caption_weight"] = options.CaptionWeight, ["losses"] = losses,
                     ["environment"] = RunEnvironment.Capture(clip.Device),
                 };
                 AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");

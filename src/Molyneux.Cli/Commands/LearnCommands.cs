@@ -6,6 +6,7 @@ using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using Molyneux.Worlds.Emoji;
+using Molyneux.Worlds;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -18,7 +19,7 @@ public static class LearnCommands
     {
         private static readonly FineTuneOptions FineTuneDefaults = new();
 
-        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, a comma-separated list of them to choose from, or auto (image,text,token)", DefaultValueFactory = _ => "image" };
+        public Option<string> Train { get; } = new("--train") { Description = "image (the paper's), text, both, token, image+decoder (a captioner's image tower and decoder, the paper's †), a comma-separated list of them to choose from, or auto (image,text,token)", DefaultValueFactory = _ => "image" };
         public Option<string> LearningRate { get; } = new("--lr")
         {
             Description = "Fine-tuning learning rate(s), a comma-separated list to choose from (e.g. 1e-5,2e-5,3e-5), or auto " +
@@ -43,6 +44,17 @@ public static class LearnCommands
                           "or a comma-separated list to choose from (e.g. 0,1,10)",
             DefaultValueFactory = _ => "0",
         };
+        public Option<string> CaptionWeight { get; } = new("--caption-weight")
+        {
+            Description = "For a captioner (CoCa): λ2 of the loss L_CLIP + λ2·L_cap, the captioning loss of each inverted image's caption (the paper's 0.1), " +
+                          "or a comma-separated list to choose from; other models ignore it",
+            DefaultValueFactory = _ => "0.1",
+        };
+        public Option<double> CiderBound { get; } = new("--cider-bound")
+        {
+            Description = "For a captioner with reference captions (shapes:color, shapes:shape): the most CIDEr-D of its reference captions a chosen setting may lose, instead of --forgetting-bound",
+            DefaultValueFactory = _ => new LearnOptions().CaptionForgettingBound,
+        };
         public Option<int?> Lora { get; } = new("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank) instead of its weights; needs --train image" };
         public InversionArguments Inversion { get; } = new();
         public Option<int> Epochs { get; } = new("--epochs") { Description = "Fine-tuning epochs over the inverted images", DefaultValueFactory = _ => FineTuneDefaults.Epochs };
@@ -65,8 +77,8 @@ public static class LearnCommands
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, Lora,
-                         Distractors, ForgettingBound, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
+            foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, CaptionWeight, Lora,
+                         Distractors, ForgettingBound, CiderBound, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
             TensorBoard.AddTo(command);
@@ -95,6 +107,8 @@ public static class LearnCommands
                     : train.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).Select(FineTuneOptions.ParseTrainMode).Distinct().ToList(),
                 LearningRates = rate == "auto" ? LearnOptions.AutoLearningRates : NumberList.Parse(LearningRate.Name, rate),
                 DistillWeights = NumberList.Parse(Distill.Name, parse.GetValue(Distill)!),
+                CaptionWeights = NumberList.Parse(CaptionWeight.Name, parse.GetValue(CaptionWeight)!),
+                CaptionForgettingBound = parse.GetValue(CiderBound),
                 Selection = LearnOptions.ParseSelection(parse.GetValue(Select)!),
                 ValidationFraction = parse.GetValue(ValidationFraction),
                 Distractors = parse.GetValue(Distractors),
@@ -114,7 +128,7 @@ public static class LearnCommands
     {
         var model = new ModelOptions();
         var concepts = ConceptsOption();
-        var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model (a HF CLIPModel folder)", Required = true };
+        var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model (the base model's layout: a HF folder, or an open_clip folder for a CoCa)", Required = true };
         var reference = new Option<string>("--eval") { Description = "Reference set for forgetting: an image folder, emoji, shapes:color or shapes:shape", DefaultValueFactory = _ => "emoji" };
         var arguments = new LearnArguments();
         var command = new Command("learn", "Teach a model new concepts from their descriptions: invert, fine-tune, measure before and after");
@@ -172,29 +186,13 @@ public static class LearnCommands
         var identity = baseModel.Identity;
         EmojiManifest? manifest = null;
         var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var concepts = FitDescriptions(context, conceptList, baseModel).Select(c =>
-        {
-            var (images, sourceNames) = sources.Images(c.Images ?? throw new DatasetException(
-                $"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"), conceptsFolder);
-            return new TeachableConcept(c.Name, c.Descriptions, images, sourceNames);
-        }).ToList();
+        var concepts = sources.Teachable(FitDescriptions(context, conceptList, baseModel), conceptsFolder);
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
         if (referenceTemplates is not null) reference = reference.WithForgettingTemplates(referenceTemplates);
-        InversionResult? saved = null;
-        if (parse.GetValue(arguments.Inverted) is { } invertedFolder)
-        {
-            using var inverted = InvertedConcepts.Load(invertedFolder);
-            if (inverted.ModelIdentity != identity)
-                context.Error.WriteLine($"warning: {invertedFolder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({identity[..12]}…)");
-            var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
-            var (inversion, count) = inverted.For(concepts);
-            if (count <= heldOut)
-            {
-                inversion.Dispose();
-                throw new OptionException($"--inverted: {invertedFolder} has {count} images per concept; --select inverted holds {heldOut} of them out, which leaves none to fine-tune on");
-            }
-            (saved, options) = (inversion, options with { Inversion = options.Inversion with { ImagesPerConcept = count - heldOut } });
-        }
+        var (saved, inversionImages) = parse.GetValue(arguments.Inverted) is { } invertedFolder
+            ? SavedInversion(context, invertedFolder, options, identity, concepts)
+            : (null, options.Inversion.ImagesPerConcept);
+        options = options with { Inversion = options.Inversion with { ImagesPerConcept = inversionImages } };
         var log = arguments.TensorBoard.Open(parse);
         ConceptLearner Learner(CliProgress.IStageReport stages) => new(options)
         {
@@ -214,11 +212,36 @@ public static class LearnCommands
         CliProgress.Stages(context, stages => learnt = Learner(stages).Learn(baseModel, concepts, reference, saved));
         using var result = learnt!;
 
-        AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteHuggingFaceFiles);
+        AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteModelFiles);
         if (reportFolder is not null)
             AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
                 LearnReport.Create(folder, result, outputPath, invertedPath).Save(folder));
+        Print(context, result, concepts);
+        context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
+        if (reportFolder is not null)
+            context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
+                                      "(inverted images beside real ones, every number); report.json holds the same numbers for scripts");
+    }
 
+    /// <summary><c>--inverted</c>: the images <c>molyneux invert</c> saved for these concepts, and how many per concept
+    /// fine-tuning gets (those the selection holds out excluded); a warning when they came from another model.</summary>
+    private static (InversionResult Inversion, int ImagesPerConcept) SavedInversion(CliContext context, string folder, LearnOptions options, string identity,
+        IReadOnlyList<TeachableConcept> concepts)
+    {
+        using var inverted = InvertedConcepts.Load(folder);
+        if (inverted.ModelIdentity != identity)
+            context.Error.WriteLine($"warning: {folder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({identity[..12]}…)");
+        var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
+        var (inversion, count) = inverted.For(concepts);
+        if (count > heldOut) return (inversion, count - heldOut);
+        inversion.Dispose();
+        throw new OptionException($"--inverted: {folder} has {count} images per concept; --select inverted holds {heldOut} of them out, which leaves none to fine-tune on");
+    }
+
+    /// <summary>The result on the test images: per concept and mean, the gain with its interval, forgetting, the
+    /// noise control, a captioner's captions, and the configurations that failed.</summary>
+    private static void Print(CliContext context, LearnResult result, IReadOnlyList<TeachableConcept> concepts)
+    {
         var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
         {
@@ -240,12 +263,10 @@ public static class LearnCommands
             context.Console.WriteLine($"noise control (the same grid and choice on noise images): name top-1 {100 * noise.After.MeanNameTop1:F1}%, " +
                                       $"gain {Estimate.Of(noise.After.MeanNameTop1 - result.Before.MeanNameTop1, KnowledgeHits.GainInterval(result.BeforeHits, noise.Hits, test)).Points(signed: true)}, " +
                                       $"reference {100 * noise.After.ReferenceTop1:F1}%");
+        if (CaptioningSummary.Of(result) is { } captioning)
+            context.Console.WriteLine(captioning.Sentence());
         foreach (var failed in result.Grid.Failed)
             context.Console.WriteLine($"failed: {failed.Configuration}: {failed.Reason}");
-        context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
-        if (reportFolder is not null)
-            context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
-                                      "(inverted images beside real ones, every number); report.json holds the same numbers for scripts");
     }
 
     /// <summary><c>--per-concept</c>: one run per concept, each taught model saved to OUT/&lt;concept&gt;/ and its report to
@@ -263,7 +284,7 @@ public static class LearnCommands
             {
                 using var result = learnt;
                 var modelFolder = Directory.CreateDirectory(Path.Combine(models, folderNames[c])).FullName;
-                result.Model.WriteHuggingFaceFiles(modelFolder);
+                result.Model.WriteModelFiles(modelFolder);
                 if (reports is not null)
                 {
                     var reportFolderOfConcept = Directory.CreateDirectory(Path.Combine(reports, folderNames[c])).FullName;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using Molyneux.Evaluation;
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Onnx;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

@@ -1,7 +1,7 @@
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Tokenization;
+using Molyneux.Training;
 using Molyneux.Worlds.Emoji;
 using TorchSharp;
 using static TorchSharp.torch;

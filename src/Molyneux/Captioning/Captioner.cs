@@ -22,6 +22,14 @@ public sealed class Captioner(CocaModel model)
 
     public ClipTokenizer Tokenizer { get; } = OpenClipTokenizer(model.Config);
 
+    /// <summary>open_clip's greedy generation up to 30 ids or the model's context: the captions training probes and
+    /// Knowledge Transfer's measurements read.</summary>
+    public CaptionOptions Greedy { get; } = new()
+    {
+        Decoding = CaptionDecoding.Greedy,
+        MaxLength = Math.Min(30, Math.Min(model.Config.Text.ContextLength, model.Config.Multimodal.ContextLength)),
+    };
+
     /// <summary>Captions image files, preprocessing each batch as it is generated, so a large dataset is never held
     /// in memory as pixels all at once; <paramref name="progress"/> hears the images captioned so far after each batch.</summary>
     public IReadOnlyList<Caption> CaptionFiles(IReadOnlyList<string> paths, CaptionOptions options, IProgress<int>? progress = null)

@@ -1,6 +1,6 @@
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;

@@ -1,5 +1,5 @@
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

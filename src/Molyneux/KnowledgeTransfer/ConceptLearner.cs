@@ -1,5 +1,5 @@
+using Molyneux.Evaluation;
 using Molyneux.Modeling;
-using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using static TorchSharp.torch;
 
@@ -195,6 +195,8 @@ public sealed class ConceptLearner(LearnOptions options)
     {
         if (options.FineTune.Lora is not null && model is not ClipPipeline)
             throw new OptionException($"--lora: adapts CLIP's attention layers; this model is a {model.Architecture[0].Value}");
+        if (options.TrainModes.Contains(TrainMode.ImageAndDecoder) && model is not ICaptioningModel)
+            throw new OptionException($"--train image+decoder trains a captioner's text decoder; this model is a {model.Architecture[0].Value}, which has none");
         if (!options.TrainModes.Contains(TrainMode.Token)) return (options.TrainModes, []);
         string? problem = null;
         if (model is not ClipPipeline) problem = $"token mode needs a CLIP model (it adds a row to CLIP's token embedding); this model is a {model.Architecture[0].Value}";
@@ -217,8 +219,10 @@ public sealed class ConceptLearner(LearnOptions options)
         var failed = new List<FailedTrial>();
         IVisionLanguageModel? kept = null;
         TrialResult? chosen = null;
-        var configurations = (from train in trainModes from rate in options.LearningRates from weight in options.DistillWeights
-                              select new TrialConfiguration(train, rate, train == TrainMode.Token ? 0 : weight)).Distinct().ToList();
+        // λ2 is a dimension of the grid only for a model that writes captions.
+        IReadOnlyList<double?> captionWeights = baseModel is ICaptioningModel ? options.CaptionWeights.Select(weight => (double?)weight).ToList() : [null];
+        var configurations = (from train in trainModes from rate in options.LearningRates from weight in options.DistillWeights from caption in captionWeights
+                              select new TrialConfiguration(train, rate, train == TrainMode.Token ? 0 : weight, caption)).Distinct().ToList();
         foreach (var (index, configuration) in configurations.Index())
         {
             Progress?.Report($"{label} {index + 1}/{configurations.Count}: {configuration}");
@@ -231,9 +235,10 @@ public sealed class ConceptLearner(LearnOptions options)
                     Log?.Recording(trialTag, FineTuneProgress) ?? FineTuneProgress);
                 var hits = Measure(model, concepts, reference);
                 var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
-                var forgetting = beforeSelection.ReferenceTop1 - selection.ReferenceTop1;
+                var forgetting = selection.ForgettingSince(beforeSelection);
+                var bound = selection.ReferenceCiderD is null ? options.ForgettingBound : options.CaptionForgettingBound;
                 var trial = new TrialResult(configuration, hits, selection, hits.On(split.ConceptTest, split.ReferenceTest),
-                    taught.Average(c => selection.Concepts[c].NameTop1 - beforeSelection.Concepts[c].NameTop1), forgetting, forgetting <= options.ForgettingBound + 1e-12, losses);
+                    taught.Average(c => selection.Concepts[c].Target - beforeSelection.Concepts[c].Target), forgetting, forgetting <= bound + 1e-12, losses);
                 trials.Add(trial);
                 Log?.Scalar($"{grid}/selection_gain", trial.TargetGain, index + 1);
                 Log?.Scalar($"{grid}/selection_forgetting", trial.Forgetting, index + 1);
@@ -280,6 +285,7 @@ public sealed class ConceptLearner(LearnOptions options)
         var fineTune = options.FineTune with
         {
             Train = configuration.Train, LearningRate = configuration.LearningRate, DistillWeight = configuration.DistillWeight, Seed = options.Seed,
+            CaptionWeight = configuration.CaptionWeight ?? options.FineTune.CaptionWeight,
         };
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
@@ -294,7 +300,9 @@ public sealed class ConceptLearner(LearnOptions options)
 
     /// <summary>Per image, whether the top-1 is right: by name and by description among the concepts and the
     /// distractors, by name among the concepts and every reference class; and on the reference set, unless
-    /// <paramref name="withReference"/> is off.</summary>
+    /// <paramref name="withReference"/> is off. A captioner (<see cref="ICaptioningModel"/>) also captions every
+    /// image greedily: whether a concept's captions name it, and the CIDEr-D of the reference images' captions when
+    /// the reference set has captions.</summary>
     public KnowledgeHits Measure(IVisionLanguageModel model, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, bool withReference = true)
     {
         using var scope = NewDisposeScope();
@@ -322,7 +330,14 @@ public sealed class ConceptLearner(LearnOptions options)
             ? new ZeroShotProbe("reference", reference.Images, reference.Labels, reference.Names, reference.ReferencePrompts).Measure(model).Predictions
                 .Select((predicted, i) => predicted == reference.Labels[i]).ToArray()
             : [];
-        return new KnowledgeHits(concepts.Select((concept, c) => new ConceptHits(concept.Name, byName[c], byDescription[c], allClasses[c])).ToList(), referenceHits);
+        var captioner = model as ICaptioningModel;
+        var captions = captioner?.Caption(model.Normalize(images));
+        var referenceCaptions = captioner is not null && withReference && reference.Captions is not null ? captioner.Caption(model.Normalize(reference.Images)) : null;
+        var referenceCider = referenceCaptions is null ? null
+            : Captioning.CaptionMetrics.Compute(referenceCaptions.Select((caption, i) => new Captioning.GeneratedCaption(caption, reference.Captions![i])).ToList())
+                .CiderD.PerCaption.ToArray();
+        return new KnowledgeHits(concepts.Select((concept, c) => new ConceptHits(concept.Name, byName[c], byDescription[c], allClasses[c],
+            captions?.Skip(starts[c]).Take(starts[c + 1] - starts[c]).ToList())).ToList(), referenceHits, referenceCaptions, referenceCider);
     }
 
     /// <summary>A fixed, seeded choice of reference classes to stand beside the concepts.</summary>

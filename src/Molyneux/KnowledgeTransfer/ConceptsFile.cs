@@ -6,7 +6,7 @@ using Molyneux.Tokenization;
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>A concept as a concepts file describes it: its name, one or more descriptions of what it looks like, and
-/// optionally where real images of it are (<see cref="ConceptSources"/>: a folder, <c>emoji:&lt;short name&gt;</c> or
+/// optionally where real images of it are (<see cref="Worlds.ConceptSources"/>: a folder, <c>emoji:&lt;short name&gt;</c> or
 /// <c>shapes:&lt;concept&gt;</c>), which only commands that measure the concept need.</summary>
 public sealed record DescribedConcept(string Name, IReadOnlyList<string> Descriptions, string? Images = null)
 {
@@ -25,6 +25,14 @@ public sealed record DescribedConcept(string Name, IReadOnlyList<string> Descrip
 /// <c>"descriptions": ["…", "…"]</c> in place of <c>"description"</c>. Format: docs/concepts-file.md.</summary>
 public static partial class ConceptsFile
 {
+    /// <summary>How an <c>images</c> entry names a world's images instead of a folder: <c>emoji:&lt;short name&gt;</c>,
+    /// <c>shapes:&lt;concept&gt;</c>.</summary>
+    public const string EmojiPrefix = "emoji:", ShapesPrefix = "shapes:";
+
+    /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>
+    public static bool IsFolder(string spec) =>
+        !spec.StartsWith(EmojiPrefix, StringComparison.Ordinal) && !spec.StartsWith(ShapesPrefix, StringComparison.Ordinal);
+
     public static IReadOnlyList<DescribedConcept> Read(string path)
     {
         if (!File.Exists(path)) throw new DatasetException($"{path}: no such concepts file");
@@ -75,7 +83,7 @@ public static partial class ConceptsFile
         if (entry.Images is { } images)
         {
             if (string.IsNullOrWhiteSpace(images)) throw new DatasetException($"{where}: \"images\" is empty");
-            if (root is not null && ConceptSources.IsFolder(images) && ContainedPath.Problem(root, images) is { } problem)
+            if (root is not null && IsFolder(images) && ContainedPath.Problem(root, images) is { } problem)
                 throw new DatasetException($"{where}: images folder '{images}' {problem}");
         }
         return new DescribedConcept(entry.Name, descriptions, entry.Images);

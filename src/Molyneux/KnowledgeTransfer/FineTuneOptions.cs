@@ -23,6 +23,11 @@ public enum TrainMode
     /// <see cref="ConceptToken"/>. No other prompt's features can change. A single row moves little at the default
     /// learning rate: textual inversion usually takes one around 1e-3.</summary>
     Token,
+
+    /// <summary>A captioner's image tower and its text decoder (<see cref="Modeling.ModelPart.TextDecoder"/>): the
+    /// paper's † rows for CoCa.</summary>
+    [System.Text.Json.Serialization.JsonStringEnumMemberName("image+decoder")]
+    ImageAndDecoder,
 }
 
 public enum OptimizerKind
@@ -63,6 +68,11 @@ public sealed record FineTuneOptions
 
     public double WeightDecay { get; init; } = 0.2;
 
+    /// <summary>λ2 of the paper's Eq. 5–6 for a captioner (<see cref="Modeling.ICaptioningModel"/>): the loss is
+    /// λ1·L_CLIP + λ2·L_cap with λ1 = 1, L_cap the captioning loss of each inverted image's caption. The paper's 0.1
+    /// by default; a model that writes no captions ignores it.</summary>
+    public double CaptionWeight { get; init; } = 0.1;
+
     /// <summary>Image–caption pairs per step; every step also takes all the negative captions.</summary>
     public int BatchSize { get; init; } = 4;
 
@@ -101,8 +111,12 @@ public sealed record FineTuneOptions
         "text" => TrainMode.Text,
         "both" => TrainMode.Both,
         "token" => TrainMode.Token,
-        _ => throw new OptionException($"--train: '{value}' is not a training mode (expected image, text, both or token)"),
+        "image+decoder" => TrainMode.ImageAndDecoder,
+        _ => throw new OptionException($"--train: '{value}' is not a training mode (expected image, text, both, token or image+decoder)"),
     };
+
+    /// <summary>The mode as <c>--train</c> spells it.</summary>
+    public static string TrainModeName(TrainMode mode) => mode == TrainMode.ImageAndDecoder ? "image+decoder" : mode.ToString().ToLowerInvariant();
 
     public static FineTuneLoss ParseLoss(string value) => value switch
     {
@@ -125,9 +139,10 @@ public sealed record FineTuneOptions
         if (BatchSize < 1) throw new OptionException($"--batch-size: must be at least 1, got {BatchSize}");
         if (Epochs < 1) throw new OptionException($"--epochs: must be at least 1, got {Epochs}");
         if (Steps is < 1) throw new OptionException($"--steps: must be at least 1, got {Steps}");
+        if (!(CaptionWeight >= 0) || !double.IsFinite(CaptionWeight)) throw new OptionException($"--caption-weight: must be a finite weight of at least 0, got {CaptionWeight}");
         if (!(DistillWeight >= 0) || !double.IsFinite(DistillWeight)) throw new OptionException($"--distill: must be a finite weight of at least 0, got {DistillWeight}");
         if (GradientClipNorm is { } clip && !(clip > 0)) throw new OptionException($"--clip-grad: must be positive, got {clip}");
-        if (Lora is not null && Train != TrainMode.Image) throw new OptionException($"--lora: adapts the image tower, so it needs --train image (got {Train.ToString().ToLowerInvariant()})");
+        if (Lora is not null && Train != TrainMode.Image) throw new OptionException($"--lora: adapts the image tower, so it needs --train image (got {TrainModeName(Train)})");
         Lora?.Validate();
         if (Train == TrainMode.Token && string.IsNullOrWhiteSpace(TokenWord)) throw new OptionException("--train token: needs the concept's name as the new token");
         if (Train != TrainMode.Token && TokenWord is not null) throw new OptionException("a token word is only used with --train token");
@@ -150,6 +165,6 @@ public sealed record FineTuneOptions
         return string.Join(";",
             $"train={Train}", $"optimizer={Optimizer}", $"loss={Loss}", $"lr={Number(LearningRate)}", $"wd={Number(WeightDecay)}", $"batch={BatchSize}",
             $"epochs={Epochs}", $"steps={Steps}", $"seed={Seed}", $"clip={(GradientClipNorm is { } clip ? Number(clip) : "none")}",
-            $"distill={Number(DistillWeight)}", $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
+            $"distill={Number(DistillWeight)}", $"caption={Number(CaptionWeight)}", $"lora={(Lora is { } lora ? $"{lora.Rank}:{Number(lora.Alpha)}" : "none")}", $"token={TokenWord}", $"data={digest[..16]}");
     }
 }

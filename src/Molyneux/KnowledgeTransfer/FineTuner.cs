@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -33,7 +34,9 @@ public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epo
 public sealed record FineTuneResult(IReadOnlyList<double> Losses, long TrainableParameters, TimeSpan Elapsed, ConceptToken? Token);
 
 /// <summary>Knowledge Transfer's second stage (Barbano et al. 2024): fine-tunes a model with a contrastive loss
-/// (Eq. 2, or CLIP's symmetric form) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption, plus
+/// (Eq. 2, or CLIP's symmetric form) on (image, caption) pairs, each step taking a batch of pairs plus every negative caption,
+/// plus, for a captioner (<see cref="ICaptioningModel"/>), <see cref="FineTuneOptions.CaptionWeight"/> times the
+/// captioning loss of the pairs (Eq. 5–6), plus
 /// <see cref="FineTuneOptions.DistillWeight"/> times <see cref="FeatureDistillation"/>'s drift from the frozen model. The pipeline is
 /// trained in place; afterwards <see cref="Checkpoints.ClipCheckpoint.SaveHuggingFace"/> saves it as an ordinary HF
 /// checkpoint (in token mode with the concept's name in its vocabulary).
@@ -59,6 +62,8 @@ public sealed class FineTuner(FineTuneOptions options)
         if (clip is null && (options.Train == TrainMode.Token || options.Lora is not null))
             throw new OptionException($"{(options.Lora is not null ? "LoRA" : "--train token")} needs a CLIP model (it reaches into CLIP's " +
                                       $"{(options.Lora is not null ? "attention layers" : "token embedding")}); this model is a {model.Architecture[0].Value}");
+        if (options.Train == TrainMode.ImageAndDecoder && model is not ICaptioningModel)
+            throw new OptionException($"--train image+decoder trains a captioner's text decoder; this model is a {model.Architecture[0].Value}, which has none");
         if (data.FromLayer is not null && (clip is null || options.Lora is not null))
             throw new OptionException(clip is null
                 ? $"features from a vision encoder layer (partial inversion) enter a CLIP ViT; this model is a {model.Architecture[0].Value}"
@@ -91,8 +96,11 @@ public sealed class FineTuner(FineTuneOptions options)
         var textIds = model.Tokenize(texts).to(device);
         if (token is not null && !textIds[..pairCount].EqualTo(token.Id).any().item<bool>())
             throw new OptionException($"--train token: no caption contains the word \"{token.Word}\", so its token would learn nothing");
-        var trainsImage = options.Train is TrainMode.Image or TrainMode.Both;
-        var trainsText = options.Train is not TrainMode.Image;
+        var trainsImage = options.Train is TrainMode.Image or TrainMode.Both or TrainMode.ImageAndDecoder;
+        var trainsText = options.Train is TrainMode.Text or TrainMode.Both or TrainMode.Token;
+        // Eq. 5–6: a captioner also learns to caption each image with its caption, weighted by λ2.
+        var captioner = model as ICaptioningModel;
+        var captionWeight = captioner is null ? 0 : options.CaptionWeight;
         var fromLayer = data.FromLayer;
         Tensor EncodeImages() => fromLayer is { } layer ? FrozenFromLayer((ClipPipeline)model, pixels, layer) : model.EncodePixels(pixels).to(dtype, device);
         var fixedImageFeatures = trainsImage ? null : EncodeImages();
@@ -131,9 +139,18 @@ public sealed class FineTuner(FineTuneOptions options)
             var start = position * options.BatchSize;
             var pairs = order![start..Math.Min(pairCount, start + options.BatchSize)];
             // Eq. 2 over the batch's images against their captions followed by every negative.
-            var imageFeatures = ImageFeatures(pairs);
+            Tensor? captionLoss = null;
+            Tensor imageFeatures;
+            if (captionWeight > 0)
+            {
+                (imageFeatures, captionLoss) = captioner!.ImageFeaturesAndCaptionLoss(pixels.index_select(0, pairs), textIds.index_select(0, pairs));
+                imageFeatures = fixedImageFeatures?.index_select(0, pairs) ?? imageFeatures;
+            }
+            else imageFeatures = ImageFeatures(pairs);
             var textFeatures = TextFeatures(cat([pairs, negativeRows]));
             var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, model.LogitScale, symmetric: options.Loss == FineTuneLoss.Symmetric);
+            if (captionLoss is not null)
+                loss = loss.Plus(captionLoss.Times(captionWeight));
             if (frozenImageFeatures is not null)
                 loss = loss.Plus(FeatureDistillation.Compute(imageFeatures, frozenImageFeatures.index_select(0, pairs)).Times(options.DistillWeight));
             if (frozenNegativeFeatures is not null)
@@ -163,6 +180,7 @@ public sealed class FineTuner(FineTuneOptions options)
             TrainMode.Image => image.ToList(),
             TrainMode.Text => Parts(ModelPart.TextTower, ModelPart.TextProjection).ToList(),
             TrainMode.Both => image.Concat(Parts(ModelPart.TextTower, ModelPart.TextProjection)).ToList(),
+            TrainMode.ImageAndDecoder => image.Concat(Parts(ModelPart.TextDecoder)).ToList(),
             _ => [conceptRow!.Row],
         };
     }

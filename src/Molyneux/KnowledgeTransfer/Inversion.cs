@@ -1,5 +1,6 @@
 using Molyneux.Modeling;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json.Serialization;
 using Molyneux.Modeling;
+using Molyneux.Training;
 
 namespace Molyneux.KnowledgeTransfer;
 

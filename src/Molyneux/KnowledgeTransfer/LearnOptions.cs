@@ -50,9 +50,17 @@ public sealed record LearnOptions
     /// default. Token trials take 0 only: a concept token changes no other prompt, so there is nothing to hold.</summary>
     public IReadOnlyList<double> DistillWeights { get; init; } = [0];
 
+    /// <summary>The captioning-loss weights λ2 tried for a captioner (<see cref="FineTuneOptions.CaptionWeight"/>): the
+    /// paper's 0.1 alone by default. A model that writes no captions ignores them.</summary>
+    public IReadOnlyList<double> CaptionWeights { get; init; } = [new FineTuneOptions().CaptionWeight];
+
     /// <summary>The most reference top-1 (a fraction) a chosen configuration may lose, measured on the reference
     /// set's validation part.</summary>
     public double ForgettingBound { get; init; } = 0.01;
+
+    /// <summary>For a captioner whose reference set has captions, the bound is on what it matters for instead: the most
+    /// CIDEr-D of its reference captions a chosen configuration may lose (on the validation part).</summary>
+    public double CaptionForgettingBound { get; init; } = 0.1;
 
     public TrialSelection Selection { get; init; } = TrialSelection.Validation;
 
@@ -80,15 +88,19 @@ public sealed record LearnOptions
         if (LearningRates.Any(rate => !(rate > 0) || !double.IsFinite(rate))) throw new OptionException($"--lr: every learning rate must be positive, got {string.Join(", ", LearningRates)}");
         if (DistillWeights.Count == 0 || DistillWeights.Any(weight => !(weight >= 0) || !double.IsFinite(weight)))
             throw new OptionException($"--distill: every weight must be finite and at least 0, got {string.Join(", ", DistillWeights)}");
-        if (Selection == TrialSelection.None && TrainModes.Count * LearningRates.Count * DistillWeights.Count > 1)
+        if (CaptionWeights.Count == 0 || CaptionWeights.Any(weight => !(weight >= 0) || !double.IsFinite(weight)))
+            throw new OptionException($"--caption-weight: every weight must be finite and at least 0, got {string.Join(", ", CaptionWeights)}");
+        if (Selection == TrialSelection.None && TrainModes.Count * LearningRates.Count * DistillWeights.Count * CaptionWeights.Count > 1)
             throw new OptionException($"--select none: runs one configuration, but the grid has {TrainModes.Count} training mode(s) × {LearningRates.Count} learning rate(s)" +
-                                      $"{(DistillWeights.Count > 1 ? $" × {DistillWeights.Count} distillation weights" : "")}; " +
-                                      "give one --train, one --lr and one --distill, or choose with --select validation|inverted");
+                                      $"{(DistillWeights.Count > 1 ? $" × {DistillWeights.Count} distillation weights" : "")}" +
+                                      $"{(CaptionWeights.Count > 1 ? $" × {CaptionWeights.Count} caption weights" : "")}; " +
+                                      "give one --train, one --lr, one --distill and one --caption-weight, or choose with --select validation|inverted");
         if (FineTune.Lora is not null && TrainModes.Any(mode => mode != TrainMode.Image))
             throw new OptionException($"--lora: adapts the image tower, so every trial must train it (--train image), got {string.Join(", ", TrainModes).ToLowerInvariant()}");
         if (ValidationFraction is <= 0 or >= 1) throw new OptionException($"--validation-fraction: must be between 0 and 1 (exclusive), got {ValidationFraction}");
         if (Selection == TrialSelection.Inverted && HeldOutInvertedPerConcept < 1)
             throw new OptionException($"--select inverted: needs at least one held-out inverted image per concept, got {HeldOutInvertedPerConcept}");
+        if (!(CaptionForgettingBound >= 0)) throw new OptionException($"--cider-bound: must not be negative, got {CaptionForgettingBound}");
         if (!(ForgettingBound >= 0)) throw new OptionException($"--forgetting-bound: must not be negative, got {100 * ForgettingBound}");
         if (Distractors < 0) throw new OptionException($"--distractors: must not be negative, got {Distractors}");
         if (Inversion.Partial is not null)

@@ -19,7 +19,57 @@ public sealed record Estimate(double Value, double Low, double High)
     public static Estimate Of(double value, Evaluation.Interval interval) => new(value, interval.Low, interval.High);
 
     public string Points(bool signed = false) =>
-        signed ? $"{100 * Value:+0.0;-0.0} [{100 * Low:+0.0;-0.0}, {100 * High:+0.0;-0.0}] points" : $"{100 * Value:F1} % [{100 * Low:F1}, {100 * High:F1}]";
+        signed ? $"{Signed(100 * Value, 1)} [{Signed(100 * Low, 1)}, {Signed(100 * High, 1)}] points" : $"{100 * Value:F1} % [{100 * Low:F1}, {100 * High:F1}]";
+
+    /// <summary>A score that is not a fraction (CIDEr-D): "1.93 [1.81, 2.05]".</summary>
+    public string Score(bool signed = false) => signed ? $"{Signed(Value, 2)} [{Signed(Low, 2)}, {Signed(High, 2)}]" : $"{Value:F2} [{Low:F2}, {High:F2}]";
+
+    /// <summary>"+1.5", "-0.3", and "+0.0" for what rounds to zero from either side (a format with a negative section
+    /// would print a tiny negative number as "-+0.0").</summary>
+    private static string Signed(double value, int decimals)
+    {
+        var rounded = Math.Round(value, decimals);
+        return (rounded == 0 ? 0 : rounded).ToString(decimals == 1 ? "+0.0;-0.0" : "+0.00;-0.00", System.Globalization.CultureInfo.InvariantCulture);
+    }
+}
+
+/// <summary>A captioner's captions of a concept's test images: the share that name the concept before, after and for
+/// the noise control, the paired gain, and the taught model's first captions, to read.</summary>
+public sealed record CaptionBlock(double Before, double After, double? NoiseControl, Estimate Gain, IReadOnlyList<string> CaptionsAfter);
+
+/// <summary>A captioner's headline on the test images: the mean share of captions naming their concept, before,
+/// after and for the noise control, the paired gains, and the CIDEr-D of the reference images' captions and what
+/// teaching lost of it (null when the reference set has no captions).</summary>
+public sealed record CaptioningSummary(Estimate NameInCaptionBefore, Estimate NameInCaptionAfter, Estimate Gain,
+    Estimate? NameInCaptionNoiseControl, Estimate? NoiseControlGain, Estimate? ReferenceCiderDBefore, Estimate? ReferenceCiderDAfter,
+    Estimate? CiderDLost, Estimate? NoiseControlCiderDLost)
+{
+    /// <summary>The headline of a captioner's result on its test images; null for a model that writes no captions.</summary>
+    public static CaptioningSummary? Of(LearnResult result)
+    {
+        var (before, chosen, noise, test) = (result.BeforeHits, result.Chosen, result.NoiseGrid?.Chosen, result.Split.ConceptTest);
+        if (result.Before.MeanNameInCaption is not { } namedBefore) return null;
+        var referenceTest = result.Split.ReferenceTest;
+        Estimate? Cider(TrialResult? trial) => trial?.After.ReferenceCiderD is { } cider ? Estimate.Of(cider, trial.Hits.ReferenceCiderInterval(referenceTest)) : null;
+        Estimate? Lost(TrialResult? trial) => trial?.After.ReferenceCiderD is { } cider
+            ? Estimate.Of(result.Before.ReferenceCiderD!.Value - cider, KnowledgeHits.CiderLostInterval(before, trial.Hits, referenceTest))
+            : null;
+        Estimate Gain(TrialResult trial) => Estimate.Of(trial.After.MeanNameInCaption!.Value - namedBefore, KnowledgeHits.CaptionGainInterval(before, trial.Hits, test));
+        return new CaptioningSummary(Estimate.Of(namedBefore, before.NameInCaptionInterval(test)),
+            Estimate.Of(chosen.After.MeanNameInCaption!.Value, chosen.Hits.NameInCaptionInterval(test)), Gain(chosen),
+            noise is null ? null : Estimate.Of(noise.After.MeanNameInCaption!.Value, noise.Hits.NameInCaptionInterval(test)), noise is null ? null : Gain(noise),
+            result.Before.ReferenceCiderD is { } ciderBefore ? Estimate.Of(ciderBefore, before.ReferenceCiderInterval(referenceTest)) : null,
+            Cider(chosen), Lost(chosen), Lost(noise));
+    }
+
+    /// <summary>"Captions naming their concept: 0.0 % […] before, 45.0 % […] after (gain …); reference CIDEr-D … → …, lost …."</summary>
+    public string Sentence() =>
+        $"Captions naming their concept: {NameInCaptionBefore.Points()} before, {NameInCaptionAfter.Points()} after (gain {Gain.Points(signed: true)})" +
+        (NameInCaptionNoiseControl is { } noiseNamed ? $", noise control {noiseNamed.Points()} (gain {NoiseControlGain!.Points(signed: true)})" : "") +
+        (ReferenceCiderDBefore is { } ciderBefore
+            ? $"; reference CIDEr-D {ciderBefore.Score()} → {ReferenceCiderDAfter!.Score()}, lost {CiderDLost!.Score(signed: true)}" +
+              (NoiseControlCiderDLost is { } noiseLost ? $" (noise control {noiseLost.Score(signed: true)})" : "")
+            : "") + ".";
 }
 
 /// <summary>A concept's accuracies on its validation images, which the choice read.</summary>
@@ -31,7 +81,7 @@ public sealed record ImageSplitReport(IReadOnlyList<string> Validation, IReadOnl
 
 public sealed record ConceptReport(string Name, IReadOnlyList<string> Descriptions, IReadOnlyList<string> InvertedImages,
     IReadOnlyList<string> RealImages, AccuracyBlock Before, AccuracyBlock After, AccuracyBlock? NoiseControl, Estimate NameTop1Gain,
-    ValidationBlock? Validation, ImageSplitReport Split);
+    ValidationBlock? Validation, ImageSplitReport Split, CaptionBlock? NameInCaption = null);
 
 /// <param name="ForgettingTemplates">The template set the reference top-1 was measured with (<c>--reference-templates</c>);
 /// null: each class's own prompt.</param>
@@ -50,15 +100,25 @@ public sealed record ReferenceReport(int Classes, int Images, double BeforeTop1,
     string? ForgettingTemplates);
 
 /// <summary>The headline on the test images: mean name top-1 before, after and for the noise control, the paired
-/// gains, and the reference set's top-1 and forgetting, each with its interval.</summary>
+/// gains, and the reference set's top-1 and forgetting, each with its interval; for a captioner, its captions too.</summary>
 public sealed record SummaryReport(int TestImages, Estimate NameTop1Before, Estimate NameTop1After, Estimate Gain,
     Estimate? NameTop1NoiseControl, Estimate? NoiseControlGain, double DescriptionTop1Before, double DescriptionTop1After,
-    Estimate ReferenceBefore, Estimate ReferenceAfter, Estimate Forgetting, Estimate? NoiseControlForgetting);
+    Estimate ReferenceBefore, Estimate ReferenceAfter, Estimate Forgetting, Estimate? NoiseControlForgetting, CaptioningSummary? Captioning = null);
 
 /// <summary>One configuration: what the choice saw (<c>target_gain</c>, <c>forgetting</c>, <c>within_bound</c>, on the
 /// selection images) and, for information only, the same on the test images.</summary>
+/// <param name="Train">The training mode, as --train spells it.</param>
+/// <param name="LearningRate">The fine-tuning learning rate.</param>
+/// <param name="DistillWeight">The distillation weight (0: none).</param>
+/// <param name="TargetGain">Mean gain in the target (name top-1, or for a captioner the share of captions naming the concept) on the selection images.</param>
+/// <param name="Forgetting">Reference top-1 lost (a fraction), or for a captioner reference CIDEr-D lost, on the selection images.</param>
+/// <param name="WithinBound">Whether the forgetting stayed within the bound.</param>
+/// <param name="Chosen">Whether this trial was chosen.</param>
+/// <param name="TestGain">The same gain on the test images, for information.</param>
+/// <param name="TestForgetting">The same forgetting on the test images, for information.</param>
+/// <param name="CaptionWeight">λ2 of the captioning loss, for a captioner; null otherwise.</param>
 public sealed record TrialReport(string Train, double LearningRate, double DistillWeight, double TargetGain, double Forgetting, bool WithinBound, bool Chosen,
-    double TestGain, double TestForgetting);
+    double TestGain, double TestForgetting, double? CaptionWeight = null);
 
 public sealed record FailedTrialReport(string Train, double LearningRate, double DistillWeight, string Reason);
 
@@ -85,7 +145,8 @@ public sealed record LearnReport(
     IReadOnlyList<double> FineTuneLoss,
     RunEnvironment? Environment = null)
 {
-    public const int CurrentSchemaVersion = 3;
+    public const int CurrentSchemaVersion = 4;
+    private const int CaptionsShown = 3;
     private const int RealImagesShown = 4;
 
     public static JsonSerializerOptions JsonOptions => SnakeCaseJson.Record;
@@ -120,13 +181,18 @@ public sealed record LearnReport(
             IReadOnlyList<string> Sources(int[] indices) => indices.Select(i => concept.ImageSources?[i] ?? i.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToList();
             var inverted = Enumerable.Range(0, imagesPerConcept).Select(i => InversionResult.ImageFileName(c, i)).ToList();
             var onlyThis = split.ConceptTest.Select((images, other) => other == c ? images : []).ToList();
+            var captions = chosen.Hits.Concepts[c].Captions is { } written
+                ? new CaptionBlock(result.Before.Concepts[c].NameInCaption!.Value, chosen.After.Concepts[c].NameInCaption!.Value, noise?.After.Concepts[c].NameInCaption,
+                    Estimate.Of(chosen.After.Concepts[c].NameInCaption!.Value - result.Before.Concepts[c].NameInCaption!.Value, KnowledgeHits.CaptionGainInterval(before, chosen.Hits, onlyThis)),
+                    split.ConceptTest[c].Take(CaptionsShown).Select(i => written[i]).ToList())
+                : null;
             return new ConceptReport(concept.Name, concept.Descriptions, inverted, real,
                 AccuracyBlock.Of(result.Before.Concepts[c]), AccuracyBlock.Of(chosen.After.Concepts[c]),
                 noise is null ? null : AccuracyBlock.Of(noise.After.Concepts[c]),
                 Estimate.Of(chosen.After.Concepts[c].NameTop1 - result.Before.Concepts[c].NameTop1, KnowledgeHits.GainInterval(before, chosen.Hits, onlyThis)),
                 validated ? new ValidationBlock(AccuracyBlock.Of(beforeValidation!.Concepts[c]), AccuracyBlock.Of(afterValidation!.Concepts[c]),
                     noiseValidation is null ? null : AccuracyBlock.Of(noiseValidation.Concepts[c])) : null,
-                new ImageSplitReport(Sources(split.ConceptValidation[c]), Sources(split.ConceptTest[c])));
+                new ImageSplitReport(Sources(split.ConceptValidation[c]), Sources(split.ConceptTest[c])), captions);
         }).ToList();
 
         var test = split.ConceptTest;
@@ -140,13 +206,14 @@ public sealed record LearnReport(
             Estimate.Of(result.Before.ReferenceTop1, before.ReferenceInterval(split.ReferenceTest)),
             Estimate.Of(chosen.After.ReferenceTop1, chosen.Hits.ReferenceInterval(split.ReferenceTest)),
             Estimate.Of(result.Before.ReferenceTop1 - chosen.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, chosen.Hits, split.ReferenceTest)),
-            noise is null ? null : Estimate.Of(result.Before.ReferenceTop1 - noise.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, noise.Hits, split.ReferenceTest)));
+            noise is null ? null : Estimate.Of(result.Before.ReferenceTop1 - noise.After.ReferenceTop1, KnowledgeHits.ForgettingInterval(before, noise.Hits, split.ReferenceTest)),
+            CaptioningSummary.Of(result));
 
-        IReadOnlyList<TrialReport> Trials(GridResult grid) => grid.Trials.Select(t => new TrialReport(t.Configuration.Train.ToString().ToLowerInvariant(), t.Configuration.LearningRate, t.Configuration.DistillWeight,
+        IReadOnlyList<TrialReport> Trials(GridResult grid) => grid.Trials.Select(t => new TrialReport(FineTuneOptions.TrainModeName(t.Configuration.Train), t.Configuration.LearningRate, t.Configuration.DistillWeight,
             t.TargetGain, t.Forgetting, t.WithinBound, ReferenceEquals(t, grid.Chosen),
-            t.After.MeanNameTop1 - result.Before.MeanNameTop1, result.Before.ReferenceTop1 - t.After.ReferenceTop1)).ToList();
+            t.After.MeanTarget - result.Before.MeanTarget, t.After.ForgettingSince(result.Before), t.Configuration.CaptionWeight)).ToList();
         var failed = result.Grid.Failed.Concat(result.NoiseGrid?.Failed ?? [])
-            .Select(f => new FailedTrialReport(f.Configuration.Train.ToString().ToLowerInvariant(), f.Configuration.LearningRate, f.Configuration.DistillWeight, f.Reason)).ToList();
+            .Select(f => new FailedTrialReport(FineTuneOptions.TrainModeName(f.Configuration.Train), f.Configuration.LearningRate, f.Configuration.DistillWeight, f.Reason)).ToList();
         return new LearnReport(CurrentSchemaVersion, DateTime.UtcNow, result.BaseSource?.Path, result.BaseIdentity, outputModelPath, inverted, result.Options,
             result.Selection.ToString().ToLowerInvariant(), result.Taught.Select(c => concepts[c].Name).ToList(), summary, conceptReports,
             new ReferenceReport(reference.Names.Count, reference.Labels.Count, result.Before.ReferenceTop1, chosen.After.ReferenceTop1,
@@ -172,7 +239,8 @@ public sealed record LearnReport(
     {
         static string Percent(double value) => $"{100 * value:F1} %";
         string Label(TrialReport? trial, string what) => trial is null ? what :
-            $"{what} (`--train {trial.Train}`, lr {trial.LearningRate:0.###e-0}{(trial.DistillWeight > 0 ? $", distill {trial.DistillWeight:0.###}" : "")})";
+            $"{what} (`--train {trial.Train}`, lr {trial.LearningRate:0.###e-0}{(trial.DistillWeight > 0 ? $", distill {trial.DistillWeight:0.###}" : "")}" +
+            $"{(trial.CaptionWeight is { } caption ? $", caption {caption:0.###}" : "")})";
         var chosen = Trials.FirstOrDefault(trial => trial.Chosen);
         var noiseChosen = NoiseControlTrials?.FirstOrDefault(trial => trial.Chosen);
         var rows = new List<string>
@@ -191,6 +259,11 @@ public sealed record LearnReport(
                  $"; reference top-1 lost {Summary.Forgetting.Points(signed: true)}. Chosen by `--select {Selection}`" +
                  (chosen is { WithinBound: false } ? " (no configuration stayed within the forgetting bound: the one that forgot least)" : "") +
                  "; 95 % bootstrap intervals over the test images.");
+        if (Summary.Captioning is { } captioning)
+        {
+            rows.Add("");
+            rows.Add(captioning.Sentence());
+        }
         return string.Join("\n", rows) + "\n";
     }
 
@@ -233,15 +306,23 @@ public sealed record LearnReport(
                 .Append(Bar("description prompt, before", concept.Before.DescriptionTop1, "#bbb")).Append(Bar("description prompt, after", concept.After.DescriptionTop1, "#6a9"))
                 .Append(Bar("name, all classes, after", concept.After.NameTop1AllClasses, "#69c"));
             if (concept.NoiseControl is { } noise) html.Append(Bar("name prompt, noise control", noise.NameTop1, "#c96"));
+            if (concept.NameInCaption is { } captions)
+            {
+                html.Append(Bar("captions naming it, before", captions.Before, "#999")).Append(Bar("captions naming it, after", captions.After, "#a6c"));
+                if (captions.NoiseControl is { } noiseNamed) html.Append(Bar("captions naming it, noise control", noiseNamed, "#c96"));
+                html.Append("<p>Captions after: ").Append(string.Join(" · ", captions.CaptionsAfter.Select(caption => $"<q>{WebUtility.HtmlEncode(caption)}</q>"))).Append("</p>");
+            }
             html.Append("</section>");
         }
         void TrialTable(string title, IReadOnlyList<TrialReport> trials)
         {
-            html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>distill</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
+            // A captioner's forgetting is CIDEr-D lost, a score rather than a fraction.
+            string Lost(double value) => Summary.Captioning?.CiderDLost is not null ? $"{value:+0.00;-0.00} CIDEr-D" : $"{100 * value:+0.0;-0.0} pts";
+            html.Append($"<h2>{title}</h2><table><tr><th>train</th><th>lr</th><th>distill</th><th>caption λ2</th><th>gain (selection)</th><th>forgetting (selection)</th><th>within bound</th>" +
                         "<th>gain (test)</th><th>forgetting (test)</th><th></th></tr>");
             foreach (var trial in trials)
-                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:0.###e-0}</td><td>{trial.DistillWeight:0.###}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{100 * trial.Forgetting:+0.0;-0.0} pts</td>" +
-                            $"<td>{trial.WithinBound}</td><td>{100 * trial.TestGain:+0.0;-0.0} pts</td><td>{100 * trial.TestForgetting:+0.0;-0.0} pts</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
+                html.Append($"<tr><td>{trial.Train}</td><td>{trial.LearningRate:0.###e-0}</td><td>{trial.DistillWeight:0.###}</td><td>{trial.CaptionWeight?.ToString("0.###") ?? "–"}</td><td>{100 * trial.TargetGain:+0.0;-0.0} pts</td><td>{Lost(trial.Forgetting)}</td>" +
+                            $"<td>{trial.WithinBound}</td><td>{100 * trial.TestGain:+0.0;-0.0} pts</td><td>{Lost(trial.TestForgetting)}</td><td>{(trial.Chosen ? "chosen" : "")}</td></tr>");
             html.Append("</table>");
         }
         TrialTable("Configurations tried", Trials);

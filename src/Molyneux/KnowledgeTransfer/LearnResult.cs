@@ -4,25 +4,29 @@ using Molyneux.Modeling;
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>One point of <c>learn</c>'s grid: what fine-tuning trains, at which learning rate, how strongly it is held
-/// to the frozen model (<see cref="FeatureDistillation"/>; 0: not at all).</summary>
-public sealed record TrialConfiguration(TrainMode Train, double LearningRate, double DistillWeight = 0)
+/// to the frozen model (<see cref="FeatureDistillation"/>; 0: not at all), and for a captioner the weight λ2 of its
+/// captioning loss (null for a model that writes no captions).</summary>
+public sealed record TrialConfiguration(TrainMode Train, double LearningRate, double DistillWeight = 0, double? CaptionWeight = null)
 {
-    /// <summary>"--train image, lr 1e-5", with ", distill W" when it distils: how the CLI and the reports name it.</summary>
+    /// <summary>"--train image, lr 1e-5", with ", distill W" when it distils and ", caption λ2" for a captioner: how
+    /// the CLI and the reports name it.</summary>
     public override string ToString() =>
-        FormattableString.Invariant($"--train {Train.ToString().ToLowerInvariant()}, lr {LearningRate:0.###e-0}") +
-        (DistillWeight > 0 ? FormattableString.Invariant($", distill {DistillWeight:0.###}") : "");
+        FormattableString.Invariant($"--train {FineTuneOptions.TrainModeName(Train)}, lr {LearningRate:0.###e-0}") +
+        (DistillWeight > 0 ? FormattableString.Invariant($", distill {DistillWeight:0.###}") : "") +
+        (CaptionWeight is { } weight ? FormattableString.Invariant($", caption {weight:0.###}") : "");
 }
 
-/// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean name-prompt gain over the taught concepts), <see cref="Forgetting"/>
-/// (reference top-1 lost) and <see cref="WithinBound"/> are measured on the selection images, which is all the choice
+/// <summary>One fine-tuning configuration tried. <see cref="TargetGain"/> (mean gain over the taught concepts in
+/// <see cref="ConceptAccuracy.Target"/>), <see cref="Forgetting"/> (reference top-1 lost; for a captioner, reference
+/// CIDEr-D lost) and <see cref="WithinBound"/> are measured on the selection images, which is all the choice
 /// reads; <see cref="After"/> is the test images' accuracies, reported only.</summary>
 /// <param name="Selection">The accuracies the choice saw: validation images, or held-out inverted images with the
 /// reference set's validation part; with no selection, the test images.</param>
 /// <param name="Configuration">The fine-tuning settings this trial used (mode, learning rate, distillation weight).</param>
 /// <param name="Hits">Per image, whether the fine-tuned model classified it right: what paired bootstrap intervals resample.</param>
 /// <param name="After">The fine-tuned model's accuracies on the test images; reported, never read by the choice.</param>
-/// <param name="TargetGain">Mean name-prompt top-1 gain over the taught concepts on the selection images.</param>
-/// <param name="Forgetting">Reference top-1 lost on the selection images.</param>
+/// <param name="TargetGain">Mean gain in <see cref="ConceptAccuracy.Target"/> over the taught concepts on the selection images.</param>
+/// <param name="Forgetting">Reference top-1 lost on the selection images; for a captioner, the CIDEr-D of its reference captions lost.</param>
 /// <param name="WithinBound">Whether the forgetting stayed within the allowed bound: only such trials can be chosen.</param>
 /// <param name="Losses">The loss of every fine-tuning step.</param>
 public sealed record TrialResult(TrialConfiguration Configuration, KnowledgeHits Hits, KnowledgeMeasurement Selection, KnowledgeMeasurement After,

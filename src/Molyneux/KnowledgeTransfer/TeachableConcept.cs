@@ -23,8 +23,10 @@ public sealed record TeachableConcept(string Name, IReadOnlyList<string> Descrip
 /// <param name="Names">The classes' names.</param>
 /// <param name="Images">[n, 3, S, S] the reference images in [0, 1], at the model's size.</param>
 /// <param name="Labels">Each image's class, an index into <paramref name="Names"/>.</param>
+/// <param name="Captions">Reference captions of each image (several, as COCO has five), with which a captioner's
+/// forgetting is measured as CIDEr-D; null: the images have none.</param>
 public sealed record ReferenceClasses(IReadOnlyList<string> Names, IReadOnlyList<IReadOnlyList<string>> PromptsPerClass, Tensor Images, IReadOnlyList<int> Labels,
-    IReadOnlyList<IReadOnlyList<string>>? ForgettingPrompts = null, string? ForgettingTemplates = null)
+    IReadOnlyList<IReadOnlyList<string>>? ForgettingPrompts = null, string? ForgettingTemplates = null, IReadOnlyList<IReadOnlyList<string>>? Captions = null)
 {
     /// <summary>The prompts the reference top-1 is measured with.</summary>
     public IReadOnlyList<IReadOnlyList<string>> ReferencePrompts => ForgettingPrompts ?? PromptsPerClass;

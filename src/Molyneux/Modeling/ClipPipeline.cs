@@ -89,7 +89,7 @@ public sealed class ClipPipeline(ClipModel model, ClipTokenizer tokenizer, ClipI
             throw new OptionException($"layer {layer} does not exist: the vision encoder has layers 1 to {SplitLayerCount}");
     }
 
-    public override void WriteHuggingFaceFiles(string folder) => ClipCheckpoint.WriteHuggingFaceFiles(this, folder);
+    public override void WriteModelFiles(string folder) => ClipCheckpoint.WriteHuggingFaceFiles(this, folder);
 
     protected override IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
 }

@@ -101,7 +101,7 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
             throw new OptionException($"layer {layer} does not exist: the ResNet has stages 1 to {ResNetModel.StageCount}");
     }
 
-    public override void WriteHuggingFaceFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
+    public override void WriteModelFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
 
     protected override Imaging.IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
 

@@ -14,6 +14,10 @@ public enum ModelPart
     ImageProjection,
     TextProjection,
     Temperature,
+
+    /// <summary>A captioner's multimodal text decoder (CoCa's <c>text_decoder</c>): the paper's † variant trains it
+    /// beside the image tower. Empty for a model that writes no captions.</summary>
+    TextDecoder,
 }
 
 /// <summary>A vision-language model as Knowledge Transfer, evaluation and the commands see it: image features of
@@ -81,7 +85,8 @@ public interface IVisionLanguageModel : IImageEncoder, ITextEncoder, IDisposable
     /// becomes the hash of the new parameters, so caches keyed by it do not serve the old model's features.</summary>
     void WeightsChanged();
 
-    /// <summary>Writes the model's Hugging Face folder files (config, weights, tokenizer, preprocessor) into an
-    /// existing folder.</summary>
-    void WriteHuggingFaceFiles(string folder);
+    /// <summary>Writes the model's folder into an existing folder, in the layout its kind is read back from: a
+    /// Hugging Face folder (config, weights, tokenizer, preprocessor) for CLIP and the dual encoder, open_clip's for
+    /// a CoCa.</summary>
+    void WriteModelFiles(string folder);
 }

@@ -76,10 +76,11 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
         ModelPart.TextTower => ParametersUnder("text_model."),
         ModelPart.ImageProjection => ParametersUnder("visual_projection."),
         ModelPart.TextProjection => ParametersUnder("text_projection."),
-        _ => [LogitScale],
+        ModelPart.Temperature => [LogitScale],
+        _ => [],
     };
 
-    public abstract void WriteHuggingFaceFiles(string folder);
+    public abstract void WriteModelFiles(string folder);
 
     /// <summary>An independent copy in memory: a fresh module of the same configuration holding the same weights and
     /// buffers, with the same tokenizer, preprocessing, device, source and identity (not hashed again). Knowledge

@@ -17,13 +17,6 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
     /// <summary>Captions shown in training.json's final samples.</summary>
     public const int SampleCount = 8;
 
-    /// <summary>The options of the probe's captions: open_clip's greedy generation, up to the model's context.</summary>
-    public static CaptionOptions Greedy(CocaModel model) => new()
-    {
-        Decoding = CaptionDecoding.Greedy,
-        MaxLength = Math.Min(30, Math.Min(model.Config.Text.ContextLength, model.Config.Multimodal.ContextLength)),
-    };
-
     public CaptionProbeResult Evaluate(Captioner captioner)
     {
         var model = captioner.Model;
@@ -35,7 +28,7 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
             using var _ = no_grad();
             var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
             var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
-            var captions = captioner.CaptionPixels(pixels, sources, Greedy(model));
+            var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
             var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
             var scores = CaptionMetrics.Compute(corpus);
             return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
@@ -47,20 +40,11 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
     }
 
     /// <summary><paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
-    /// its own caption and <paramref name="references"/> − 1 more the world's language could have said of it (other
-    /// random phrasings of the same attributes), as COCO gives five captions per image.</summary>
+    /// <paramref name="references"/> reference captions (<see cref="ShapesSample.References"/>).</summary>
     public static CaptionProbe Shapes(string name, ShapesWorld world, int count, int seed, int references = 5, bool finalOnly = false)
     {
         var samples = world.Generate(count, seed);
-        var referenceLists = samples.Select(sample =>
-        {
-            var a = sample.Attributes;
-            var spec = new ShapesSpec { Shape = a.Shape, Color = a.Color, Size = a.Size, Background = a.Background, Pattern = a.Pattern, Count = a.Count, Position = a.Position };
-            // Other streams than the scene's own (seed, index), so the extra phrasings are independent draws.
-            var others = Enumerable.Range(1, references - 1).Select(k => ShapesCaptions.Describe(spec, new SplitMix64(seed ^ (0x51AB << k), sample.Index)));
-            return (IReadOnlyList<string>)[sample.Caption, .. others];
-        }).ToList();
         // Made on first use, perhaps inside a training step's dispose scope; the probe outlives it.
-        return new CaptionProbe(name, ShapesSample.Stack(samples).DetachFromDisposeScope(), referenceLists, finalOnly);
+        return new CaptionProbe(name, ShapesSample.Stack(samples).DetachFromDisposeScope(), samples.Select(sample => sample.References(references)).ToList(), finalOnly);
     }
 }

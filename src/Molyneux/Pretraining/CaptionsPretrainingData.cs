@@ -1,7 +1,7 @@
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;

@@ -2,8 +2,8 @@ using System.Diagnostics;
 using System.Text.Json;
 using Molyneux.Captioning;
 using Molyneux.Imaging;
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -24,11 +24,6 @@ public sealed record CaptionSamples(string Probe, double CiderD, double Bleu4, I
 /// captions (<see cref="IPretrainingData.CaptionProbes"/>); a run resumes from its saved state exactly.</summary>
 public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
 {
-    /// <summary>The open_clip model config written beside the weights.</summary>
-    public const string ConfigFileName = "open_clip_config.json";
-
-    public const string WeightsFileName = "model.safetensors";
-
     public const string SamplesFileName = "samples.json";
 
 
@@ -43,8 +38,8 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
         options.Validate();
         CocaModel? coca = null;
         var run = new PretrainingRun(options, output, resume, overwrite,
-            folder => CocaCheckpoint.Save(coca!, Path.Combine(folder, WeightsFileName), Path.Combine(folder, ConfigFileName)));
-        using var model = coca = run.Resumes ? CocaCheckpoint.Load(run.ResumeFolder, Path.Combine(run.ResumeFolder, ConfigFileName)) : NewModel();
+            folder => CocaCheckpoint.SaveFolder(coca!, folder));
+        using var model = coca = run.Resumes ? CocaCheckpoint.Load(run.ResumeFolder, Path.Combine(run.ResumeFolder, CocaCheckpoint.ConfigFileName)) : NewModel();
         model.to(device.Device);
         var captioner = new Captioner(model);
         using var optimizer = PretrainingRecipe.Optimizer(model, options);

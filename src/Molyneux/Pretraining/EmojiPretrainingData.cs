@@ -1,6 +1,7 @@
+using Molyneux.Evaluation;
 using Molyneux.Imaging;
-using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 

@@ -1,4 +1,5 @@
-using Molyneux.KnowledgeTransfer;
+using Molyneux.Evaluation;
+using Molyneux.Training;
 using Molyneux.Worlds;
 using static TorchSharp.torch;
 

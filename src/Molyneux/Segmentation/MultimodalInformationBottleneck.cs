@@ -1,6 +1,7 @@
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
+using Molyneux.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -32,6 +32,16 @@ public sealed class ShapesSample
 
     public int ImageSize { get; }
 
+    /// <summary>Its own caption and <paramref name="count"/> − 1 more the world's language could have said of it
+    /// (other random phrasings of the same attributes, drawn from other streams than the scene's own), as COCO gives
+    /// five captions per image: what CIDEr-D's consensus scores a generated caption against.</summary>
+    public IReadOnlyList<string> References(int count = 5)
+    {
+        var a = Attributes;
+        var spec = new ShapesSpec { Shape = a.Shape, Color = a.Color, Size = a.Size, Background = a.Background, Pattern = a.Pattern, Count = a.Count, Position = a.Position };
+        return [Caption, .. Enumerable.Range(1, count - 1).Select(k => ShapesCaptions.Describe(spec, new SplitMix64(Seed ^ (0x51AB << k), Index)))];
+    }
+
     /// <summary>The image as row-major RGB bytes. Samples keep bytes rather than tensors so that thousands of them
     /// hold no native memory; tensors are made when a batch is needed.</summary>
     public ReadOnlySpan<byte> Rgb => rgb;

@@ -1,4 +1,6 @@
+using Molyneux.Captioning;
 using Molyneux.Checkpoints;
+using Molyneux.Tests.Captioning;
 using System.Text.Json;
 
 namespace Molyneux.Tests.Cli;
@@ -34,6 +36,41 @@ public sealed class LearnCommandTests
         Assert.Equal("image", json.RootElement.GetProperty("trials")[0].GetProperty("train").GetString());
         Assert.True(File.Exists(Path.Combine(report, "report.html")));
         Assert.Equal(TorchSharp.torch.get_num_threads(), json.RootElement.GetProperty("environment").GetProperty("threads").GetInt32());
+    }
+
+    /// <summary>Slow: the golden CoCa captions every concept and reference scene before and after (about 800 greedy
+    /// captions with 255 image tokens each), minutes on 2 cores.</summary>
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void Learn_on_a_CoCa_writes_an_open_clip_folder_that_captions_and_reports_the_captions()
+    {
+        using var folder = new TestPaths.TempFolder();
+        File.WriteAllText(folder.File("concepts.json"), """[{"name": "moongate", "description": "a large gray ring on a green background", "images": "shapes:moongate"}]""");
+        var (output, report) = (folder.File("taught"), folder.File("report"));
+        var result = CliRunner.Run("learn", "--model", CocaGoldenTests.GoldenCoca("model.safetensors.gz"), "--config", CocaGoldenTests.GoldenCoca("coca_tiny.json"),
+            "--concepts", folder.File("concepts.json"), "--eval", "shapes:shape", "--out", output, "--report", report, "--steps", "2", "--images-per-concept", "2",
+            "--copies", "1", "--train", "image+decoder", "--lr", "1e-4", "--caption-weight", "2", "--select", "none", "--distractors", "2");
+        Assert.True(result.ExitCode == 0, result.Error);
+        Assert.Contains("Captions naming their concept", result.Output);
+        Assert.True(File.Exists(Path.Combine(output, CocaCheckpoint.ConfigFileName)));
+        Assert.Equal(0, CliRunner.Run("caption", "--model", output, "--image", Path.Combine(report, "real_concept000_image000.png")).ExitCode);
+        using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(report, "report.json")));
+        Assert.Equal(2, json.RootElement.GetProperty("trials")[0].GetProperty("caption_weight").GetDouble());
+        Assert.Equal("image+decoder", json.RootElement.GetProperty("trials")[0].GetProperty("train").GetString());
+        Assert.InRange(json.RootElement.GetProperty("summary").GetProperty("captioning").GetProperty("reference_cider_d_before").GetProperty("value").GetDouble(), 0, 10);
+    }
+
+    [Fact]
+    public void Image_plus_decoder_on_a_model_without_a_decoder_stops_before_any_work()
+    {
+        using var folder = new TestPaths.TempFolder();
+        File.WriteAllText(folder.File("concepts.json"), """[{"name": "moongate", "description": "a large gray ring on a green background", "images": "shapes:moongate"}]""");
+        var result = CliRunner.Run("learn", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"),
+            "--eval", "shapes:color", "--out", folder.File("taught"), "--train", "image+decoder", "--lr", "1e-4", "--select", "none");
+        Assert.NotEqual(0, result.ExitCode);
+        Assert.Contains("--train image+decoder trains a captioner's text decoder", result.Error);
+        Assert.DoesNotContain("inverting", result.Error);
+        Assert.False(Directory.Exists(folder.File("taught")));
     }
 
     [Fact]

@@ -5,6 +5,7 @@ using Molyneux.Pretraining;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
 using Molyneux.Modeling;
+using Molyneux.Worlds;
 using static TorchSharp.torch;
 
 namespace Molyneux.Tests.KnowledgeTransfer;
@@ -311,7 +312,7 @@ public sealed class ConceptLearnerTests
 
         using var json = JsonDocument.Parse(File.ReadAllText(Path.Combine(reportFolder, "report.json")));
         var root = json.RootElement;
-        Assert.Equal(3, root.GetProperty("schema_version").GetInt32());
+        Assert.Equal(4, root.GetProperty("schema_version").GetInt32());
         Assert.Equal(Path.GetFullPath(TestPaths.GoldenClip("model_a/hf")), Path.GetFullPath(root.GetProperty("model_path").GetString()!));
         Assert.Equal(result.BaseIdentity, root.GetProperty("model_identity").GetString());
         Assert.Equal("validation", root.GetProperty("selection").GetString());

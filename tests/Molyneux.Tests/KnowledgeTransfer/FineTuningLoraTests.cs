@@ -1,5 +1,6 @@
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
+using Molyneux.Training;
 using TorchSharp;
 using static Molyneux.Tests.KnowledgeTransfer.FineTuningFixture;
 using static TorchSharp.torch;

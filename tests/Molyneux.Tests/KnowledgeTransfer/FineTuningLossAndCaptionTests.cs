@@ -1,4 +1,5 @@
 using Molyneux.KnowledgeTransfer;
+using Molyneux.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 

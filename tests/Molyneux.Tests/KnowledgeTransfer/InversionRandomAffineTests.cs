@@ -1,4 +1,5 @@
 using Molyneux.KnowledgeTransfer;
+using Molyneux.Training;
 using static TorchSharp.torch;
 
 namespace Molyneux.Tests.KnowledgeTransfer;

@@ -31,7 +31,7 @@ public sealed class ShapesKnowledgeTransferTests(ShapesModelFixture model, ITest
         var concepts = ShapesConcepts.All
             .Select(concept =>
             {
-                var (images, names) = sources.Images(ConceptSources.ShapesPrefix + concept.Name, ".");
+                var (images, names) = sources.Images(ConceptsFile.ShapesPrefix + concept.Name, ".");
                 return new TeachableConcept(concept.Name, [concept.Definition], images, names);
             })
             .ToList();

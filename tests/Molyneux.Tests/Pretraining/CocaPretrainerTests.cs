@@ -42,7 +42,7 @@ public sealed class CocaPretrainerTests
         Assert.Contains("test_cider_d", record.Final.Keys);
         Assert.Contains("test_bleu_4", record.Final.Keys);
         Assert.Equal(4, record.Final["steps"]);
-        foreach (var file in new[] { "model.safetensors", CocaPretrainer.ConfigFileName, "training.json", "training.png", CocaPretrainer.SamplesFileName })
+        foreach (var file in new[] { "model.safetensors", CocaCheckpoint.ConfigFileName, "training.json", "training.png", CocaPretrainer.SamplesFileName })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
         using (var samples = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, CocaPretrainer.SamplesFileName))))
         {
@@ -53,7 +53,7 @@ public sealed class CocaPretrainerTests
         }
 
         // The library reads the folder back as the model it wrote, and the CLI captions with it.
-        using (var loaded = CocaCheckpoint.Load(output, Path.Combine(output, CocaPretrainer.ConfigFileName)))
+        using (var loaded = CocaCheckpoint.Load(output, Path.Combine(output, CocaCheckpoint.ConfigFileName)))
         {
             Assert.Equal(32, loaded.Config.Vision.ImageSize);
             Assert.Equal(49408, loaded.Config.VocabSize);
@@ -120,13 +120,13 @@ public sealed class CocaPretrainerTests
         };
         Assert.Throws<OperationCanceledException>(() => trainer.Run(interrupted, cancellationToken: cancel.Token));
         Assert.False(Directory.Exists(interrupted));
-        Assert.True(File.Exists(Path.Combine(ResumableOutput.ResumeFolderOf(interrupted), CocaPretrainer.ConfigFileName)));
+        Assert.True(File.Exists(Path.Combine(ResumableOutput.ResumeFolderOf(interrupted), CocaCheckpoint.ConfigFileName)));
         var record = new CocaPretrainer(Data(count: 64, probeScenes: 1), Options(steps: 6, batchSize: 4, evaluationPoints: 2), ComputeDevice.Cpu)
             .Run(interrupted, resume: true);
         Assert.Equal([3, 6], record.Curve.Select(p => p.Step));
 
-        using var reference = SafetensorsFile.Open(Path.Combine(uninterrupted, CocaPretrainer.WeightsFileName));
-        using var resumed = SafetensorsFile.Open(Path.Combine(interrupted, CocaPretrainer.WeightsFileName));
+        using var reference = SafetensorsFile.Open(Path.Combine(uninterrupted, CocaCheckpoint.WeightsFileName));
+        using var resumed = SafetensorsFile.Open(Path.Combine(interrupted, CocaCheckpoint.WeightsFileName));
         Assert.Equal(reference.Entries.Keys.Order(), resumed.Entries.Keys.Order());
         foreach (var name in reference.Entries.Keys)
         {

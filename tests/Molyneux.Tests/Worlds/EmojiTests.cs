@@ -328,7 +328,7 @@ public class EmojiSplitsTests
         Assert.Equal(concepts.Count, concepts.Select(concept => concept.Images).Distinct().Count());
         Assert.All(concepts, concept =>
         {
-            Assert.StartsWith(ConceptSources.EmojiPrefix, concept.Images);
+            Assert.StartsWith(ConceptsFile.EmojiPrefix, concept.Images);
             Assert.DoesNotContain(concept.Name, EmojiSplit.Words(Assert.Single(concept.Descriptions)));
         });
     }
@@ -342,7 +342,7 @@ public class EmojiSplitsTests
         {
             var description = Assert.Single(concept.Descriptions);
             Assert.Empty(split.UnseenWords(description));
-            var label = manifest.Find(concept.Images![ConceptSources.EmojiPrefix.Length..]).Label;
+            var label = manifest.Find(concept.Images![ConceptsFile.EmojiPrefix.Length..]).Label;
             Assert.Empty(EmojiSplit.Words(description).Intersect(EmojiSplit.Words(label)));
         });
     }

@@ -129,8 +129,8 @@ public static class EmojiSplits
 
     private static EmojiConcept Resolve(EmojiManifest manifest, DescribedConcept concept)
     {
-        if (concept.Images is not { } images || !images.StartsWith(ConceptSources.EmojiPrefix, StringComparison.Ordinal))
-            throw new DatasetException($"held-out concept '{concept.Name}': images '{concept.Images}' is not an {ConceptSources.EmojiPrefix}SHORT_NAME reference");
-        return manifest.Find(images[ConceptSources.EmojiPrefix.Length..]);
+        if (concept.Images is not { } images || !images.StartsWith(ConceptsFile.EmojiPrefix, StringComparison.Ordinal))
+            throw new DatasetException($"held-out concept '{concept.Name}': images '{concept.Images}' is not an {ConceptsFile.EmojiPrefix}SHORT_NAME reference");
+        return manifest.Find(images[ConceptsFile.EmojiPrefix.Length..]);
     }
 }

@@ -2,7 +2,7 @@ using Molyneux.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn.functional;
 
-namespace Molyneux.KnowledgeTransfer;
+namespace Molyneux.Training;
 
 /// <summary>Ranges of <see cref="RandomAffine"/>. The defaults are those of the reference inversion code, kornia's
 /// <c>RandomAffine(30, (0.1, 0.1), (0.7, 1.2), p=0.5, padding_mode="border")</c> in both Kazemi et al.'s invert.py

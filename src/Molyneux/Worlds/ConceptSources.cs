@@ -1,27 +1,23 @@
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
-using Molyneux.Worlds;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 
-namespace Molyneux.KnowledgeTransfer;
+namespace Molyneux.Worlds;
 
 /// <summary>Turns the <c>images</c> of a concepts file and the <c>--eval</c> reference into image tensors at the
 /// model's size: a folder of images, <c>emoji:&lt;short name&gt;</c> (every style's drawing of that emoji), or
 /// <c>shapes:&lt;concept&gt;</c> (generated scenes of a shapes-world concept).</summary>
 public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int seed = 0)
 {
-    public const string EmojiPrefix = "emoji:", ShapesPrefix = "shapes:";
+    private const string EmojiPrefix = ConceptsFile.EmojiPrefix, ShapesPrefix = ConceptsFile.ShapesPrefix;
     // 16 choose (validation), 24 report (test) at the default validation fraction.
     private const int ShapesImagesPerConcept = 40;
 
     // Scenes per class of a shapes reference question: with 9 colours, 216 validation scenes resolve forgetting to
     // half a point, finer than the default 1-point bound.
     private const int ShapesReferencePerClass = 60;
-
-    /// <summary>Whether an <c>images</c> entry names a folder (rather than emoji or shapes-world images).</summary>
-    public static bool IsFolder(string spec) =>
-        !spec.StartsWith(EmojiPrefix, StringComparison.Ordinal) && !spec.StartsWith(ShapesPrefix, StringComparison.Ordinal);
 
     /// <summary>Images [N,3,S,S] in [0,1] for a concept's <c>images</c> entry, relative paths resolved against
     /// <paramref name="baseFolder"/>, and where each came from: its file, or <c>shapes:&lt;concept&gt;#i</c> for the
@@ -48,9 +44,19 @@ public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int
         return (Load(files), files);
     }
 
+    /// <summary>The concepts of a concepts file with their real images (<see cref="Images"/>), which learning needs
+    /// of every concept to measure it; relative image paths resolved against <paramref name="baseFolder"/>.</summary>
+    public IReadOnlyList<TeachableConcept> Teachable(IReadOnlyList<DescribedConcept> concepts, string baseFolder) => concepts.Select(c =>
+    {
+        var (images, sourceNames) = Images(c.Images ?? throw new DatasetException(
+            $"concept '{c.Name}': no \"images\" to measure it on (learn needs real images of every concept; invert and finetune do not)"), baseFolder);
+        return new TeachableConcept(c.Name, c.Descriptions, images, sourceNames);
+    }).ToList();
+
     /// <summary>The reference classes for forgetting: an image folder (prompt = class name), <c>emoji</c> (the
     /// held-out style's drawing of every concept pretraining saw, prompt = its label), or <c>shapes:color</c> /
-    /// <c>shapes:shape</c> (a shapes-world question).</summary>
+    /// <c>shapes:shape</c> (a shapes-world question, whose scenes come with five reference captions each for a
+    /// captioner's CIDEr-D).</summary>
     public ReferenceClasses Reference(string spec, IReadOnlyCollection<string> exclude)
     {
         if (spec == "emoji")
@@ -71,9 +77,12 @@ public sealed class ConceptSources(int imageSize, Func<EmojiManifest> emoji, int
                 "shape" => ShapesQuestion.Shape,
                 var other => throw new OptionException($"--eval: unknown shapes question '{other}', expected shapes:color or shapes:shape"),
             };
-            var set = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize }).EvaluationSet(question, ShapesReferencePerClass, seed + 1);
+            // Every concept withheld, so that the reference captions describe the scenes and never name a concept
+            // (the scenes themselves are drawn the same either way).
+            var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = imageSize, Withhold = ShapesConcepts.All });
+            var set = world.EvaluationSet(question, ShapesReferencePerClass, seed + 1);
             return new ReferenceClasses(question.DisplayNames, question.Prompts, ShapesSample.Stack(set.Select(e => e.Sample).ToList()),
-                set.Select(e => e.Label).ToList());
+                set.Select(e => e.Label).ToList(), Captions: set.Select(e => e.Sample.References()).ToList());
         }
         var dataset = ImageFolderDataset.Load(spec);
         return new ReferenceClasses(dataset.ClassNames, dataset.ClassNames.Select(name => (IReadOnlyList<string>)[name]).ToList(),

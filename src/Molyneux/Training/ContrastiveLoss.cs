@@ -3,7 +3,7 @@ using Molyneux.Runtime;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
-namespace Molyneux.KnowledgeTransfer;
+namespace Molyneux.Training;
 
 /// <summary>CLIP's InfoNCE loss (Radford et al. 2021): with s_ij = exp(t)·⟨x̂_i, ŷ_j⟩ the scaled cosine of image i
 /// and text j, the symmetric form

@@ -2,7 +2,7 @@ using Molyneux.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Molyneux.KnowledgeTransfer;
+namespace Molyneux.Training;
 
 /// <summary>Adam (Kingma &amp; Ba, 2015) written out, with PyTorch's arithmetic (torch.optim.Adam, no weight decay,
 /// not amsgrad). The inversion keeps the moment estimates in its own tensors rather than in TorchSharp's optimizer,

@@ -1,9 +1,8 @@
-using Molyneux.Evaluation;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
 using static TorchSharp.torch;
 
-namespace Molyneux.Pretraining;
+namespace Molyneux.Evaluation;
 
 /// <summary>A held-out zero-shot question asked during pretraining, from tensors already in memory: images [N,3,S,S]
 /// in [0,1], their labels, and each class's prompts (averaged, open_clip's way) — e.g. the held-out emoji style with
