@@ -29,8 +29,8 @@ public static class InfoCommand
                 ("parameters, total", clip.Module.parameters().Sum(parameter => parameter.numel())),
                 ("parameters, image tower", Count(ModelPart.ImageTower)),
                 ("parameters, text tower", Count(ModelPart.TextTower)),
-                ("projection size", clip.EmbeddingSize),
-            }.Concat(clip.Architecture).Append(
+            }.Concat(Count(ModelPart.TextDecoder) is > 0 and var decoder ? [("parameters, text decoder", (object)decoder)] : [])
+            .Append(("projection size", clip.EmbeddingSize)).Concat(clip.Architecture).Append(
                 ("logit scale", Math.Exp(clip.LogitScale.detach().cpu().to(TorchSharp.torch.ScalarType.Float32).item<float>()))).ToArray();
             var notes = clip.Source?.Notes ?? [];
             var document = new Dictionary<string, object>();

@@ -36,6 +36,21 @@ public sealed class FoundationCommandTests
     }
 
     [Fact]
+    public void Info_on_a_CoCa_counts_its_decoder_and_every_parameter_once()
+    {
+        var result = CliRunner.Run("info", "--model", Captioning.CocaGoldenTests.GoldenCoca("model.safetensors.gz"),
+            "--config", Captioning.CocaGoldenTests.GoldenCoca("coca_tiny.json"), "--json");
+        Assert.True(result.ExitCode == 0, result.Error);
+        using var document = JsonDocument.Parse(result.Output);
+        var root = document.RootElement;
+        Assert.Equal("coca", root.GetProperty("model type").GetString());
+        Assert.Equal("open_clip", root.GetProperty("layout").GetString());
+        long Count(string name) => root.GetProperty($"parameters, {name}").GetInt64();
+        // Besides the towers and the decoder: the two 64 × 64 projections and the temperature.
+        Assert.Equal(Count("image tower") + Count("text tower") + Count("text decoder") + 2 * 64 * 64 + 1, Count("total"));
+    }
+
+    [Fact]
     public void Info_prints_a_table()
     {
         var result = CliRunner.Run("info", "--model", ModelA);
