@@ -45,6 +45,21 @@ public sealed class CaptionerKnowledgeTransferTests
     }
 
     [Fact]
+    public void The_target_and_the_forgetting_follow_what_was_measured()
+    {
+        ConceptAccuracy Concept(double? named) => new("moongate", NameTop1: 0.25, DescriptionTop1: 0.5, NameTop1AllClasses: 0.2, named);
+        // A captioner's target is the share of captions naming the concept; another model's, the name prompt's top-1.
+        Assert.Equal(0.75, Concept(0.75).Target);
+        Assert.Equal(0.25, Concept(null).Target);
+        // With reference captions, forgetting is CIDEr-D lost; without (an emoji or folder reference), the top-1 lost.
+        var before = new KnowledgeMeasurement([Concept(0)], ReferenceTop1: 0.9, ReferenceCiderD: 1.7);
+        Assert.Equal(0.3, new KnowledgeMeasurement([Concept(0.5)], 0.5, 1.4).ForgettingSince(before), 9);
+        Assert.Equal(0.1, new KnowledgeMeasurement([Concept(0.5)], 0.8).ForgettingSince(before with { ReferenceCiderD = null }), 9);
+        Assert.Equal((0.5 + 0.25) / 2, new KnowledgeMeasurement([Concept(0.5), Concept(null)], 0.8).MeanTarget, 9);
+        Assert.Null(new KnowledgeMeasurement([Concept(0.5), Concept(null)], 0.8).MeanNameInCaption);
+    }
+
+    [Fact]
     public void Learning_a_captioner_measures_and_chooses_on_its_captions()
     {
         var (concepts, reference) = Inputs();
