@@ -38,8 +38,8 @@ public sealed record FineTuneResult(IReadOnlyList<double> Losses, long Trainable
 /// plus, for a captioner (<see cref="ICaptioningModel"/>), <see cref="FineTuneOptions.CaptionWeight"/> times the
 /// captioning loss of the pairs (Eq. 5–6), plus
 /// <see cref="FineTuneOptions.DistillWeight"/> times <see cref="FeatureDistillation"/>'s drift from the frozen model. The pipeline is
-/// trained in place; afterwards <see cref="Checkpoints.ClipCheckpoint.SaveHuggingFace"/> saves it as an ordinary HF
-/// checkpoint (in token mode with the concept's name in its vocabulary).
+/// trained in place; afterwards <see cref="IVisionLanguageModel.WriteModelFiles"/> saves it in its own layout (a CLIP as
+/// an ordinary HF checkpoint, in token mode with the concept's name in its vocabulary; a CoCa as an open_clip folder).
 ///
 /// Only the trainable parameters (<see cref="FineTuneOptions.Train"/>) require gradients and reach the optimiser.
 /// A frozen tower's features cannot change, so they are encoded once before the first step rather than every step.</summary>
