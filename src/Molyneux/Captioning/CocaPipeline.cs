@@ -77,18 +77,10 @@ public sealed class CocaPipeline(CocaModel model, ComputeDevice device, Checkpoi
 
     public IReadOnlyList<string> Caption(Tensor pixelValues)
     {
-        var wasTraining = Model.training;
-        Model.eval();
-        try
-        {
-            using var _ = no_grad();
-            var sources = Enumerable.Range(0, (int)pixelValues.shape[0]).Select(i => $"image {i}").ToList();
-            return Captioner.CaptionPixels(pixelValues.to(Device.DType), sources, Captioner.Greedy).Select(caption => caption.Text).ToList();
-        }
-        finally
-        {
-            if (wasTraining) Model.train();
-        }
+        using var mode = new EvaluationMode(Model);
+        using var _ = no_grad();
+        var sources = Enumerable.Range(0, (int)pixelValues.shape[0]).Select(i => $"image {i}").ToList();
+        return Captioner.CaptionPixels(pixelValues.to(Device.DType), sources, Captioner.Greedy).Select(caption => caption.Text).ToList();
     }
 
     public override void WriteModelFiles(string folder) => CocaCheckpoint.SaveFolder(Model, folder);

@@ -12,13 +12,7 @@ public static class VisionLanguageCheckpoint
         options ??= new ClipLoadOptions();
         if (Captioning.CocaCheckpoint.IsCoca(path, options.ConfigPath)) return LoadCoca(path, options);
         if (!DualEncoderCheckpoint.IsDualEncoderFolder(path)) return ClipCheckpoint.Load(path, options);
-        var clipOnly = new (bool Given, string Option)[]
-        {
-            (options.ConfigPath is not null, "--config"), (options.TokenizerPath is not null, "--tokenizer"), (options.TextHeads is not null, "--text-heads"),
-            (options.VisionHeads is not null, "--vision-heads"), (options.ImageSize is not null, "--image-size"),
-        }.Where(entry => entry.Given).Select(entry => entry.Option).ToList();
-        if (clipOnly.Count > 0)
-            throw new OptionException($"{path}: a dual encoder folder carries its own config, tokenizer and image size; {string.Join(", ", clipOnly)} apply to CLIP checkpoints only");
+        RefuseClipOnlyOptions(path, options, "a dual encoder folder carries its own config, tokenizer and image size", configApplies: false);
         return DualEncoderCheckpoint.Load(path, options.Device);
     }
 
@@ -26,13 +20,20 @@ public static class VisionLanguageCheckpoint
     /// options that reshape a CLIP do not apply.</summary>
     private static IVisionLanguageModel LoadCoca(string path, ClipLoadOptions options)
     {
+        RefuseClipOnlyOptions(path, options, "a CoCa's open_clip config holds its architecture and it tokenizes with OpenAI's BPE", configApplies: true);
+        return Captioning.CocaCheckpoint.LoadPipeline(path, options.ConfigPath, options.Device);
+    }
+
+    /// <summary>Stops on the options that reshape a CLIP when the model is of another kind; <paramref name="why"/>
+    /// says why they do not apply, and <paramref name="configApplies"/> whether the kind takes <c>--config</c>.</summary>
+    private static void RefuseClipOnlyOptions(string path, ClipLoadOptions options, string why, bool configApplies)
+    {
         var clipOnly = new (bool Given, string Option)[]
         {
-            (options.TokenizerPath is not null, "--tokenizer"), (options.TextHeads is not null, "--text-heads"),
+            (!configApplies && options.ConfigPath is not null, "--config"), (options.TokenizerPath is not null, "--tokenizer"), (options.TextHeads is not null, "--text-heads"),
             (options.VisionHeads is not null, "--vision-heads"), (options.ImageSize is not null, "--image-size"),
         }.Where(entry => entry.Given).Select(entry => entry.Option).ToList();
         if (clipOnly.Count > 0)
-            throw new OptionException($"{path}: a CoCa's open_clip config holds its architecture and it tokenizes with OpenAI's BPE; {string.Join(", ", clipOnly)} apply to CLIP checkpoints only");
-        return Captioning.CocaCheckpoint.LoadPipeline(path, options.ConfigPath, options.Device);
+            throw new OptionException($"{path}: {why}; {string.Join(", ", clipOnly)} apply to CLIP checkpoints only");
     }
 }

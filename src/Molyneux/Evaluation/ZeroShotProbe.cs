@@ -25,7 +25,7 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var mode = new EvaluationMode(clip);
+        using var mode = new EvaluationMode(clip.Module);
         using var classifier = ZeroShotClassifier.Build(clip, ClassNames, PromptsPerClass, TemplateEnsemble.Mean, batchSize: batchSize);
         return ClassificationMetrics.Compute(classifier.Predict(imageFeatures ?? Encode(clip, Images)), Labels, ClassNames);
     }
@@ -36,26 +36,8 @@ public sealed record ZeroShotProbe(string Name, Tensor Images, IReadOnlyList<int
     {
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        using var mode = new EvaluationMode(clip);
+        using var mode = new EvaluationMode(clip.Module);
         var pixels = clip.Normalize(images.to(ScalarType.Float32).Over(images.dtype == ScalarType.Byte ? 255 : 1));
         return clip.EncodePixels(pixels).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Puts the model in evaluation mode and back in training mode afterwards if it was.</summary>
-    private sealed class EvaluationMode : IDisposable
-    {
-        private readonly TorchSharp.torch.nn.Module module;
-        private readonly bool wasTraining;
-
-        public EvaluationMode(IVisionLanguageModel clip)
-        {
-            (module, wasTraining) = (clip.Module, clip.Module.training);
-            module.eval();
-        }
-
-        public void Dispose()
-        {
-            if (wasTraining) module.train();
-        }
     }
 }

@@ -1,4 +1,5 @@
 using Molyneux.Captioning;
+using Molyneux.Modeling;
 using Molyneux.Worlds;
 using static TorchSharp.torch;
 
@@ -20,23 +21,15 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
     public CaptionProbeResult Evaluate(Captioner captioner)
     {
         var model = captioner.Model;
-        var wasTraining = model.training;
-        model.eval();
-        try
-        {
-            using var scope = NewDisposeScope();
-            using var _ = no_grad();
-            var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
-            var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
-            var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
-            var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
-            var scores = CaptionMetrics.Compute(corpus);
-            return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
-        }
-        finally
-        {
-            if (wasTraining) model.train();
-        }
+        using var mode = new EvaluationMode(model);
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
+        var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
+        var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
+        var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
+        var scores = CaptionMetrics.Compute(corpus);
+        return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
     }
 
     /// <summary><paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
