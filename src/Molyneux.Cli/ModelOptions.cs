@@ -3,6 +3,7 @@ using Molyneux.Checkpoints;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
+using Molyneux.Worlds.Emoji;
 
 namespace Molyneux.Cli;
 

@@ -1,7 +1,7 @@
 namespace Molyneux.Asif;
 
-/// <summary>The recipe of Molyneux's own unimodal encoders (<see cref="EmojiImageEncoderTrainer"/>,
-/// <see cref="EmojiTextEncoderTrainer"/>): AdamW, linear warm-up then cosine decay, a time budget or a step count.</summary>
+/// <summary>The recipe of Molyneux's own unimodal encoders (the emoji world's <c>EmojiImageEncoderTrainer</c> and
+/// <c>EmojiTextEncoderTrainer</c> in Molyneux.Worlds): AdamW, linear warm-up then cosine decay, a time budget or a step count.</summary>
 public sealed record EncoderTrainingOptions
 {
     /// <summary>Time budget per encoder: training runs until it is spent, its schedule following the time.</summary>

@@ -6,7 +6,7 @@ using Molyneux.Tokenization;
 namespace Molyneux.KnowledgeTransfer;
 
 /// <summary>A concept as a concepts file describes it: its name, one or more descriptions of what it looks like, and
-/// optionally where real images of it are (<see cref="Worlds.ConceptSources"/>: a folder, <c>emoji:&lt;short name&gt;</c> or
+/// optionally where real images of it are (<c>Molyneux.Worlds.ConceptSources</c>: a folder, <c>emoji:&lt;short name&gt;</c> or
 /// <c>shapes:&lt;concept&gt;</c>), which only commands that measure the concept need.</summary>
 public sealed record DescribedConcept(string Name, IReadOnlyList<string> Descriptions, string? Images = null)
 {

@@ -1,6 +1,5 @@
 using Molyneux.Captioning;
 using Molyneux.Modeling;
-using Molyneux.Worlds;
 using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
@@ -30,14 +29,5 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
         var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
         var scores = CaptionMetrics.Compute(corpus);
         return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
-    }
-
-    /// <summary><paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
-    /// <paramref name="references"/> reference captions (<see cref="ShapesSample.References"/>).</summary>
-    public static CaptionProbe Shapes(string name, ShapesWorld world, int count, int seed, int references = 5, bool finalOnly = false)
-    {
-        var samples = world.Generate(count, seed);
-        // Made on first use, perhaps inside a training step's dispose scope; the probe outlives it.
-        return new CaptionProbe(name, ShapesSample.Stack(samples).DetachFromDisposeScope(), samples.Select(sample => sample.References(references)).ToList(), finalOnly);
     }
 }

@@ -1,4 +1,8 @@
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
 using System.Text.RegularExpressions;
+using Molyneux.Modeling;
+using Molyneux.Worlds;
 
 namespace Molyneux.Tests.Build;
 
@@ -53,13 +57,40 @@ public sealed partial class LayeringTests
     }
 
     [Fact]
-    public void Knowledge_transfer_never_uses_a_world_or_pretraining_and_evaluation_never_uses_knowledge_transfer()
+    public void Knowledge_transfer_never_uses_pretraining_and_evaluation_never_uses_knowledge_transfer()
     {
         var dependencies = Dependencies();
-        Assert.DoesNotContain("Worlds", dependencies["KnowledgeTransfer"]);
         Assert.DoesNotContain("Pretraining", dependencies["KnowledgeTransfer"]);
         Assert.DoesNotContain("KnowledgeTransfer", dependencies["Evaluation"]);
         Assert.DoesNotContain("KnowledgeTransfer", dependencies["Captioning"]);
+    }
+
+    /// <summary>The worlds (emoji, shapes), their installer and default models live in Molyneux.Worlds, at the edge: the
+    /// core library's compiled metadata references neither that assembly nor a type that starts a process.</summary>
+    [Fact]
+    public void The_core_library_names_no_world_and_runs_no_external_program()
+    {
+        var core = References(typeof(ClipModel).Assembly);
+        var worlds = References(typeof(ShapesWorld).Assembly);
+        Assert.Contains("TorchSharp", core.Assemblies);
+        Assert.DoesNotContain(typeof(ShapesWorld).Assembly.GetName().Name, core.Assemblies);
+        Assert.DoesNotContain(core.Types, type => type.StartsWith("Molyneux.Worlds", StringComparison.Ordinal));
+        // The worlds' installer runs npm, so the name looked for is one that does occur where processes start.
+        Assert.Contains("System.Diagnostics.ProcessStartInfo", worlds.Types);
+        Assert.DoesNotContain("System.Diagnostics.ProcessStartInfo", core.Types);
+        Assert.DoesNotContain("System.Diagnostics.Process", core.Types);
+    }
+
+    /// <summary>The assemblies and the types (namespace.name) an assembly's metadata references.</summary>
+    private static (List<string> Assemblies, List<string> Types) References(System.Reflection.Assembly assembly)
+    {
+        using var stream = File.OpenRead(assembly.Location);
+        using var pe = new PEReader(stream);
+        var metadata = pe.GetMetadataReader();
+        var assemblies = metadata.AssemblyReferences.Select(handle => metadata.GetString(metadata.GetAssemblyReference(handle).Name)).ToList();
+        var types = metadata.TypeReferences.Select(handle => metadata.GetTypeReference(handle))
+            .Select(type => $"{metadata.GetString(type.Namespace)}.{metadata.GetString(type.Name)}").ToList();
+        return (assemblies, types);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ public sealed class CaptionProbeTests(ITestOutputHelper output)
     public void Shapes_references_describe_each_scene_and_reward_the_right_attributes()
     {
         var world = new ShapesWorld(new ShapesWorldOptions { ImageSize = 32 });
-        var probe = CaptionProbe.Shapes("validation", world, count: 100, seed: 11);
+        var probe = ShapesPretrainingData.CaptionProbeOf("validation", world, count: 100, seed: 11);
         using var images = probe.Images;
         Assert.Equal([100, 3, 32, 32], images.shape);
         var scenes = world.Generate(100, 11);
@@ -26,7 +26,7 @@ public sealed class CaptionProbeTests(ITestOutputHelper output)
             Assert.All(probe.References[i].Skip(1), reference => Assert.Contains(colour, reference));
         }
         // The same references again from the same seed; other phrasings than the scene's own.
-        Assert.Equal(probe.References, CaptionProbe.Shapes("again", world, count: 100, seed: 11).References);
+        Assert.Equal(probe.References, ShapesPretrainingData.CaptionProbeOf("again", world, count: 100, seed: 11).References);
         Assert.Contains(probe.References, references => references.Distinct().Count() > 1);
 
         // The canonical description of each scene's true attributes against one of another scene's.

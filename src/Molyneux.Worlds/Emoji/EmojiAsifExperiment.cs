@@ -1,14 +1,14 @@
 using System.Text.Json;
+using Molyneux.Asif;
 using Molyneux.Evaluation;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
-using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 
-namespace Molyneux.Asif;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>One point of a curve: a setting and the accuracies it gives.</summary>
-public sealed record CurvePoint(double Setting, double Top1, double Top5);
+public sealed record AsifCurvePoint(double Setting, double Top1, double Top5);
 
 /// <summary>What <see cref="EmojiAsifExperiment"/> measured; fractions in [0, 1].</summary>
 /// <param name="ImageNeighbourAccuracy">How often a test image's most similar anchor image shows the same emoji: the
@@ -33,8 +33,8 @@ public sealed record CurvePoint(double Setting, double Top1, double Top5);
 public sealed record EmojiAsifResult(
     int Anchors, bool Centred, int TestImages, int Classes, double Top1, double Top5, double Seconds,
     double ImageNeighbourAccuracy, double TextNeighbourAccuracy,
-    IReadOnlyList<CurvePoint> ByAnchors, IReadOnlyList<CurvePoint> ByNonZeros, IReadOnlyList<CurvePoint> ByExponent,
-    IReadOnlyDictionary<string, CurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
+    IReadOnlyList<AsifCurvePoint> ByAnchors, IReadOnlyList<AsifCurvePoint> ByNonZeros, IReadOnlyList<AsifCurvePoint> ByExponent,
+    IReadOnlyDictionary<string, AsifCurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
 {
     /// <summary>The result as indented JSON with snake_case names, as <see cref="Save"/> writes it.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions
@@ -88,7 +88,7 @@ public static class EmojiAsifExperiment
         var longest = NonZeroCounts.Max();
         var (imageValues, imageIndices) = RelativeRepresentation.TopSimilarities(images, index.ImageAnchors, longest, defaults.ChunkRows);
         var (promptValues, promptIndices) = RelativeRepresentation.TopSimilarities(prompts, index.TextAnchors, longest, defaults.ChunkRows);
-        CurvePoint Measure(double setting, AsifOptions options) =>
+        AsifCurvePoint Measure(double setting, AsifOptions options) =>
             Accuracy(setting, RelativeRepresentation.FromSimilarities(imageValues, imageIndices, index.Anchors.Count, options),
                 RelativeRepresentation.FromSimilarities(promptValues, promptIndices, index.Anchors.Count, options), labels);
 
@@ -134,12 +134,12 @@ public static class EmojiAsifExperiment
             outOfSetBest.Average(score => score < threshold ? 1.0 : 0.0));
     }
 
-    private static CurvePoint Score(double setting, AsifIndex index, Tensor images, Tensor prompts, AsifOptions options, IReadOnlyList<int> labels) =>
+    private static AsifCurvePoint Score(double setting, AsifIndex index, Tensor images, Tensor prompts, AsifOptions options, IReadOnlyList<int> labels) =>
         Accuracy(setting, RelativeRepresentation.Compute(images, index.ImageAnchors, options), RelativeRepresentation.Compute(prompts, index.TextAnchors, options), labels);
 
-    private static CurvePoint Accuracy(double setting, SparseRows images, SparseRows prompts, IReadOnlyList<int> labels)
+    private static AsifCurvePoint Accuracy(double setting, SparseRows images, SparseRows prompts, IReadOnlyList<int> labels)
     {
         using var scores = images.Products(prompts);
-        return new CurvePoint(setting, ClassificationMetrics.TopKAccuracy(scores, labels, 1), ClassificationMetrics.TopKAccuracy(scores, labels, 5));
+        return new AsifCurvePoint(setting, ClassificationMetrics.TopKAccuracy(scores, labels, 1), ClassificationMetrics.TopKAccuracy(scores, labels, 5));
     }
 }

@@ -5,7 +5,7 @@ using Molyneux.Runtime;
 using Molyneux.Tests.Fixtures;
 using Molyneux.Worlds;
 
-namespace Molyneux.Tests.Pretraining;
+namespace Molyneux.Tests.Worlds;
 
 /// <summary>What a micro CLIP learns from scratch on the shapes world in about a minute, measured zero-shot on scenes
 /// of another seed than pretraining's.</summary>

@@ -1,12 +1,12 @@
+using Molyneux.Asif;
 using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Training;
-using Molyneux.Worlds.Emoji;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Molyneux.Asif;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>Trains Molyneux's own image encoder for ASIF on images alone: a small ViT (CLIP's vision tower with a
 /// projection, random initialisation) on the pretraining styles' drawings, made invariant to the designer. Two

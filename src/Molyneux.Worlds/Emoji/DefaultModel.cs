@@ -1,7 +1,7 @@
+using Molyneux.Pretraining;
 using Molyneux.Runtime;
-using Molyneux.Worlds.Emoji;
 
-namespace Molyneux.Pretraining;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>The model commands use when none is given: a tiny CLIP Molyneux pretrains itself on the emoji world
 /// (three vendors' artwork; Twitter's held out to measure generalisation; the default Knowledge Transfer concepts

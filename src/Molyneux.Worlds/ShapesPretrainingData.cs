@@ -1,9 +1,10 @@
 using Molyneux.Evaluation;
+using Molyneux.Pretraining;
 using Molyneux.Training;
 using Molyneux.Worlds;
 using static TorchSharp.torch;
 
-namespace Molyneux.Pretraining;
+namespace Molyneux.Worlds;
 
 /// <summary>The procedural shapes world as pretraining data: scenes drawn on demand (so a large world costs no
 /// memory and a tiny ViT cannot memorise it), probed with held-out scenes (other seeds) on colour and shape
@@ -26,8 +27,8 @@ public sealed class ShapesPretrainingData : IPretrainingData
         // Drawn on first use: only a captioner's pretraining asks for them.
         captionProbes = new Lazy<IReadOnlyList<CaptionProbe>>(() =>
         [
-            CaptionProbe.Shapes("validation", world, captionProbeScenes, seed + 3),
-            CaptionProbe.Shapes("test", world, captionProbeScenes, seed + 4, finalOnly: true),
+            CaptionProbeOf("validation", world, captionProbeScenes, seed + 3),
+            CaptionProbeOf("test", world, captionProbeScenes, seed + 4, finalOnly: true),
         ]);
         Description = $"shapes: {count} scenes (seed {seed}), {ImageSize} px, {world.Options.Summary}";
     }
@@ -68,5 +69,14 @@ public sealed class ShapesPretrainingData : IPretrainingData
         var set = world.EvaluationSet(question, perClass, seed);
         return new ZeroShotProbe(question.Name, ShapesSample.Stack(set.Select(entry => entry.Sample).ToList()),
             set.Select(entry => entry.Label).ToList(), question.DisplayNames, question.Prompts);
+    }
+
+    /// <summary>A caption probe of <paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
+    /// <paramref name="references"/> reference captions (<see cref="ShapesSample.References"/>).</summary>
+    public static CaptionProbe CaptionProbeOf(string name, ShapesWorld world, int count, int seed, int references = 5, bool finalOnly = false)
+    {
+        var samples = world.Generate(count, seed);
+        // Made on first use, perhaps inside a training step's dispose scope; the probe outlives it.
+        return new CaptionProbe(name, ShapesSample.Stack(samples).DetachFromDisposeScope(), samples.Select(sample => sample.References(references)).ToList(), finalOnly);
     }
 }

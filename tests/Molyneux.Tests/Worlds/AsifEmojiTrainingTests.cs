@@ -4,7 +4,7 @@ using Molyneux.KnowledgeTransfer;
 using Molyneux.Tests.Worlds;
 using Molyneux.Worlds.Emoji;
 
-namespace Molyneux.Tests.Asif;
+namespace Molyneux.Tests.Worlds;
 
 /// <summary>Training the unimodal encoders and running the acceptance experiment end to end, on a made-up emoji
 /// install of six emoji in four vendor styles (discs of distinct colours), a few steps each: the real install and

@@ -1,12 +1,12 @@
+using Molyneux.Asif;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Tokenization;
 using Molyneux.Training;
-using Molyneux.Worlds.Emoji;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Molyneux.Asif;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>Trains Molyneux's own text encoder for ASIF on text alone: a small causal transformer (CLIP's text tower
 /// with a projection, random initialisation, a BPE vocabulary learnt from the same text) made to agree on two views

@@ -1,11 +1,11 @@
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
+using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using Molyneux.Training;
-using Molyneux.Worlds.Emoji;
 using static TorchSharp.torch;
 
-namespace Molyneux.Pretraining;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>The emoji world as pretraining data: the pretraining styles' drawings of every concept not withheld,
 /// with captions "label: a sample of tags; visual words", and the held-out style as the probe (prompt = the

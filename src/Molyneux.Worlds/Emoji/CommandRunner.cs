@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 
-namespace Molyneux.Runtime;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>The outcome of an external program run to completion.</summary>
 public sealed record CommandResult(int ExitCode, string Output, string Error);

@@ -1,7 +1,7 @@
+using Molyneux.Asif;
 using Molyneux.Runtime;
-using Molyneux.Worlds.Emoji;
 
-namespace Molyneux.Asif;
+namespace Molyneux.Worlds.Emoji;
 
 /// <summary>ASIF's default encoders: an image encoder and a text encoder Molyneux trains itself on the emoji world,
 /// each without the other modality (<see cref="EmojiImageEncoderTrainer"/>, <see cref="EmojiTextEncoderTrainer"/>),
