@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Molyneux.Evaluation;
 using Molyneux.Imaging;
 using Molyneux.Pretraining;
@@ -10,7 +11,7 @@ namespace Molyneux.Worlds.Emoji;
 /// <summary>The emoji world as pretraining data: the pretraining styles' drawings of every concept not withheld,
 /// with captions "label: a sample of tags; visual words", and the held-out style as the probe (prompt = the
 /// concept's label, all pretrained concepts as candidates).</summary>
-public sealed class EmojiPretrainingData : IPretrainingData
+public sealed partial class EmojiPretrainingData : IPretrainingData
 {
     /// <summary>Tags sampled into one caption: a few, so the label is not drowned and captions vary between epochs.</summary>
     internal const int MaxTagsPerCaption = 3;
@@ -35,9 +36,11 @@ public sealed class EmojiPretrainingData : IPretrainingData
         var labels = samples.GroupBy(sample => sample.Concept.ShortName).ToDictionary(group => group.Key, group => group.First().Concept.Label);
         var probeSamples = split.StyleTest.Where(sample => classOf.ContainsKey(sample.Concept.ShortName)).ToList();
         progress?.Report($"loading {probeSamples.Count} held-out-style images");
+        var probeImages = LoadImages(probeSamples.Select(sample => sample.ImagePath).ToList());
+        captionProbes = new Lazy<IReadOnlyList<CaptionProbe>>(() => CaptionProbesOf(probeSamples, probeImages));
         Probes =
         [
-            new ZeroShotProbe("heldout_style", LoadImages(probeSamples.Select(sample => sample.ImagePath).ToList()),
+            new ZeroShotProbe("heldout_style", probeImages,
                 probeSamples.Select(sample => classOf[sample.Concept.ShortName]).ToList(),
                 concepts.Select(name => labels[name]).ToList(),
                 concepts.Select(name => (IReadOnlyList<string>)[labels[name]]).ToList()),
@@ -54,6 +57,64 @@ public sealed class EmojiPretrainingData : IPretrainingData
     public int ImageSize { get; }
 
     public IReadOnlyList<ZeroShotProbe> Probes { get; }
+
+    /// <summary>A captioner's probes (<see cref="CaptionProbesOf"/>), made on first use: only a CoCa's pretraining
+    /// reads them.</summary>
+    public IReadOnlyList<CaptionProbe> CaptionProbes => captionProbes.Value;
+
+    private readonly Lazy<IReadOnlyList<CaptionProbe>> captionProbes;
+
+    /// <summary>Drawings of the held-out style captioned along the curve (every k-th, so the curve costs little).</summary>
+    internal const int CurveProbeImages = 200;
+
+    /// <summary>References per drawing for CIDEr-D: the bare label and captions with other tags drawn.</summary>
+    internal const int ReferencesPerImage = 5;
+
+    /// <summary>The held-out style's drawings as caption probes: a caption is right when it starts with the drawing's
+    /// label (<see cref="StartsWithLabel"/>), as the pretraining captions do. Along the curve, an evenly spaced
+    /// <see cref="CurveProbeImages"/> of them; at the end, all of them (the reported number; nothing is chosen on
+    /// either). <paramref name="images"/> are the drawings as bytes [N,3,S,S], in the order of <paramref name="samples"/>.</summary>
+    internal static IReadOnlyList<CaptionProbe> CaptionProbesOf(IReadOnlyList<EmojiSample> samples, Tensor images)
+    {
+        // Fixed draws, so that the references are the same in every run.
+        var random = new Random(ReferencesPerImage);
+        var draws = new float[DrawsPerCaption];
+        var references = samples.Select(sample => (IReadOnlyList<string>)[sample.Concept.Label, .. Enumerable.Range(1, ReferencesPerImage - 1).Select(_ =>
+        {
+            for (var d = 0; d < draws.Length; d++) draws[d] = random.NextSingle();
+            return Caption(sample, draws.AsSpan(1));
+        })]).ToList();
+        CaptionProbe Probe(string name, IReadOnlyList<int> rows, bool finalOnly)
+        {
+            using var index = tensor(rows.Select(row => (long)row).ToArray());
+            // Made on first use, perhaps inside a training step's dispose scope; the probe outlives it.
+            var pixels = images.index_select(0, index).to(ScalarType.Float32).Over(255).DetachFromDisposeScope();
+            return new CaptionProbe(name, pixels, rows.Select(row => references[row]).ToList(), finalOnly)
+            {
+                IsRight = (i, caption) => StartsWithLabel(caption, samples[rows[i]].Concept.Label),
+            };
+        }
+        var every = Math.Max(1, samples.Count / CurveProbeImages);
+        var curveRows = Enumerable.Range(0, samples.Count).Where(row => row % every == 0).Take(CurveProbeImages).ToList();
+        return [Probe("heldout_style_sample", curveRows, finalOnly: false), Probe("heldout_style", Enumerable.Range(0, samples.Count).ToList(), finalOnly: true)];
+    }
+
+    /// <summary>Whether a generated caption reads as <paramref name="label"/>: the label's words and punctuation first,
+    /// then nothing, or the ':' or ';' before tags and visual words — compared without case, spacing or quote style,
+    /// which the tokenizer's decoding does not keep. A longer label that begins with this one ("cat face" for "cat")
+    /// does not count.</summary>
+    internal static bool StartsWithLabel(string caption, string label)
+    {
+        var (said, expected) = (Words(caption), Words(label));
+        return said.Count >= expected.Count && said.Take(expected.Count).SequenceEqual(expected)
+            && (said.Count == expected.Count || said[expected.Count] is ":" or ";");
+    }
+
+    private static List<string> Words(string text) =>
+        WordOrMark().Matches(text.ToLowerInvariant().Replace('\u2019', '\'')).Select(match => match.Value).ToList();
+
+    [GeneratedRegex(@"\w+|[^\w\s]")]
+    private static partial Regex WordOrMark();
 
     /// <summary>Stronger than for shapes: captions name no positions, and generalising to another artist's drawing is
     /// the point. Visual words name colours, so there is no colour jitter.</summary>

@@ -4,9 +4,10 @@ using static TorchSharp.torch;
 
 namespace Molyneux.Pretraining;
 
-/// <summary>What a <see cref="CaptionProbe"/> measured: corpus CIDEr-D and BLEU-4 of the greedy captions, and the first
-/// few captions beside their references, to read.</summary>
-public sealed record CaptionProbeResult(double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Samples);
+/// <summary>What a <see cref="CaptionProbe"/> measured: corpus CIDEr-D and BLEU-4 of the greedy captions, the first
+/// few captions beside their references, to read, and, for a probe that can tell (<see cref="CaptionProbe.IsRight"/>),
+/// the share of captions that say the right thing.</summary>
+public sealed record CaptionProbeResult(double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Samples, double? Accuracy = null);
 
 /// <summary>Held-out images with their reference captions, captioned greedily along a captioner's pretraining: images
 /// [N,3,S,S] in [0,1] and several references each (CIDEr-D's consensus needs more than one). <paramref name="FinalOnly"/>:
@@ -16,6 +17,10 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
 {
     /// <summary>Captions shown in training.json's final samples.</summary>
     public const int SampleCount = 8;
+
+    /// <summary>Whether the caption of image i says the right thing (the emoji world: the drawing's label comes first),
+    /// for data where that is a yes or no that CIDEr-D's overlap does not show; null when the probe has no such check.</summary>
+    public Func<int, string, bool>? IsRight { get; init; }
 
     public CaptionProbeResult Evaluate(Captioner captioner)
     {
@@ -28,6 +33,7 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
         var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
         var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
         var scores = CaptionMetrics.Compute(corpus);
-        return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
+        var accuracy = IsRight is { } isRight ? captions.Where((caption, i) => isRight(i, caption.Text)).Count() / (double)captions.Count : (double?)null;
+        return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList(), accuracy);
     }
 }

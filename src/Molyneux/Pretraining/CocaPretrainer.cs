@@ -11,8 +11,8 @@ using static TorchSharp.torch;
 namespace Molyneux.Pretraining;
 
 /// <summary>A captioner's held-out samples, written beside the model (samples.json): each probe's first captions with
-/// the references they were scored against.</summary>
-public sealed record CaptionSamples(string Probe, double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Captions);
+/// the references they were scored against, and the share of right captions where the probe can tell.</summary>
+public sealed record CaptionSamples(string Probe, double CiderD, double Bleu4, IReadOnlyList<GeneratedCaption> Captions, double? Accuracy = null);
 
 /// <summary>CoCa pretraining from scratch (Yu et al. 2022, as open_clip trains it): L = contrastive weight × CLIP's
 /// symmetric contrastive loss + caption weight × the decoder's captioning loss (open_clip's defaults,
@@ -61,7 +61,7 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
         foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: null))
         {
             AddScores(final, probe, result);
-            samples.Add(new CaptionSamples(probe.Name, result.CiderD, result.Bleu4, result.Samples));
+            samples.Add(new CaptionSamples(probe.Name, result.CiderD, result.Bleu4, result.Samples, result.Accuracy));
         }
         var record = new TrainingRecord(data.Description, options, (int)final["steps"], curve, final, RunEnvironment.Capture(device));
         run.Complete(folder =>
@@ -139,5 +139,6 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
     {
         scores[$"{probe.Name}_cider_d"] = result.CiderD;
         scores[$"{probe.Name}_bleu_4"] = result.Bleu4;
+        if (result.Accuracy is { } accuracy) scores[$"{probe.Name}_accuracy"] = accuracy;
     }
 }

@@ -40,4 +40,22 @@ public sealed class CaptionProbeTests(ITestOutputHelper output)
         Assert.True(right.CiderD.Corpus > 1.5, $"CIDEr-D of the right attributes {right.CiderD.Corpus:F3}");
         Assert.True(wrong.CiderD.Corpus < right.CiderD.Corpus / 2, $"CIDEr-D of another scene's attributes {wrong.CiderD.Corpus:F3}");
     }
+
+    [Fact]
+    public void Accuracy_is_the_share_of_captions_the_probe_calls_right_and_absent_without_a_check()
+    {
+        using var coca = Tests.Captioning.CocaGoldenTests.LoadGolden();
+        var captioner = new Captioner(coca);
+        var size = coca.Config.Vision.ImageSize;
+        using var images = TorchSharp.torch.rand([3, 3, size, size], generator: new TorchSharp.torch.Generator(5));
+        var expected = captioner.CaptionPixels(captioner.ImageProcessor.Normalize(images), ["a", "b", "c"], captioner.Greedy).Select(caption => caption.Text).ToList();
+        IReadOnlyList<IReadOnlyList<string>> references = [["noise"], ["noise"], ["noise"]];
+
+        var judged = new CaptionProbe("judged", images, references) { IsRight = (i, caption) => i != 1 && caption == expected[i] }.Evaluate(captioner);
+        var plain = new CaptionProbe("plain", images, references).Evaluate(captioner);
+
+        Assert.Equal(2.0 / 3, judged.Accuracy!.Value, 12);
+        Assert.Null(plain.Accuracy);
+        Assert.Equal(expected, judged.Samples.Select(sample => sample.Candidate));
+    }
 }
