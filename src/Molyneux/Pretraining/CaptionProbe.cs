@@ -25,12 +25,15 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
-        var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
+        var sources = Enumerable.Range(0, References.Count).Select(SourceOf).ToList();
         var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
         var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
         var scores = CaptionMetrics.Compute(corpus);
         return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList());
     }
+
+    /// <summary>Names image <paramref name="index"/> of the probe, as its captions and samples name it.</summary>
+    public string SourceOf(int index) => $"{Name}[{index}]";
 
     /// <summary><paramref name="count"/> scenes of the stream <paramref name="seed"/> of <paramref name="world"/>, each with
     /// <paramref name="references"/> reference captions (<see cref="ShapesSample.References"/>).</summary>
