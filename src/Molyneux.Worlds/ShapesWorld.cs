@@ -96,9 +96,11 @@ public sealed class ShapesWorld
 
     /// <summary>Writes a captions dataset: <c>images/NNNNNN.png</c> (NNNNNN = sample index) and
     /// <c>captions.jsonl</c>, one line <c>{"image": "images/000000.png", "captions": ["…"]}</c> per sample. The folder
-    /// appears complete or not at all.</summary>
-    public void Export(string folder, int count, int seed, bool overwrite = false)
+    /// appears complete or not at all. <paramref name="references"/> above 1 writes each scene's own caption and more
+    /// phrasings of it (<see cref="ShapesSample.References"/>), the references a captioner's probe scores against.</summary>
+    public void Export(string folder, int count, int seed, bool overwrite = false, int references = 1)
     {
+        if (references < 1) throw new OptionException($"captions per scene {references}: must be at least 1");
         var samples = Generate(count, seed);
         AtomicFile.WriteDirectory(folder, overwrite, temporary =>
         {
@@ -108,7 +110,7 @@ public sealed class ShapesWorld
             {
                 var image = $"images/{sample.Index:D6}.png";
                 sample.WritePng(Path.Combine(temporary, image));
-                lines.Write(JsonSerializer.Serialize(new { image, captions = new[] { sample.Caption } }) + "\n");
+                lines.Write(JsonSerializer.Serialize(new { image, captions = sample.References(references) }) + "\n");
             }
         });
     }

@@ -45,15 +45,18 @@ public static class DataCommands
         var question = new Option<string?>("--question") { Description = "Write an image folder for this question instead of captions: color, shape or concepts" };
         var masks = new Option<bool>("--masks") { Description = "Write object scenes for segmentation instead: per object concept, images, the target's masks and a concepts.json" };
         var reference = new Option<bool>("--reference") { Description = "With --masks: the reference objects (ordinary objects to segment by description, never taught) instead of the object concepts" };
+        var references = new Option<int>("--references") { Description = "Captions per scene in captions.jsonl: its own and more phrasings of it, as a captioner's probe scores against (pretrain --objective coca uses 5)", DefaultValueFactory = _ => 1 };
         var plain = new Option<bool>("--plain") { Description = "One solid shape per scene on black (the world of pretrain --data shapes-plain)" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
         var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, an image folder per class, or object scenes with masks");
-        foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, plain, overwrite }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, references, plain, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var configuration = parse.GetValue(plain) ? ShapesWorldOptions.Plain : new ShapesWorldOptions();
             var world = new ShapesWorld(configuration with { ImageSize = parse.GetValue(size) });
             var target = parse.GetValue(output)!;
+            if (parse.GetResult(references) is { Implicit: false } && (parse.GetValue(masks) || parse.GetValue(question) is not null))
+                throw new OptionException("--references sets the captions of the captions export; --masks and --question write no captions");
             if (parse.GetValue(masks))
             {
                 if (parse.GetValue(question) is not null) throw new OptionException("--masks writes object scenes, --question an image folder per class: give one of them");
@@ -74,7 +77,7 @@ public static class DataCommands
                 world.ExportImageFolder(target, chosen, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite));
             }
             else
-                world.Export(target, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite));
+                world.Export(target, parse.GetValue(count), parse.GetValue(seed), parse.GetValue(overwrite), parse.GetValue(references));
             context.Console.WriteLine($"wrote {target}");
             return 0;
         });

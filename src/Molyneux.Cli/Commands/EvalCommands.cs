@@ -304,21 +304,31 @@ public static class EvalCommands
         var clipModel = new Option<string?>("--clip-model") { Description = "A CLIP or dual encoder (as --model of eval retrieve, hub ids too) to add the mean CLIP-score, 2.5·max(cos, 0)" };
         var json = new JsonOutputOption("JSON: {\"metrics\":{…},\"captions\":[{image,generated,references}]}");
         var report = new Option<string?>("--report") { Description = $"Write that JSON to DIR/{CaptionEvaluationReport.FileName}" };
+        var html = new CaptionPageOption();
         var command = new Command("caption", "Caption a captions file's images with a CoCa model; BLEU-1…4 and CIDEr-D against its captions, optionally CLIP-score");
         arguments.AddTo(command);
         dataArguments.AddTo(command);
-        foreach (var option in new Option[] { captions, allowOutside, clipModel, json.Option, report }) command.Options.Add(option);
+        foreach (var option in new Option[] { captions, allowOutside, clipModel, json.Option, report, html.Option }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var dataset = dataArguments.OpenCaptions(parse, parse.GetValue(captions)!, parse.GetValue(allowOutside));
+            var pagePath = html.File(parse);
             var options = arguments.Options(parse);
             using var coca = arguments.Load(parse);
             using var clip = parse.GetValue(clipModel) is { } clipPath
                 ? VisionLanguageCheckpoint.Load(HuggingFaceCache.ResolveModelPath(clipPath, Environment.GetEnvironmentVariable), new ClipLoadOptions { Device = arguments.ParseDevice(parse) })
                 : null;
+            var captioner = new Captioner(coca);
             CaptionEvaluationReport result = null!;
-            CliProgress.Steps(context, "captioning", report => result = CaptionEvaluation.Evaluate(new Captioner(coca), dataset, options, clip,
+            CliProgress.Steps(context, "captioning", report => result = CaptionEvaluation.Evaluate(captioner, dataset, options, clip,
                 new CliProgress.SynchronousProgress<int>(done => report(done, dataset.Images.Count, "images"))));
+            if (pagePath is not null)
+            {
+                var pngs = CaptionPage.ModelInputPngs(captioner.ImageProcessor, [.. dataset.Images.Select(image => image.ImagePath)]);
+                CaptionPageOption.Write(pagePath, parse.GetValue(arguments.Model)!, options,
+                    [.. result.Captions.Zip(pngs, (caption, png) => new CaptionPageRow(png, caption.Generated, caption.References, caption.Image))],
+                    $"CIDEr-D {result.Metrics.CiderD:F2}, BLEU-4 {result.Metrics.Bleu4:F2}");
+            }
             if (parse.GetValue(report) is { } folder) result.SaveTo(folder);
             foreach (var warning in result.Warnings) context.Error.WriteLine($"warning: {warning}");
             if (json.Write(parse, context, result.ToJson)) return 0;

@@ -98,7 +98,7 @@ public static class PretrainCommand
             var table = new Table().AddColumns("final", "value");
             foreach (var (name, value) in record!.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
             context.Console.Write(table);
-            context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png{(isCoca ? $", {CocaPretrainer.SamplesFileName}" : "")})");
+            context.Console.WriteLine($"saved {parse.GetValue(output)} (training.json, training.png{(isCoca ? $", {CocaPretrainer.SamplesFileName}, {CocaPretrainer.SamplesPageFileName}" : "")})");
             if (isCoca)
                 context.Console.WriteLine($"caption with: molyneux caption --model {parse.GetValue(output)} --image DIR");
             return 0;

@@ -75,6 +75,24 @@ public sealed record CaptionOptions
 
     /// <summary>Seeds the random generator of top-k and top-p sampling, so a seed gives the same captions.</summary>
     public ulong Seed { get; init; }
+
+    /// <summary>The settings that decide the captions, for a page or a record that shows them: "greedy, 5–30 ids",
+    /// "beam search (3 beams), 5–30 ids", "top-p 0.9 sampling (temperature 1, seed 0), 5–30 ids".</summary>
+    public string Summary
+    {
+        get
+        {
+            var decoding = Decoding switch
+            {
+                CaptionDecoding.Greedy => "greedy",
+                CaptionDecoding.BeamSearch => $"beam search ({Beams} beams)",
+                CaptionDecoding.TopK => $"top-k {TopK} sampling (temperature {Temperature:G}, seed {Seed})",
+                _ => $"top-p {TopP:G} sampling (temperature {Temperature:G}, seed {Seed})",
+            };
+            var penalty = RepetitionPenalty == 1 ? "" : $", repetition penalty {RepetitionPenalty:G}";
+            return $"{decoding}, {MinLength}–{MaxLength} ids{penalty}";
+        }
+    }
 }
 
 /// <summary>Captions for images as open_clip's <c>generate</c> makes them. At each step the whole prefix runs through

@@ -76,7 +76,11 @@ public static class ImageDecoder
     }
 
     /// <summary>Writes [3, H, W] (values clamped to [0, 1], NaN as 0) as an 8-bit RGB PNG, atomically.</summary>
-    public static void SavePng(string path, Tensor image)
+    public static void SavePng(string path, Tensor image) => PngPixels.Save(path, EncodePng(image, path), "image");
+
+    /// <summary>[3, H, W] (values clamped to [0, 1], NaN as 0) as an 8-bit RGB PNG file's bytes, for a file or a page
+    /// that embeds it; <paramref name="destination"/> names where they go, in the error.</summary>
+    public static byte[] EncodePng(Tensor image, string destination = "image")
     {
         if (image.dim() != 3 || image.shape[0] != 3)
             throw new ArgumentException($"expected an image tensor [3, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
@@ -86,13 +90,14 @@ public static class ImageDecoder
         using (NewDisposeScope())
         using (no_grad())
         {
-            var rgb = image.detach().to(CPU).to(ScalarType.Float32).nan_to_num(0).clamp(0, 1)
-                .mul(255).round().to(ScalarType.Byte).permute(1, 2, 0);
-            var opaque = full(height, width, 1, 255, ScalarType.Byte);
+            // nan_to_num makes a new tensor, so the in-place steps after it leave the caller's image alone.
+            var rgb = image.detach().to(CPU).to(ScalarType.Float32).nan_to_num(0).ClampInPlace(0, 1)
+                .mul_(LiveScalars.ByteMaximum).round_().to(ScalarType.Byte).permute(1, 2, 0);
+            var opaque = full(height, width, 1, LiveScalars.ByteMaximum, ScalarType.Byte);
             rgba = cat([rgb, opaque], 2).contiguous().bytes.ToArray();
         }
 
-        PngPixels.Write(path, rgba, width, height, SKColorType.Rgba8888, "image");
+        return PngPixels.Encode(rgba, width, height, SKColorType.Rgba8888, "image", destination);
     }
 
     private static byte[] ReadFile(string path)

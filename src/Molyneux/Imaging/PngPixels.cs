@@ -4,7 +4,8 @@ using SkiaSharp;
 
 namespace Molyneux.Imaging;
 
-/// <summary>Encodes 8-bit pixel buffers as PNG and writes them atomically: images, masks, heat maps.</summary>
+/// <summary>Encodes 8-bit pixel buffers as PNG and writes them atomically: images, masks, heat maps, the images of a
+/// caption page.</summary>
 internal static class PngPixels
 {
     /// <summary>Row-major RGB bytes as an opaque RGB PNG.</summary>
@@ -24,32 +25,37 @@ internal static class PngPixels
         Write(path, gray, width, height, SKColorType.Gray8, "mask");
     }
 
-    public static void Write(string path, byte[] pixels, int width, int height, SKColorType colorType, string what)
+    public static void Write(string path, byte[] pixels, int width, int height, SKColorType colorType, string what) =>
+        Save(path, Encode(pixels, width, height, colorType, what, path), what);
+
+    /// <summary>Row-major pixels of <paramref name="colorType"/> as a PNG file's bytes; <paramref name="destination"/>
+    /// names where they go, in the error.</summary>
+    public static byte[] Encode(byte[] pixels, int width, int height, SKColorType colorType, string what, string destination)
     {
         var info = new SKImageInfo(width, height, colorType, SKAlphaType.Opaque);
         var pinned = GCHandle.Alloc(pixels, GCHandleType.Pinned);
-        SKData? png;
         try
         {
             using var pixmap = new SKPixmap(info, pinned.AddrOfPinnedObject(), info.RowBytes);
-            png = pixmap.Encode(SKPngEncoderOptions.Default);
+            using var png = pixmap.Encode(SKPngEncoderOptions.Default);
+            return png?.ToArray() ?? throw new ImageException($"{destination}: Skia could not encode the {width}×{height} {what} as PNG");
         }
         finally
         {
             pinned.Free();
         }
-        using (png)
+    }
+
+    /// <summary>Writes a PNG file's bytes atomically, refusing with the path when it cannot.</summary>
+    public static void Save(string path, byte[] png, string what)
+    {
+        try
         {
-            if (png is null)
-                throw new ImageException($"{path}: Skia could not encode the {width}×{height} {what} as PNG");
-            try
-            {
-                AtomicFile.Write(path, stream => png.SaveTo(stream));
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                throw new ImageException($"{path}: cannot write the {what} PNG: {e.Message}", e);
-            }
+            AtomicFile.Write(path, stream => stream.Write(png));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ImageException($"{path}: cannot write the {what} PNG: {e.Message}", e);
         }
     }
 }

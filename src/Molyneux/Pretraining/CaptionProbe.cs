@@ -29,11 +29,14 @@ public sealed record CaptionProbe(string Name, Tensor Images, IReadOnlyList<IRea
         using var scope = NewDisposeScope();
         using var _ = no_grad();
         var pixels = captioner.ImageProcessor.Normalize(Images.to(ScalarType.Float32)).to(model.Device);
-        var sources = Enumerable.Range(0, References.Count).Select(i => $"{Name}[{i}]").ToList();
+        var sources = Enumerable.Range(0, References.Count).Select(SourceOf).ToList();
         var captions = captioner.CaptionPixels(pixels, sources, captioner.Greedy);
         var corpus = captions.Select((caption, i) => new GeneratedCaption(caption.Text, References[i])).ToList();
         var scores = CaptionMetrics.Compute(corpus);
         var accuracy = IsRight is { } isRight ? captions.Where((caption, i) => isRight(i, caption.Text)).Count() / (double)captions.Count : (double?)null;
         return new CaptionProbeResult(scores.CiderD.Corpus, scores.Bleu.Corpus[3], corpus.Take(SampleCount).ToList(), accuracy);
     }
+
+    /// <summary>Names image <paramref name="index"/> of the probe, as its captions and samples name it.</summary>
+    public string SourceOf(int index) => $"{Name}[{index}]";
 }

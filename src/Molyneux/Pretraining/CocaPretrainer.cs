@@ -20,11 +20,14 @@ public sealed record CaptionSamples(string Probe, double CiderD, double Bleu4, I
 /// image–caption pairs and with the same recipe as <see cref="ClipPretrainer"/> (<see cref="PretrainingRecipe"/>). Texts
 /// are tokenized with OpenAI's CLIP BPE, as open_clip's CoCa models are, so the output is an ordinary open_clip CoCa
 /// folder (model.safetensors + open_clip_config.json) that <c>molyneux caption</c> and <c>eval caption</c> read, with
-/// training.json, training.png and samples.json. The curve's probes are the held-out CIDEr-D and BLEU-4 of greedy
+/// training.json, training.png, samples.json and samples.html. The curve's probes are the held-out CIDEr-D and BLEU-4 of greedy
 /// captions (<see cref="IPretrainingData.CaptionProbes"/>); a run resumes from its saved state exactly.</summary>
 public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions options, ComputeDevice device)
 {
     public const string SamplesFileName = "samples.json";
+
+    /// <summary>The same samples as a page of the images beside their captions and references (<see cref="CaptionPage"/>).</summary>
+    public const string SamplesPageFileName = "samples.html";
 
 
     private readonly RandomAffine augmentation = new(data.Augmentation);
@@ -58,10 +61,12 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
             },
             () => Math.Exp(model.logit_scale.detach().cpu().item<float>()), Progress, cancellationToken);
         var samples = new List<CaptionSamples>();
+        var sampleRows = new List<CaptionPageRow>();
         foreach (var (probe, result) in EvaluateProbes(captioner, finalOnly: null))
         {
             AddScores(final, probe, result);
             samples.Add(new CaptionSamples(probe.Name, result.CiderD, result.Bleu4, result.Samples, result.Accuracy));
+            sampleRows.AddRange(SampleRows(probe, result));
         }
         var record = new TrainingRecord(data.Description, options, (int)final["steps"], curve, final, RunEnvironment.Capture(device));
         run.Complete(folder =>
@@ -70,6 +75,8 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
             TrainingRecord.SavePlot(curve, Path.Combine(folder, "training.png"), "held-out CIDEr-D (greedy)",
                 key => key.EndsWith("_cider_d", StringComparison.Ordinal), probeMax: null);
             AtomicFile.WriteAllText(Path.Combine(folder, SamplesFileName), JsonSerializer.Serialize(samples, TrainingRecord.JsonOptions) + "\n");
+            CaptionPage.Write(Path.Combine(folder, SamplesPageFileName), sampleRows, $"Held-out samples after {record.TotalSteps} steps",
+                string.Join("; ", [data.Description, captioner.Greedy.Summary, .. samples.Select(s => $"{s.Probe}: CIDEr-D {s.CiderD:F2}, BLEU-4 {s.Bleu4:F2}")]));
         });
         return record;
     }
@@ -134,6 +141,14 @@ public sealed class CocaPretrainer(IPretrainingData data, PretrainOptions option
     /// false), the test sets (true), or all (null).</summary>
     private IEnumerable<(CaptionProbe Probe, CaptionProbeResult Result)> EvaluateProbes(Captioner captioner, bool? finalOnly) =>
         data.CaptionProbes.Where(probe => finalOnly is null || probe.FinalOnly == finalOnly).Select(probe => (probe, probe.Evaluate(captioner))).ToList();
+
+    /// <summary>A probe's samples beside their images: the samples are its first images' captions.</summary>
+    private static IEnumerable<CaptionPageRow> SampleRows(CaptionProbe probe, CaptionProbeResult result)
+    {
+        using var images = probe.Images.narrow(0, 0, result.Samples.Count);
+        var pngs = CaptionPage.Pngs(images);
+        return result.Samples.Select((sample, i) => new CaptionPageRow(pngs[i], sample.Candidate, sample.References, probe.SourceOf(i)));
+    }
 
     private static void AddScores(Dictionary<string, double> scores, CaptionProbe probe, CaptionProbeResult result)
     {

@@ -105,6 +105,16 @@ public sealed class CaptionGenerationTests
     }
 
     [Fact]
+    public void The_summary_names_the_decoding_and_the_settings_that_decide_its_captions()
+    {
+        Assert.Equal("greedy, 5–30 ids", new CaptionOptions().Summary);
+        Assert.Equal("beam search (3 beams), 2–12 ids", new CaptionOptions { Decoding = CaptionDecoding.BeamSearch, Beams = 3, MinLength = 2, MaxLength = 12 }.Summary);
+        Assert.Equal("top-k 50 sampling (temperature 0.7, seed 4), 5–30 ids", new CaptionOptions { Decoding = CaptionDecoding.TopK, TopK = 50, Temperature = 0.7, Seed = 4 }.Summary);
+        Assert.Equal("top-p 0.9 sampling (temperature 1, seed 0), 5–30 ids, repetition penalty 1.2",
+            new CaptionOptions { Decoding = CaptionDecoding.TopP, TopP = 0.9, RepetitionPenalty = 1.2 }.Summary);
+    }
+
+    [Fact]
     public void Beam_search_captions_each_image_of_a_batch_as_it_captions_it_alone()
     {
         using var model = CocaGoldenTests.LoadGolden();

@@ -84,6 +84,51 @@ public sealed class CaptionCommandTests
     }
 
     [Fact]
+    public void Html_shows_each_image_as_the_model_sees_it_beside_the_caption_json_gives()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var files = PngFiles(folder);
+        var pixels = PixelsFile(folder);
+        var page = folder.File("captions.html");
+        var result = CliRunner.Run(Caption(["--image", .. files, "--pixels", pixels, "--max-length", "8", "--json", "--html", page]));
+        Assert.True(result.ExitCode == 0, result.Error);
+
+        using var document = JsonDocument.Parse(result.Output);
+        var captions = document.RootElement.GetProperty("captions").EnumerateArray().ToArray();
+        var html = File.ReadAllText(page);
+        var rows = CaptionPageTests.Rows(html);
+        Assert.Equal(6, rows.Count);
+        Assert.Equal(captions.Select(caption => caption.GetProperty("text").GetString()), rows.Select(row => row.Caption));
+        Assert.Equal(captions.Select(caption => caption.GetProperty("source").GetString()), rows.Select(row => row.Source));
+        Assert.All(rows, row => Assert.Empty(row.References));
+        Assert.Contains($"model {Weights}; greedy, 5–8 ids", html);
+        // The files and the pixels are the same three golden images, which the model takes at their size (32×32).
+        using var golden = SafetensorsFile.Open(CocaGoldenTests.GoldenCoca("golden_io.safetensors"));
+        using var images = golden.Read("input.pixel_values_unnormalized");
+        for (var i = 0; i < rows.Count; i++)
+        {
+            using var shown = CaptionPageTests.Decode(rows[i].Png, folder);
+            using var expected = images[i % 3];
+            TensorAssert.Close(expected, shown, 1.0 / 255 + 1e-5);
+        }
+    }
+
+    [Fact]
+    public void Html_that_cannot_be_written_is_refused_naming_the_file_and_nothing_is_printed()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var pixels = PixelsFile(folder);
+        File.WriteAllText(folder.File("taken"), "a file, not a folder");
+        var page = Path.Combine(folder.File("taken"), "captions.html");
+        var result = CliRunner.Run(Caption("--pixels", pixels, "--json", "--html", page));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(page, result.Error);
+        Assert.Contains("cannot write the caption page", result.Error);
+        Assert.Equal("", result.Output);
+        Assert.Equal(new[] { pixels, folder.File("taken") }.Order(), Directory.GetFiles(folder.Path).Order());
+    }
+
+    [Fact]
     public void Sampled_captions_repeat_for_a_seed()
     {
         using var folder = new TestPaths.TempFolder();
@@ -101,6 +146,7 @@ public sealed class CaptionCommandTests
         { "no beams", ["--generation", "beam", "--beams", "0"], "beam count 0" },
         { "top-p 0", ["--generation", "top-p", "--top-p", "0"], "top-p 0 is outside (0, 1]" },
         { "top-p above 1", ["--generation", "top-p", "--top-p", "1.5"], "top-p 1.5 is outside (0, 1]" },
+        { "an empty page name", ["--html", " "], "--html: the file name is empty" },
     };
 
     [Theory]

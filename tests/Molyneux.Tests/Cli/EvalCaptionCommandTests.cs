@@ -50,6 +50,27 @@ public sealed class EvalCaptionCommandTests
     }
 
     [Fact]
+    public void Html_shows_each_image_beside_its_generated_caption_and_its_references()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var captions = CaptionEvaluationTests.CaptionsFile(folder);
+        var page = folder.File("captions.html");
+        var result = CliRunner.Run(EvalCaption(captions, "--json", "--html", page));
+        Assert.True(result.ExitCode == 0, result.Error);
+
+        using var document = JsonDocument.Parse(result.Output);
+        var entries = document.RootElement.GetProperty("captions").EnumerateArray().ToArray();
+        var html = File.ReadAllText(page);
+        var rows = CaptionPageTests.Rows(html);
+        Assert.Equal(entries.Select(entry => entry.GetProperty("generated").GetString()), rows.Select(row => row.Caption));
+        Assert.Equal(CaptionEvaluationTests.References, rows.Select(row => row.References.ToArray()));
+        Assert.Equal(entries.Select(entry => entry.GetProperty("image").GetString()), rows.Select(row => row.Source));
+        var ciderD = document.RootElement.GetProperty("metrics").GetProperty("cider_d").GetDouble();
+        Assert.Contains($"; CIDEr-D {ciderD.ToString("F2", CultureInfo.InvariantCulture)}, BLEU-4 ", html);
+        Assert.All(rows, row => Assert.Equal((128, 128), (row.ShownWidth, row.ShownHeight)));
+    }
+
+    [Fact]
     public void The_table_prints_the_metrics_of_the_captions_json_gives()
     {
         using var folder = new TestPaths.TempFolder();

@@ -3,6 +3,7 @@ using Molyneux.Captioning;
 using Molyneux.Checkpoints;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
+using Molyneux.Tests.Captioning;
 using Molyneux.Tests.Cli;
 using Molyneux.Tests.KnowledgeTransfer;
 using Molyneux.Worlds;
@@ -42,7 +43,7 @@ public sealed class CocaPretrainerTests
         Assert.Contains("test_cider_d", record.Final.Keys);
         Assert.Contains("test_bleu_4", record.Final.Keys);
         Assert.Equal(4, record.Final["steps"]);
-        foreach (var file in new[] { "model.safetensors", CocaCheckpoint.ConfigFileName, "training.json", "training.png", CocaPretrainer.SamplesFileName })
+        foreach (var file in new[] { "model.safetensors", CocaCheckpoint.ConfigFileName, "training.json", "training.png", CocaPretrainer.SamplesFileName, CocaPretrainer.SamplesPageFileName })
             Assert.True(File.Exists(Path.Combine(output, file)), file);
         using (var samples = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, CocaPretrainer.SamplesFileName))))
         {
@@ -50,6 +51,15 @@ public sealed class CocaPretrainerTests
             Assert.Equal(["validation", "test"], probes.Select(p => p.GetProperty("probe").GetString()));
             // Each held-out scene is scored against five references, its own caption first.
             Assert.All(probes, p => Assert.All(p.GetProperty("captions").EnumerateArray(), c => Assert.Equal(5, c.GetProperty("references").GetArrayLength())));
+            // samples.html shows the same samples, each beside its 32-pixel scene.
+            var page = CaptionPageTests.Rows(File.ReadAllText(Path.Combine(output, CocaPretrainer.SamplesPageFileName)));
+            var sampled = probes.SelectMany(p => p.GetProperty("captions").EnumerateArray()).ToList();
+            Assert.Equal(sampled.Select(c => c.GetProperty("candidate").GetString()), page.Select(row => row.Caption));
+            Assert.Equal(sampled.Select(c => c.GetProperty("references").EnumerateArray().Select(r => r.GetString()!).ToArray()), page.Select(row => row.References.ToArray()));
+            Assert.Equal(["validation[0]", "validation[1]", "validation[2]", "test[0]", "test[1]", "test[2]"], page.Select(row => row.Source));
+            using var scene = CaptionPageTests.Decode(page[3].Png, folder);
+            using var expected = new ShapesWorld(new ShapesWorldOptions { ImageSize = 32 }).Generate(1, seed: 3 + 4)[0].ToTensor();
+            TensorAssert.Close(expected, scene, 0);
         }
 
         // The library reads the folder back as the model it wrote, and the CLI captions with it.

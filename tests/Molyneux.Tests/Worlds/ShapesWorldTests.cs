@@ -264,6 +264,27 @@ public class ShapesWorldTests
     }
 
     [Fact]
+    public void Shapes_Export_WithReferences_WritesEachScenesOwnCaptionAndItsOtherPhrasings()
+    {
+        using var temp = new TestPaths.TempFolder();
+        var folder = temp.File("captions");
+        World.Export(folder, 4, seed: 3, references: 5);
+        var samples = World.Generate(4, seed: 3);
+        var lines = File.ReadAllLines(Path.Combine(folder, "captions.jsonl"));
+        Assert.Equal(4, lines.Length);
+        for (var i = 0; i < lines.Length; i++)
+        {
+            using var line = JsonDocument.Parse(lines[i]);
+            var captions = line.RootElement.GetProperty("captions").EnumerateArray().Select(c => c.GetString()!).ToList();
+            Assert.Equal(samples[i].References(5), captions);
+            Assert.Equal(samples[i].Caption, captions[0]);
+        }
+        var none = Assert.Throws<OptionException>(() => World.Export(temp.File("none"), 4, seed: 3, references: 0));
+        Assert.Contains("captions per scene 0", none.Message);
+        Assert.False(Directory.Exists(temp.File("none")));
+    }
+
+    [Fact]
     public void Shapes_ExportImageFolder_WritesOneFolderPerClassAndClassesJson()
     {
         using var temp = new TestPaths.TempFolder();
