@@ -59,7 +59,7 @@ public static class InvertCommand
                 {
                     Partial = new PartialInversionOptions { Layer = parse.GetValue(fromLayer)!.Value, Statistics = statistics, Style = featureStyle, StatisticsWeight = parse.GetValue(statisticsWeight) },
                 };
-            var fitted = LearnCommands.FitDescriptions(context, conceptList, clip);
+            var fitted = ConceptsFile.FitDescriptions(conceptList, clip, LearnCommands.Warnings(context));
             var log = tensorBoard.Open(parse);
             CliProgress.Steps(context, "inverting", report =>
                 new ConceptInverter(options)

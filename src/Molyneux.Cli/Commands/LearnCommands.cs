@@ -175,22 +175,17 @@ public static class LearnCommands
     private static void Run(CliContext context, ParseResult parse, LearnArguments arguments, LearnOptions options, Func<IVisionLanguageModel> load,
         IReadOnlyList<DescribedConcept> conceptList, string conceptsFolder, string referenceSpec, string output, string? home = null)
     {
-        var overwrite = parse.GetValue(arguments.Overwrite);
-        var reportFolder = parse.GetValue(arguments.Report);
+        var outputs = new LearnOutputs(output, parse.GetValue(arguments.Report), parse.GetValue(arguments.Overwrite), parse.GetValue(arguments.Inverted));
         var referenceTemplates = parse.GetValue(arguments.ReferenceTemplates) is { } templates ? PromptTemplates.Load(templates, arguments.ReferenceTemplates.Name) : null;
-        foreach (var target in new[] { output, reportFolder }.OfType<string>())
-            if (Directory.Exists(target) && !overwrite) throw new OptionException($"{target}: already exists (pass --overwrite to replace it)");
         // Read from disk once: the learner teaches in-memory copies and leaves this one as it is.
         using var baseModel = load();
-        var imageSize = baseModel.ImageSize;
-        var identity = baseModel.Identity;
         EmojiManifest? manifest = null;
-        var sources = new ConceptSources(imageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
-        var concepts = sources.Teachable(FitDescriptions(context, conceptList, baseModel), conceptsFolder);
+        var sources = new ConceptSources(baseModel.ImageSize, () => manifest ??= EmojiInstaller.Install(home ?? MolyneuxHome.Default), options.Seed);
+        var concepts = sources.Teachable(ConceptsFile.FitDescriptions(conceptList, baseModel, Warnings(context)), conceptsFolder);
         var reference = sources.Reference(referenceSpec, conceptList.Select(c => c.Name).ToHashSet());
         if (referenceTemplates is not null) reference = reference.WithForgettingTemplates(referenceTemplates);
         var (saved, inversionImages) = parse.GetValue(arguments.Inverted) is { } invertedFolder
-            ? SavedInversion(context, invertedFolder, options, identity, concepts)
+            ? InvertedConcepts.ForLearning(invertedFolder, options, baseModel.Identity, concepts, Warnings(context))
             : (null, options.Inversion.ImagesPerConcept);
         options = options with { Inversion = options.Inversion with { ImagesPerConcept = inversionImages } };
         var log = arguments.TensorBoard.Open(parse);
@@ -201,46 +196,26 @@ public static class LearnCommands
             FineTuneProgress = CliProgress.FineTuning(stages.Step),
             Log = log,
         };
-        var (outputPath, invertedPath) = (Path.GetFullPath(output), parse.GetValue(arguments.Inverted) is { } folder ? Path.GetFullPath(folder) : null);
         if (options.PerConcept)
         {
-            TeachEachAlone(context, concepts, reference, output, reportFolder, overwrite, report => Learner(report).LearnEach(baseModel, concepts, reference, saved),
-                (folder, result) => LearnReport.Create(folder, result, outputPath, invertedPath));
+            PerConceptSummary? summary = null;
+            CliProgress.Stages(context, stages => summary = outputs.WriteEach(() => Learner(stages).LearnEach(baseModel, concepts, reference, saved), [.. concepts.Select(c => c.Name)]));
+            PrintEach(context, summary!, outputs);
             return;
         }
         LearnResult? learnt = null;
         CliProgress.Stages(context, stages => learnt = Learner(stages).Learn(baseModel, concepts, reference, saved));
         using var result = learnt!;
-
-        AtomicFile.WriteDirectory(output, overwrite, result.Model.WriteModelFiles);
-        if (reportFolder is not null)
-            AtomicFile.WriteDirectory(reportFolder, overwrite, folder =>
-                LearnReport.Create(folder, result, outputPath, invertedPath).Save(folder));
-        Print(context, result, concepts);
-        context.Console.WriteLine($"saved the taught model to {Path.GetFullPath(output)}");
-        if (reportFolder is not null)
-            context.Console.WriteLine($"open {Path.GetFullPath(Path.Combine(reportFolder, "report.html"))} in a browser for the report " +
-                                      "(inverted images beside real ones, every number); report.json holds the same numbers for scripts");
+        outputs.Write(result);
+        Print(context, result, concepts, outputs);
     }
 
-    /// <summary><c>--inverted</c>: the images <c>molyneux invert</c> saved for these concepts, and how many per concept
-    /// fine-tuning gets (those the selection holds out excluded); a warning when they came from another model.</summary>
-    private static (InversionResult Inversion, int ImagesPerConcept) SavedInversion(CliContext context, string folder, LearnOptions options, string identity,
-        IReadOnlyList<TeachableConcept> concepts)
-    {
-        using var inverted = InvertedConcepts.Load(folder);
-        if (inverted.ModelIdentity != identity)
-            context.Error.WriteLine($"warning: {folder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({identity[..12]}…)");
-        var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
-        var (inversion, count) = inverted.For(concepts);
-        if (count > heldOut) return (inversion, count - heldOut);
-        inversion.Dispose();
-        throw new OptionException($"--inverted: {folder} has {count} images per concept; --select inverted holds {heldOut} of them out, which leaves none to fine-tune on");
-    }
+    /// <summary>Warnings about the user's input, on standard error.</summary>
+    internal static IProgress<string> Warnings(CliContext context) => new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}"));
 
     /// <summary>The result on the test images: per concept and mean, the gain with its interval, forgetting, the
     /// noise control, a captioner's captions, and the configurations that failed.</summary>
-    private static void Print(CliContext context, LearnResult result, IReadOnlyList<TeachableConcept> concepts)
+    private static void Print(CliContext context, LearnResult result, IReadOnlyList<TeachableConcept> concepts, LearnOutputs outputs)
     {
         var table = new Table().AddColumns("concept (test images)", "name top-1 before", "after", "description top-1 before", "after", "all classes, after");
         for (var c = 0; c < concepts.Count; c++)
@@ -267,51 +242,26 @@ public static class LearnCommands
             context.Console.WriteLine(captioning.Sentence());
         foreach (var failed in result.Grid.Failed)
             context.Console.WriteLine($"failed: {failed.Configuration}: {failed.Reason}");
+        context.Console.WriteLine($"saved the taught model to {outputs.ModelFolder}");
+        if (outputs.ReportPage is { } page)
+            context.Console.WriteLine($"open {page} in a browser for the report (inverted images beside real ones, every number); report.json holds the same numbers for scripts");
     }
 
-    /// <summary><c>--per-concept</c>: one run per concept, each taught model saved to OUT/&lt;concept&gt;/ and its report to
-    /// REPORT/&lt;concept&gt;/ as it finishes (one taught model alive at a time), then the per-concept table printed and
-    /// written to REPORT/summary.md. Both folders appear whole or not at all.</summary>
-    private static void TeachEachAlone(CliContext context, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference, string output, string? reportFolder,
-        bool overwrite, Func<CliProgress.IStageReport, IEnumerable<LearnResult>> teach, Func<string, LearnResult, LearnReport> createReport)
+    /// <summary><c>--per-concept</c>: the table of the concepts each taught alone (<see cref="LearnOutputs.WriteEach"/>
+    /// saved them), the mean gain and what the runs cost the reference.</summary>
+    private static void PrintEach(CliContext context, PerConceptSummary summary, LearnOutputs outputs)
     {
-        var folderNames = InvertedConcepts.FolderNames(concepts.Select(concept => concept.Name).ToList());
-        var taught = new List<TaughtAlone>();
-        PerConceptSummary? summary = null;
-        void Run(string models, string? reports) => CliProgress.Stages(context, stages =>
-        {
-            foreach (var (c, learnt) in teach(stages).Index())
-            {
-                using var result = learnt;
-                var modelFolder = Directory.CreateDirectory(Path.Combine(models, folderNames[c])).FullName;
-                result.Model.WriteModelFiles(modelFolder);
-                if (reports is not null)
-                {
-                    var reportFolderOfConcept = Directory.CreateDirectory(Path.Combine(reports, folderNames[c])).FullName;
-                    createReport(reportFolderOfConcept, result).Save(reportFolderOfConcept);
-                }
-                taught.Add(TaughtAlone.Of(result));
-                summary = new PerConceptSummary(taught, result.BeforeHits, result.Split.ConceptTest);
-            }
-            if (reports is not null) AtomicFile.WriteAllText(Path.Combine(reports, "summary.md"), summary!.Markdown());
-        });
-        AtomicFile.WriteDirectory(output, overwrite, models =>
-        {
-            if (reportFolder is null) Run(models, null);
-            else AtomicFile.WriteDirectory(reportFolder, overwrite, reports => Run(models, reports));
-        });
-
         var table = new Table().AddColumns("concept (taught alone)", "name top-1 before", "after", "chosen", "reference top-1 before", "after");
-        foreach (var concept in taught)
+        foreach (var concept in summary.Concepts)
             table.AddRow(Markup.Escape(concept.Name), $"{100 * concept.Before.NameTop1:F0}%", $"{100 * concept.After.NameTop1:F0}%", Markup.Escape(concept.Chosen.ToString()),
                 $"{100 * concept.ReferenceBefore:F1}%", $"{100 * concept.ReferenceAfter:F1}%");
         context.Console.Write(table);
-        context.Console.WriteLine($"name top-1 gain: {summary!.Gain.Points(signed: true)}" +
+        context.Console.WriteLine($"name top-1 gain: {summary.Gain.Points(signed: true)}" +
                                   (summary.NoiseControlGain is { } noise ? $"; noise control {noise.Points(signed: true)}" : "") +
                                   $"; reference top-1 lost {100 * summary.MeanForgetting:F1} points on average over the runs (at most {100 * summary.MostForgetting:F1})");
-        context.Console.WriteLine($"saved the {taught.Count} taught models to {Path.GetFullPath(output)}, one folder per concept");
-        if (reportFolder is not null)
-            context.Console.WriteLine($"the reports are in {Path.GetFullPath(reportFolder)}, one folder per concept, and summary.md holds the table");
+        context.Console.WriteLine($"saved the {summary.Concepts.Count} taught models to {outputs.ModelFolder}, one folder per concept");
+        if (outputs.ReportFolder is not null)
+            context.Console.WriteLine($"the reports are in {outputs.ReportFolder}, one folder per concept, and {LearnOutputs.PerConceptSummaryFileName} holds the table");
     }
 
     /// <summary>The concepts-file option of <c>learn</c> and <c>invert</c>.</summary>
@@ -320,12 +270,4 @@ public static class LearnCommands
         Description = "Concepts file: [{\"name\", \"description\" or \"descriptions\": [...], \"images\": folder | emoji:<name> | shapes:<concept>}] (docs/concepts-file.md)",
         Required = true,
     };
-
-    /// <summary>The concepts with descriptions cut to a CLIP's context, each cut printed as a warning (CLIP's tokenizer
-    /// refuses longer texts; a BERT tokenizer truncates on its own).</summary>
-    internal static IReadOnlyList<DescribedConcept> FitDescriptions(CliContext context, IReadOnlyList<DescribedConcept> concepts, IVisionLanguageModel model) =>
-        model is ClipPipeline clip
-            ? ConceptsFile.FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings,
-                new CliProgress.SynchronousProgress<string>(warning => context.Error.WriteLine($"warning: {warning}")))
-            : concepts;
 }

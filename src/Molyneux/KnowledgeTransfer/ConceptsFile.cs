@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Molyneux.Modeling;
 using Molyneux.Runtime;
 using Molyneux.Tokenization;
 
@@ -88,6 +89,14 @@ public static partial class ConceptsFile
         }
         return new DescribedConcept(entry.Name, descriptions, entry.Images);
     }
+
+    /// <summary>The concepts with their descriptions cut to a CLIP's context (the overload below), each cut reported to
+    /// <paramref name="warnings"/>; unchanged for other models, whose tokenizers (BERT's, a CoCa's) truncate on their own.</summary>
+    /// <param name="concepts">The concepts as the file gives them.</param>
+    /// <param name="model">The model that will read the descriptions.</param>
+    /// <param name="warnings">Where each cut is reported.</param>
+    public static IReadOnlyList<DescribedConcept> FitDescriptions(IReadOnlyList<DescribedConcept> concepts, IVisionLanguageModel model, IProgress<string>? warnings = null) =>
+        model is ClipPipeline clip ? FitDescriptions(concepts, clip.Tokenizer, clip.Model.Config.Text.MaxPositionEmbeddings, warnings) : concepts;
 
     /// <summary>The concepts with every description that does not fit in <paramref name="contextLength"/> tokens
     /// (start and end tokens included) cut after its last whole word that does, each cut reported to

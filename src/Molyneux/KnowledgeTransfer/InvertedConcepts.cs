@@ -73,6 +73,28 @@ public sealed class InvertedConcepts : IDisposable
         return (new InversionResult(Images.clone(), [], null), perConcept);
     }
 
+    /// <summary><c>learn --inverted</c>: the images <c>molyneux invert</c> saved in <paramref name="folder"/> for these
+    /// concepts (<see cref="For"/>'s checks), and how many per concept fine-tuning gets — those <c>--select inverted</c>
+    /// holds out excluded; a warning when they were inverted from another model than <paramref name="modelIdentity"/>.</summary>
+    /// <param name="folder">What <c>molyneux invert</c> wrote.</param>
+    /// <param name="options">The run's options (the selection, the images it holds out).</param>
+    /// <param name="modelIdentity">The identity of the model about to be taught.</param>
+    /// <param name="concepts">The concepts, in the concepts file's order.</param>
+    /// <param name="warnings">Where the warning goes.</param>
+    /// <exception cref="OptionException">The held-out images leave none to fine-tune on.</exception>
+    public static (InversionResult Inversion, int ImagesPerConcept) ForLearning(string folder, LearnOptions options, string modelIdentity,
+        IReadOnlyList<TeachableConcept> concepts, IProgress<string>? warnings = null)
+    {
+        using var inverted = Load(folder);
+        if (inverted.ModelIdentity != modelIdentity)
+            warnings?.Report($"{folder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({modelIdentity[..12]}…)");
+        var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
+        var (inversion, count) = inverted.For(concepts);
+        if (count > heldOut) return (inversion, count - heldOut);
+        inversion.Dispose();
+        throw new OptionException($"--inverted: {folder} has {count} images per concept; --select inverted holds {heldOut} of them out, which leaves none to fine-tune on");
+    }
+
     /// <summary>Fills <paramref name="folder"/> (which the caller creates atomically) with an inversion's result:
     /// image <c>i</c> of concept <c>c</c> is row <c>c·imagesPerConcept + i</c>, inverted from
     /// <see cref="DescribedConcept.OfImage"/>.</summary>

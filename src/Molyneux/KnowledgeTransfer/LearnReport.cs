@@ -144,7 +144,10 @@ public sealed record LearnReport(
     IReadOnlyList<double> InversionLoss,
     IReadOnlyList<double> FineTuneLoss,
     RunEnvironment? Environment = null)
-{
+{    /// <summary>The report's page, beside report.json.</summary>
+    public const string HtmlFileName = "report.html";
+
+
     public const int CurrentSchemaVersion = 4;
     private const int CaptionsShown = 3;
     private const int RealImagesShown = 4;
@@ -228,7 +231,7 @@ public sealed record LearnReport(
     public void Save(string folder)
     {
         AtomicFile.WriteAllText(Path.Combine(folder, "report.json"), JsonSerializer.Serialize(this, JsonOptions) + "\n");
-        AtomicFile.WriteAllText(Path.Combine(folder, "report.html"), Html(folder));
+        AtomicFile.WriteAllText(Path.Combine(folder, HtmlFileName), Html(folder));
         AtomicFile.WriteAllText(Path.Combine(folder, "summary.md"), SummaryMarkdown());
     }
 
