@@ -39,10 +39,8 @@ public static class EmbedCommand
             var results = new List<(string Kind, string Source, float[] Embedding)>();
             if (parse.GetValue(model.Model) is { } name && UnimodalEncoders.IsBuiltIn(name))
                 EmbedWithBuiltInEncoder(name, ComputeDevice.Parse(parse.GetValue(model.Device)!, parse.GetValue(model.DType)!), imageFiles, textInputs, pixelFile, results);
-            else if (parse.GetValue(model.Config) is { } config && File.Exists(config) && CocaConfig.DescribesCoca(config))
-                EmbedWithCoca(CocaCheckpoint.Load(model.Path(parse, context), config), ComputeDevice.Parse(parse.GetValue(model.Device)!), imageFiles, textInputs, pixelFile, results);
             else
-                EmbedWithClip(model.Load(parse, context), imageFiles, textInputs, pixelFile, results);
+                EmbedWithModel(model.Load(parse, context), imageFiles, textInputs, pixelFile, results);
             if (json.Write(parse, context, () => JsonSerializer.Serialize(new
                 {
                     texts = results.Where(r => r.Kind == "text").Select(r => new { text = r.Source, embedding = r.Embedding }),
@@ -59,22 +57,11 @@ public static class EmbedCommand
         return command;
     }
 
-    private static void EmbedWithClip(IVisionLanguageModel clip, string[] imageFiles, string[] textInputs, string? pixelFile,
+    private static void EmbedWithModel(IVisionLanguageModel model, string[] imageFiles, string[] textInputs, string? pixelFile,
         List<(string Kind, string Source, float[] Embedding)> results)
     {
-        using (clip)
-            EmbedEach(texts => clip.EncodeTexts(texts), files => clip.EncodeImages(files), clip.EncodePixels, imageFiles, textInputs, pixelFile, results);
-    }
-
-    private static void EmbedWithCoca(CocaModel coca, ComputeDevice device, string[] imageFiles, string[] textInputs, string? pixelFile,
-        List<(string Kind, string Source, float[] Embedding)> results)
-    {
-        using (coca)
-        {
-            coca.to(device.Device);
-            var encoder = new CocaEncoder(coca);
-            EmbedEach(encoder.EncodeTexts, encoder.EncodeImages, values => encoder.EncodePixels(values, pixelFile!), imageFiles, textInputs, pixelFile, results);
-        }
+        using (model)
+            EmbedEach(texts => model.EncodeTexts(texts), files => model.EncodeImages(files), values => model.EncodePixels(values, pixelFile), imageFiles, textInputs, pixelFile, results);
     }
 
     /// <summary>The texts, then the image files, then the rows of the pixel file, each through its encoder.</summary>

@@ -1,4 +1,5 @@
 using Molyneux.Imaging;
+using Molyneux.Modeling;
 using Molyneux.Tokenization;
 using static TorchSharp.torch;
 
@@ -45,7 +46,7 @@ public sealed class Captioner(CocaModel model)
     /// <param name="progress">Hears the images captioned so far (generation is the slow part); null: silent.</param>
     public IReadOnlyList<Caption> CaptionPixels(Tensor pixelValues, IReadOnlyList<string> sources, CaptionOptions options, IProgress<int>? progress = null)
     {
-        RequireImageSize(Model, pixelValues, sources.FirstOrDefault());
+        VisionLanguagePipeline.RequireImageSize(Model.Config.Vision.ImageSize, pixelValues, sources.FirstOrDefault());
         return CaptionBatches(sources, options, (start, count) => pixelValues.narrow(0, start, count), progress);
     }
 
@@ -79,14 +80,6 @@ public sealed class Captioner(CocaModel model)
         var ids = end < 0 ? row : row[..(end + 1)];
         var words = ids[1..(end < 0 ? ids.Length : end)];
         return new Caption(source, ids, Tokenizer.Decode(words.Select(id => (int)id)).Trim());
-    }
-
-    /// <summary>Refuses model inputs of another size than the model takes; <paramref name="source"/> names them.</summary>
-    internal static void RequireImageSize(CocaModel model, Tensor pixelValues, string? source)
-    {
-        var size = model.Config.Vision.ImageSize;
-        if (pixelValues.shape[2] != size || pixelValues.shape[3] != size)
-            throw new ImageException($"{source}: the images are {pixelValues.shape[3]}×{pixelValues.shape[2]} pixels, but the model takes {size}×{size}");
     }
 
     /// <summary>OpenAI's CLIP BPE, checked against the model's vocabulary size.</summary>

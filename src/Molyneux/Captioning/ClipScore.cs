@@ -51,10 +51,8 @@ public static class ClipScore
     /// normalised (<see cref="IVisionLanguageModel.Normalize"/>): the <c>pixel_values</c> of a <c>--pixels</c> file.</summary>
     public static IReadOnlyList<double> Cosines(IVisionLanguageModel model, Tensor pixelValues, IReadOnlyList<string> captions, int batchSize = DefaultBatchSize)
     {
-        if (!pixelValues.shape.Skip(1).SequenceEqual([3L, model.ImageSize, model.ImageSize]))
-            throw new DatasetException($"CLIP-score: the pixel values are [{string.Join(", ", pixelValues.shape)}]; the model takes [N, 3, {model.ImageSize}, {model.ImageSize}]");
         CheckPairs((int)pixelValues.shape[0], captions.Count);
-        using var imageFeatures = model.EncodePixels(pixelValues);
+        using var imageFeatures = model.EncodePixels(pixelValues, "CLIP-score");
         using var textFeatures = BatchedEncoding.EncodeTexts(model, captions, batchSize, cache: null, progress: null);
         return Cosines(imageFeatures, textFeatures);
     }

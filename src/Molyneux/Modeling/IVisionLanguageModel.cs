@@ -77,7 +77,10 @@ public interface IVisionLanguageModel : IImageEncoder, ITextEncoder, IDisposable
     Tensor TextFeatures(Tensor tokenIds);
 
     /// <summary>Model inputs [N, 3, S, S] encoded in batches without gradients; CPU float32 [N, EmbeddingSize].</summary>
-    Tensor EncodePixels(Tensor pixelValues);
+    /// <param name="pixelValues">The model inputs, S = <see cref="ImageSize"/>.</param>
+    /// <param name="source">Names the inputs (a file) in the error inputs of another size give; null: "pixel_values".</param>
+    /// <exception cref="ImageException">The inputs are not S × S pixels.</exception>
+    Tensor EncodePixels(Tensor pixelValues, string? source = null);
 
     IReadOnlyList<Parameter> Parameters(ModelPart part);
 

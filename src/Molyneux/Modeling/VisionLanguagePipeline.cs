@@ -116,9 +116,21 @@ public abstract class VisionLanguagePipeline : IVisionLanguageModel
     public Tensor EncodeTexts(IReadOnlyList<string> texts, IProgress<int>? progress = null) =>
         EncodeInBatches(texts, TextBatchSize, progress, Tokenize, TextFeatures);
 
-    public Tensor EncodePixels(Tensor pixelValues) =>
-        EncodeInBatches(Enumerable.Range(0, (int)pixelValues.shape[0]).ToArray(), ImageBatchSize, null,
+    public Tensor EncodePixels(Tensor pixelValues, string? source = null)
+    {
+        RequireImageSize(ImageSize, pixelValues, source ?? "pixel_values");
+        return EncodeInBatches(Enumerable.Range(0, (int)pixelValues.shape[0]).ToArray(), ImageBatchSize, null,
             batch => pixelValues[batch[0]..(batch[^1] + 1)], ImageFeatures);
+    }
+
+    /// <summary>Stops inputs that are not <paramref name="size"/> × <paramref name="size"/> pixels with a message naming
+    /// <paramref name="source"/>, before the model fails on them with its own (a ViT's patch grid is fixed, a ResNet's
+    /// mean image too).</summary>
+    internal static void RequireImageSize(int size, Tensor pixelValues, string? source)
+    {
+        if (pixelValues.dim() != 4 || pixelValues.shape[1] != 3 || pixelValues.shape[2] != size || pixelValues.shape[3] != size)
+            throw new ImageException($"{source}: the pixel values are [{string.Join(", ", pixelValues.shape)}]; the model takes [N, 3, {size}, {size}]");
+    }
 
     private Tensor EncodeInBatches<T>(IReadOnlyList<T> items, int batchSize, IProgress<int>? progress,
         Func<IReadOnlyList<T>, Tensor> prepare, Func<Tensor, Tensor> encode) =>

@@ -296,7 +296,7 @@ public class ClipScoreCaptionMetricsTests
         Assert.Equal(all[0, 0].item<float>(), cosines[0], 1e-6);
         Assert.Equal(all[1, 1].item<float>(), cosines[1], 1e-6);
 
-        var wrongSize = Assert.Throws<DatasetException>(() => ClipScore.Cosines(clip, zeros(2, 3, 8, 8), captions));
+        var wrongSize = Assert.Throws<ImageException>(() => ClipScore.Cosines(clip, zeros(2, 3, 8, 8), captions));
         Assert.Contains($"the model takes [N, 3, {clip.ImageSize}, {clip.ImageSize}]", wrongSize.Message);
     }
 }

@@ -1,5 +1,6 @@
 using Molyneux.Captioning;
 using Molyneux.Checkpoints;
+using Molyneux.Imaging;
 using Molyneux.Modeling;
 using Molyneux.Runtime;
 using static TorchSharp.torch;
@@ -19,11 +20,18 @@ public sealed class CocaPipelineTests
     public void Features_are_open_clips_encode_image_and_encode_text()
     {
         using var pipeline = LoadGolden();
-        var encoder = new CocaEncoder(pipeline.Model);
+        var model = pipeline.Model;
         using var pixels = rand([3, 3, 32, 32], generator: new Generator(3));
         using var normalized = pipeline.Normalize(pixels);
-        TensorAssert.Close(encoder.EncodeTexts(Texts), pipeline.EncodeTexts(Texts), 1e-6);
-        TensorAssert.Close(encoder.EncodePixels(normalized, "pixels"), pipeline.EncodePixels(normalized), 1e-6);
+        using (no_grad())
+        {
+            // open_clip's tokenizer for CoCa: OpenAI's BPE to the text context, padded with 0.
+            using var ids = Captioner.OpenClipTokenizer(model.Config).TokenizeBatch(Texts, model.text.ContextLength);
+            TensorAssert.Close(model.GetTextFeatures(ids), pipeline.EncodeTexts(Texts), 1e-6);
+            TensorAssert.Close(model.GetImageFeatures(ClipImageProcessor.Default(32).Normalize(pixels)), pipeline.EncodePixels(normalized), 1e-6);
+        }
+        var wrongSize = Assert.Throws<ImageException>(() => pipeline.EncodePixels(zeros(1, 3, 16, 16), "small.safetensors"));
+        Assert.Equal("small.safetensors: the pixel values are [1, 3, 16, 16]; the model takes [N, 3, 32, 32]", wrongSize.Message);
         Assert.Equal(64, pipeline.EmbeddingSize);
         Assert.Equal(32, pipeline.ImageSize);
         Assert.Equal(76, pipeline.ContextLength);

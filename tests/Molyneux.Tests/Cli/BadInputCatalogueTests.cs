@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
+using Molyneux.Checkpoints;
 using Molyneux.Imaging;
 using Molyneux.Tests.Checkpoints;
 using Molyneux.Tests.Imaging;
@@ -165,6 +166,12 @@ public sealed class BadInputCatalogueTests(ITestOutputHelper output)
         ["PNG declaring 30000×30000 pixels"] = (w => w.Similarity(w.File("huge.png", ImageTestFiles.PngHeaderOnly(30000, 30000))), "is 30000×30000 pixels, over the limit"),
         ["image that does not exist"] = (w => w.Similarity("/nonexistent.png"), "/nonexistent.png: no such file or folder"),
         ["embed without images or texts"] = (w => ["embed", "--model", ModelA], "nothing to embed"),
+        ["embed --pixels of another size than the model takes"] = (w =>
+        {
+            var pixels = w.File("small.safetensors", "");
+            SafetensorsFile.Write(pixels, [new("pixel_values", zeros(1, 3, 8, 8))]);
+            return ["embed", "--model", ModelA, "--pixels", pixels];
+        }, "small.safetensors: the pixel values are [1, 3, 8, 8]; the model takes [N, 3, "),
         ["image folder without images"] = (w => w.Similarity(Path.GetDirectoryName(w.File("only/notes.txt", "x"))!), "no image files"),
         // Concept files (pretrain --withhold).
         ["concepts file that does not exist"] = (w => w.Pretrain("--steps", "1", "--withhold", "/nonexistent/concepts.json"), "/nonexistent/concepts.json: no such concepts file"),
