@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Molyneux.KnowledgeTransfer;
 using Molyneux.Runtime;
 using Molyneux.Worlds;
 using Molyneux.Worlds.Emoji;
@@ -47,13 +48,15 @@ public static class DataCommands
         var reference = new Option<bool>("--reference") { Description = "With --masks: the reference objects (ordinary objects to segment by description, never taught) instead of the object concepts" };
         var references = new Option<int>("--references") { Description = "Captions per scene in captions.jsonl: its own and more phrasings of it, as a captioner's probe scores against (pretrain --objective coca uses 5)", DefaultValueFactory = _ => 1 };
         var plain = new Option<bool>("--plain") { Description = "One solid shape per scene on black (the world of pretrain --data shapes-plain)" };
+        var withhold = new Option<string?>("--withhold") { Description = "A concepts file of shapes concepts no scene may show (as pretrain --withhold): ordinary scenes, e.g. for learn --replay" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output folder" };
         var command = new Command("shapes", "Export the procedural shapes world: captions.jsonl + images, an image folder per class, or object scenes with masks");
-        foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, references, plain, overwrite }) command.Options.Add(option);
+        foreach (var option in new Option[] { output, count, seed, size, question, masks, reference, references, plain, withhold, overwrite }) command.Options.Add(option);
         context.SetAction(command, parse =>
         {
             var configuration = parse.GetValue(plain) ? ShapesWorldOptions.Plain : new ShapesWorldOptions();
-            var world = new ShapesWorld(configuration with { ImageSize = parse.GetValue(size) });
+            var withheld = parse.GetValue(withhold) is { } file ? ConceptsFile.Read(file).Select(concept => ShapesConcepts.ByName(concept.Name)).ToList() : [];
+            var world = new ShapesWorld(configuration with { ImageSize = parse.GetValue(size), Withhold = withheld });
             var target = parse.GetValue(output)!;
             if (parse.GetResult(references) is { Implicit: false } && (parse.GetValue(masks) || parse.GetValue(question) is not null))
                 throw new OptionException("--references sets the captions of the captions export; --masks and --question write no captions");

@@ -50,6 +50,10 @@ public static class LearnCommands
                           "or a comma-separated list to choose from; other models ignore it",
             DefaultValueFactory = _ => "0.1",
         };
+        public Option<string?> Replay { get; } = new("--replay")
+        {
+            Description = "A captioner only: a captions file (JSONL, as eval caption reads) of ordinary images, none showing a concept, whose captions every trial replays with the captioning loss to keep the captioner's captions (not in the paper)",
+        };
         public Option<double> CiderBound { get; } = new("--cider-bound")
         {
             Description = "For a captioner with reference captions (shapes:color, shapes:shape): the most CIDEr-D of its reference captions a chosen setting may lose, instead of --forgetting-bound",
@@ -78,7 +82,7 @@ public static class LearnCommands
         public void AddTo(Command command)
         {
             foreach (var option in new Option[] { Train, LearningRate, Select, ValidationFraction, Caption, Loss, Optimizer, WeightDecay, BatchSize, Epochs, Distill, CaptionWeight, Lora,
-                         Distractors, ForgettingBound, CiderBound, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
+                         Distractors, ForgettingBound, CiderBound, Replay, NoiseControl, ReferenceTemplates, PerConcept, Inverted, Report, Overwrite })
                 command.Options.Add(option);
             Inversion.AddTo(command);
             TensorBoard.AddTo(command);
@@ -109,6 +113,7 @@ public static class LearnCommands
                 DistillWeights = NumberList.Parse(Distill.Name, parse.GetValue(Distill)!),
                 CaptionWeights = NumberList.Parse(CaptionWeight.Name, parse.GetValue(CaptionWeight)!),
                 CaptionForgettingBound = parse.GetValue(CiderBound),
+                ReplayCaptions = parse.GetValue(Replay),
                 Selection = LearnOptions.ParseSelection(parse.GetValue(Select)!),
                 ValidationFraction = parse.GetValue(ValidationFraction),
                 Distractors = parse.GetValue(Distractors),

@@ -31,9 +31,11 @@ public static class ConceptFineTuning
     /// <paramref name="fromLayer"/>, the features partial inversion made), the concepts' images one concept after the other, and returns the loss of every step. In token mode each concept
     /// gets its own vocabulary row, trained on its own images only with "a {name}" captions; rows never interact, so
     /// concept by concept equals all at once. A resumable state (<see cref="FineTuneOptions.SaveStateEvery"/>,
-    /// <paramref name="resumeFrom"/>) covers one run, so token mode resumes only with one concept.</summary>
+    /// <paramref name="resumeFrom"/>) covers one run, so token mode resumes only with one concept. A captioner may
+    /// replay ordinary captions beside (<paramref name="replay"/>).</summary>
     public static IReadOnlyList<double> Run(IVisionLanguageModel model, Tensor images, IReadOnlyList<CaptionedConcept> concepts, IReadOnlyList<string> negatives,
-        FineTuneOptions options, CaptionMode caption, IProgress<FineTuneProgress>? progress = null, FineTuneState? resumeFrom = null, int? fromLayer = null)
+        FineTuneOptions options, CaptionMode caption, IProgress<FineTuneProgress>? progress = null, FineTuneState? resumeFrom = null, int? fromLayer = null,
+        CaptionReplay? replay = null)
     {
         var token = options.Train == TrainMode.Token;
         if (token && concepts.Count > 1 && (options.SaveStateEvery > 0 || resumeFrom is not null))
@@ -52,7 +54,7 @@ public static class ConceptFineTuning
             var captions = indices.SelectMany(c => concepts[c].ImageDescriptions.Select(description =>
                 ConceptCaptions.Caption(concepts[c].Name, description, token ? CaptionMode.Name : caption))).ToList();
             var tuner = new FineTuner(groupOptions) { Progress = progress };
-            losses.AddRange(tuner.Run(model, new FineTuneData(images.index_select(0, tensor(rows)), captions, negatives, FromLayer: fromLayer), resumeFrom).Losses);
+            losses.AddRange(tuner.Run(model, new FineTuneData(images.index_select(0, tensor(rows)), captions, negatives, FromLayer: fromLayer) { Replay = replay }, resumeFrom).Losses);
         }
         return losses;
     }

@@ -26,6 +26,10 @@ public sealed class ConceptLearner(LearnOptions options)
     /// trial's gain and forgetting on the selection images, plotted against the trial number.</summary>
     public TensorBoardLog? Log { get; init; }
 
+    /// <summary>The ordinary captions of <see cref="LearnOptions.ReplayCaptions"/>, loaded at the model's input size
+    /// while a run lasts.</summary>
+    private CaptionReplay? replay;
+
     /// <param name="loadBase">Loads the model to teach, once, after every check that needs no model; each trial
     /// starts from an in-memory copy of it (<see cref="IVisionLanguageModel.Copy"/>).</param>
     /// <param name="inverted">Images inverted earlier from this model (<c>molyneux invert</c>) to use instead of
@@ -80,6 +84,8 @@ public sealed class ConceptLearner(LearnOptions options)
         var inversion = inverted;
         try
         {
+            if (options.ReplayCaptions is not null) CaptionReplay.RequireCaptioner(baseModel);
+            using var loadedReplay = replay = options.ReplayCaptions is { } replayFile ? CaptionReplay.Load(replayFile, baseModel.ImageSize) : null;
             var (trainModes, notes) = ApplicableModes(baseModel, concepts);
             foreach (var note in notes) Progress?.Report(note);
             var (perConcept, block) = (options.Inversion.ImagesPerConcept, InvertedPerConcept);
@@ -290,7 +296,8 @@ public sealed class ConceptLearner(LearnOptions options)
         var perConcept = options.Inversion.ImagesPerConcept;
         var captioned = concepts.Select(concept => new CaptionedConcept(concept.Name,
             DescribedConcept.OfImages([concept.Descriptions], perConcept))).ToList();
-        return ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption, progress);
+        return ConceptFineTuning.Run(model, images, captioned, ConceptFineTuning.Negatives(reference, seed: options.Seed), fineTune, options.Caption, progress,
+            replay: replay);
     }
 
     /// <summary>Rows [from, to) of each of <paramref name="count"/> consecutive blocks of <paramref name="block"/>

@@ -157,7 +157,8 @@ public sealed record FineTuneOptions
         static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
         using var scope = torch.NewDisposeScope();
         var pixels = data.Images.to(torch.ScalarType.Float32).cpu().contiguous().data<float>().ToArray();
-        var texts = string.Join("\n", data.Captions.Concat(["", data.Normalized.ToString(), $"from-layer {data.FromLayer}"]).Concat(data.Negatives));
+        var texts = string.Join("\n", data.Captions.Concat(["", data.Normalized.ToString(), $"from-layer {data.FromLayer}"]).Concat(data.Negatives)
+            .Concat(["", $"replay {data.Replay?.Captions.Count}"]).Concat(data.Replay?.Captions ?? []));
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         hash.AppendData(MemoryMarshal.AsBytes(pixels.AsSpan()));
         hash.AppendData(Encoding.UTF8.GetBytes(texts));

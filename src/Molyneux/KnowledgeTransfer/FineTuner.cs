@@ -19,7 +19,12 @@ namespace Molyneux.KnowledgeTransfer;
 /// <param name="Negatives">Captions of other things that every step contrasts the images with, so that the concept stays distinct.</param>
 /// <param name="Normalized">Whether <paramref name="Images"/> are already normalized with the model's mean and std.</param>
 /// <param name="FromLayer">The vision encoder layer the features of <paramref name="Images"/> enter; null: they are images.</param>
-public sealed record FineTuneData(Tensor Images, IReadOnlyList<string> Captions, IReadOnlyList<string> Negatives, bool Normalized = false, int? FromLayer = null);
+public sealed record FineTuneData(Tensor Images, IReadOnlyList<string> Captions, IReadOnlyList<string> Negatives, bool Normalized = false, int? FromLayer = null)
+{
+    /// <summary>A captioner's ordinary images and captions, replayed at every step with the captioning loss
+    /// (<see cref="CaptionReplay"/>); null: none.</summary>
+    public CaptionReplay? Replay { get; init; }
+}
 
 public readonly record struct FineTuneProgress(int Step, int TotalSteps, int Epoch, double Loss, double LearningRate) : IStepScalars
 {
@@ -64,6 +69,11 @@ public sealed class FineTuner(FineTuneOptions options)
                                       $"{(options.Lora is not null ? "attention layers" : "token embedding")}); this model is a {model.Architecture[0].Value}");
         if (options.Train == TrainMode.ImageAndDecoder && model is not ICaptioningModel)
             throw new OptionException($"--train image+decoder trains a captioner's text decoder; this model is a {model.Architecture[0].Value}, which has none");
+        if (data.Replay is not null)
+        {
+            CaptionReplay.RequireCaptioner(model);
+            if (options.CaptionWeight == 0) throw new OptionException("--replay: replays ordinary captions with the captioning loss, which --caption-weight 0 turns off");
+        }
         if (data.FromLayer is not null && (clip is null || options.Lora is not null))
             throw new OptionException(clip is null
                 ? $"features from a vision encoder layer (partial inversion) enter a CLIP ViT; this model is a {model.Architecture[0].Value}"
@@ -114,6 +124,11 @@ public sealed class FineTuner(FineTuneOptions options)
         var frozenImageFeatures = distils && trainsImage ? EncodeImages() : null;
         var frozenNegativeFeatures = distils && trainsText && data.Negatives.Count > 0 ? model.EncodeTexts(data.Negatives).to(dtype, device) : null;
 
+        // The replayed images normalized and their captions tokenized once; a step takes its rows of them.
+        var replay = data.Replay;
+        var replayPixels = replay is null ? null : model.Normalize(replay.Images.to(ScalarType.Float32)).to(dtype, device);
+        var replayIds = replay is null ? null : model.Tokenize(replay.Captions).to(device);
+
         var negativeRows = LiveScalars.Range(pairCount, texts.Count, device);
         var stepsPerEpoch = (pairCount + options.BatchSize - 1) / options.BatchSize;
         var totalSteps = options.Steps ?? options.Epochs * stepsPerEpoch;
@@ -151,6 +166,12 @@ public sealed class FineTuner(FineTuneOptions options)
             var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, model.LogitScale, symmetric: options.Loss == FineTuneLoss.Symmetric);
             if (captionLoss is not null)
                 loss = loss.Plus(captionLoss.Times(captionWeight));
+            if (replay is not null)
+            {
+                using var rows = tensor(replay.Rows(step, (int)pairs.shape[0])).to(device);
+                var (_, replayLoss) = captioner!.ImageFeaturesAndCaptionLoss(replayPixels!.index_select(0, rows), replayIds!.index_select(0, rows));
+                loss = loss.Plus(replayLoss.Times(captionWeight));
+            }
             if (frozenImageFeatures is not null)
                 loss = loss.Plus(FeatureDistillation.Compute(imageFeatures, frozenImageFeatures.index_select(0, pairs)).Times(options.DistillWeight));
             if (frozenNegativeFeatures is not null)

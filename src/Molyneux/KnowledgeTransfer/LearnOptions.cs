@@ -54,6 +54,11 @@ public sealed record LearnOptions
     /// paper's 0.1 alone by default. A model that writes no captions ignores them.</summary>
     public IReadOnlyList<double> CaptionWeights { get; init; } = [new FineTuneOptions().CaptionWeight];
 
+    /// <summary>A captions file of ordinary images whose captions every trial of a captioner replays with the captioning
+    /// loss (<see cref="CaptionReplay"/>; not in the paper); null: none. Its images must show none of the concepts,
+    /// or their captions would teach from real images.</summary>
+    public string? ReplayCaptions { get; init; }
+
     /// <summary>The most reference top-1 (a fraction) a chosen configuration may lose, measured on the reference
     /// set's validation part.</summary>
     public double ForgettingBound { get; init; } = 0.01;
@@ -101,6 +106,9 @@ public sealed record LearnOptions
         if (Selection == TrialSelection.Inverted && HeldOutInvertedPerConcept < 1)
             throw new OptionException($"--select inverted: needs at least one held-out inverted image per concept, got {HeldOutInvertedPerConcept}");
         if (!(CaptionForgettingBound >= 0)) throw new OptionException($"--cider-bound: must not be negative, got {CaptionForgettingBound}");
+        if (ReplayCaptions is { } replay && !File.Exists(replay)) throw new OptionException($"--replay: {Path.GetFullPath(replay)}: no such captions file");
+        if (ReplayCaptions is not null && CaptionWeights.Contains(0))
+            throw new OptionException("--replay: replays ordinary captions with the captioning loss, which a --caption-weight of 0 turns off");
         if (!(ForgettingBound >= 0)) throw new OptionException($"--forgetting-bound: must not be negative, got {100 * ForgettingBound}");
         if (Distractors < 0) throw new OptionException($"--distractors: must not be negative, got {Distractors}");
         if (Inversion.Partial is not null)

@@ -65,6 +65,66 @@ public sealed class FineTuningCaptionerTests
         Assert.Equal("image+decoder", FineTuneOptions.TrainModeName(TrainMode.ImageAndDecoder));
     }
 
+    [Fact]
+    public void Replay_adds_lambda2_times_the_captioning_loss_of_the_next_ordinary_pairs_each_step()
+    {
+        using var images = rand([2, 3, 32, 32], generator: new Generator(7));
+        using var replayImages = rand([3, 3, 32, 32], generator: new Generator(9));
+        string[] ordinary = ["a picture of a blue square", "two white diamonds", "a small red circle"];
+        using var replay = new CaptionReplay(replayImages, ordinary);
+        var options = new FineTuneOptions { LearningRate = 1e-4, BatchSize = 2, Steps = 1, CaptionWeight = 0.5 };
+        double FirstLoss(CaptionReplay? replayed)
+        {
+            using var model = CocaPipelineTests.LoadGolden();
+            return new FineTuner(options).Run(model, new FineTuneData(images, Captions, Negatives) { Replay = replayed }).Losses[0];
+        }
+        using var golden = CocaPipelineTests.LoadGolden();
+        // Step 0 replays rows 0 and 1 (as many as the step's pairs); step 1 rows 2 and 0.
+        Assert.Equal([0L, 1L], replay.Rows(0, 2));
+        Assert.Equal([2L, 0L], replay.Rows(1, 2));
+        using var pixels = golden.Normalize(replayImages[..2]);
+        using var ids = golden.Tokenize(ordinary[..2]);
+        var replayLoss = golden.ImageFeaturesAndCaptionLoss(pixels, ids).CaptionLoss.item<float>();
+        Assert.Equal(FirstLoss(null) + 0.5 * replayLoss, FirstLoss(replay), 4);
+    }
+
+    [Fact]
+    public void Replay_keeps_the_ordinary_captions_the_concept_pairs_would_pull_away()
+    {
+        using var images = rand([2, 3, 32, 32], generator: new Generator(7));
+        using var replayImages = rand([4, 3, 32, 32], generator: new Generator(9));
+        string[] ordinary = ["a picture of a blue square", "two white diamonds", "a small red circle", "a green star on black"];
+        using var replay = new CaptionReplay(replayImages, ordinary);
+        double OrdinaryLossAfter(CaptionReplay? replayed)
+        {
+            using var model = CocaPipelineTests.LoadGolden();
+            new FineTuner(new FineTuneOptions { Train = TrainMode.ImageAndDecoder, LearningRate = 3e-3, BatchSize = 2, Steps = 20, CaptionWeight = 2 })
+                .Run(model, new FineTuneData(images, Captions, Negatives) { Replay = replayed });
+            using var _ = no_grad();
+            using var pixels = model.Normalize(replayImages);
+            using var ids = model.Tokenize(ordinary);
+            return model.ImageFeaturesAndCaptionLoss(pixels, ids).CaptionLoss.item<float>();
+        }
+        var (without, with) = (OrdinaryLossAfter(null), OrdinaryLossAfter(replay));
+        Assert.True(with < without, $"ordinary captioning loss after fine-tuning: {with} with replay, {without} without");
+    }
+
+    [Fact]
+    public void Replay_needs_a_captioner_and_a_captioning_loss()
+    {
+        using var clip = FineTuningFixture.LoadModelA();
+        using var images = rand([1, 3, clip.ImageSize, clip.ImageSize]);
+        using var replay = new CaptionReplay(rand([1, 3, clip.ImageSize, clip.ImageSize]), ["a dog"]);
+        var onClip = Assert.Throws<OptionException>(() => new FineTuner(new FineTuneOptions()).Run(clip, new FineTuneData(images, ["a blorp"], ["a dog"]) { Replay = replay }));
+        Assert.StartsWith("--replay: replays ordinary captions through a captioner's decoder; this model is a clip", onClip.Message);
+        using var coca = CocaPipelineTests.LoadGolden();
+        using var small = rand([1, 3, 32, 32]);
+        using var cocaReplay = new CaptionReplay(rand([1, 3, 32, 32]), ["a dog"]);
+        var weightless = Assert.Throws<OptionException>(() =>
+            new FineTuner(new FineTuneOptions { CaptionWeight = 0 }).Run(coca, new FineTuneData(small, ["a blorp"], ["a dog"]) { Replay = cocaReplay }));
+        Assert.Contains("--caption-weight 0 turns off", weightless.Message);
+    }
+
     [Theory]
     [InlineData("a moongate is a large gray ring", true)]
     [InlineData("A MOONGATE on a green background", true)]
