@@ -37,6 +37,10 @@ public static class FineTuneCommand
             DefaultValueFactory = _ => defaults.CaptionWeight,
         };
         var lora = new Option<int?>("--lora") { Description = "Train LoRA adapters of this rank on the image tower (α = rank), merged at the end" };
+        var replayFile = new Option<string?>("--replay")
+        {
+            Description = "A captioner only: a captions file (JSONL, as eval caption reads) of ordinary images, none showing a concept, whose captions every step replays with the captioning loss (not in the paper)",
+        };
         var negatives = new Option<string>("--negatives")
         {
             Description = "A text file of negative captions (one per line), or reference classes whose first prompts are the negatives: an image folder, emoji, shapes:color or shapes:shape",
@@ -47,7 +51,7 @@ public static class FineTuneCommand
         var tensorBoard = new TensorBoardArguments();
         var command = new Command("finetune", "Fine-tune a model on the images molyneux invert synthesised, captioned with their concepts");
         model.AddTo(command);
-        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, captionWeight, lora, negatives, seed })
+        foreach (var option in new Option[] { images, output, train, learningRate, caption, epochs, steps, batchSize, weightDecay, loss, optimizer, distill, captionWeight, lora, replayFile, negatives, seed })
             command.Options.Add(option);
         resumable.AddTo(command);
         tensorBoard.AddTo(command);
@@ -77,8 +81,9 @@ public static class FineTuneCommand
             using var inverted = InvertedConcepts.Load(parse.GetValue(images)!);
 
             using var clip = model.Load(parse, context);
-            if (clip.Identity != inverted.ModelIdentity)
-                context.Error.WriteLine($"warning: {parse.GetValue(images)} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({clip.Identity[..12]}…)");
+            inverted.WarnIfInvertedFromAnother(clip.Identity, LearnCommands.Warnings(context));
+            if (parse.GetValue(replayFile) is not null) CaptionReplay.RequireCaptioner(clip);
+            using var replay = parse.GetValue(replayFile) is { } replayPath ? CaptionReplay.Load(replayPath, clip.ImageSize) : null;
             var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
             using var state = target.HasState ? FineTuneState.Load(target.StatePath) : null;
             IReadOnlyList<double> losses = [];
@@ -86,7 +91,7 @@ public static class FineTuneCommand
             CliProgress.Steps(context, "fine-tuning", report =>
                 losses = ConceptFineTuning.Run(clip, inverted.Images, inverted.Captioned, negativeCaptions, options, captionMode,
                     TensorBoardArguments.Recording(log, "finetune", CliProgress.FineTuning(report)), state,
-                    inverted.FromLayer));
+                    inverted.FromLayer, replay));
             target.Complete(folder =>
             {
                 clip.WriteModelFiles(folder);
@@ -94,7 +99,8 @@ public static class FineTuneCommand
                 {
                     ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = FineTuneOptions.TrainModeName(options.Train),
                     ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed,
-                    ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["caption_weight"] = options.CaptionWeight, ["losses"] = losses,
+                    ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["caption_weight"] = options.CaptionWeight,
+                    ["replay"] = parse.GetValue(replayFile) is { } replayed ? Path.GetFullPath(replayed) : null, ["losses"] = losses,
                     ["environment"] = RunEnvironment.Capture(clip.Device),
                 };
                 AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");

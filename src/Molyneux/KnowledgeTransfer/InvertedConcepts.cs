@@ -73,6 +73,16 @@ public sealed class InvertedConcepts : IDisposable
         return (new InversionResult(Images.clone(), [], null), perConcept);
     }
 
+    /// <summary>Warns when these images were inverted from another model than the one about to be trained on them:
+    /// allowed (a copy of the same weights saved elsewhere has another identity), but rarely meant.</summary>
+    /// <param name="modelIdentity">The identity of the model about to be trained.</param>
+    /// <param name="warnings">Where the warning goes.</param>
+    public void WarnIfInvertedFromAnother(string modelIdentity, IProgress<string>? warnings)
+    {
+        if (ModelIdentity != modelIdentity)
+            warnings?.Report($"{Folder} was inverted from another model (sha256 {ModelIdentity[..12]}…), not this one ({modelIdentity[..12]}…)");
+    }
+
     /// <summary><c>learn --inverted</c>: the images <c>molyneux invert</c> saved in <paramref name="folder"/> for these
     /// concepts (<see cref="For"/>'s checks), and how many per concept fine-tuning gets — those <c>--select inverted</c>
     /// holds out excluded; a warning when they were inverted from another model than <paramref name="modelIdentity"/>.</summary>
@@ -86,8 +96,7 @@ public sealed class InvertedConcepts : IDisposable
         IReadOnlyList<TeachableConcept> concepts, IProgress<string>? warnings = null)
     {
         using var inverted = Load(folder);
-        if (inverted.ModelIdentity != modelIdentity)
-            warnings?.Report($"{folder} was inverted from another model (sha256 {inverted.ModelIdentity[..12]}…), not this one ({modelIdentity[..12]}…)");
+        inverted.WarnIfInvertedFromAnother(modelIdentity, warnings);
         var heldOut = options.Selection == TrialSelection.Inverted ? options.HeldOutInvertedPerConcept : 0;
         var (inversion, count) = inverted.For(concepts);
         if (count > heldOut) return (inversion, count - heldOut);

@@ -26,6 +26,30 @@ public sealed class TransferCommandTests
     }
 
     [Fact]
+    public void Finetune_replays_ordinary_captions_on_a_captioner_and_refuses_them_on_a_clip()
+    {
+        using var folder = new TestPaths.TempFolder();
+        string[] coca = ["--model", Captioning.CocaGoldenTests.GoldenCoca("model.safetensors.gz"), "--config", Captioning.CocaGoldenTests.GoldenCoca("coca_tiny.json")];
+        var inverted = folder.File("inverted");
+        var invert = CliRunner.Run(["invert", .. coca, "--concepts", WriteConcepts(folder), "--out", inverted, "--steps", "2", "--images-per-concept", "2", "--copies", "1"]);
+        Assert.True(invert.ExitCode == 0, invert.Error);
+        var ordinary = Captioning.CaptionEvaluationTests.CaptionsFile(folder);
+
+        var tuned = folder.File("tuned");
+        var finetune = CliRunner.Run(["finetune", .. coca, "--inverted", inverted, "--out", tuned, "--steps", "2", "--batch-size", "2",
+            "--caption-weight", "2", "--replay", ordinary, "--negatives", WriteNegatives(folder)]);
+        Assert.True(finetune.ExitCode == 0, finetune.Error);
+        using (var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(tuned, FineTuneCommand.RecordFile))))
+            Assert.Equal(Path.GetFullPath(ordinary), record.RootElement.GetProperty("replay").GetString());
+
+        var onClip = CliRunner.Run("finetune", "--model", ModelA, "--inverted", inverted, "--out", folder.File("clip"), "--steps", "1",
+            "--replay", ordinary, "--negatives", WriteNegatives(folder));
+        Assert.Equal(1, onClip.ExitCode);
+        Assert.Contains("--replay: replays ordinary captions through a captioner's decoder; this model is a clip", onClip.Error);
+        Assert.False(Directory.Exists(folder.File("clip")));
+    }
+
+    [Fact]
     public void Invert_writes_images_per_concept_and_a_manifest_that_finetune_trains_on()
     {
         using var folder = new TestPaths.TempFolder();
