@@ -82,8 +82,9 @@ public static class FineTuneCommand
 
             using var clip = model.Load(parse, context);
             inverted.WarnIfInvertedFromAnother(clip.Identity, LearnCommands.Warnings(context));
-            if (parse.GetValue(replayFile) is not null) CaptionReplay.RequireCaptioner(clip);
-            using var replay = parse.GetValue(replayFile) is { } replayPath ? CaptionReplay.Load(replayPath, clip.ImageSize) : null;
+            var replayPath = parse.GetValue(replayFile);
+            if (replayPath is not null) CaptionReplay.RequireCaptioner(clip);
+            using var replay = replayPath is null ? null : CaptionReplay.Load(replayPath, clip.ImageSize);
             var negativeCaptions = Negatives(parse.GetValue(negatives)!, clip.ImageSize, inverted.Concepts.Select(c => c.Name).ToList(), options.Seed);
             using var state = target.HasState ? FineTuneState.Load(target.StatePath) : null;
             IReadOnlyList<double> losses = [];
@@ -100,7 +101,7 @@ public static class FineTuneCommand
                     ["images"] = Path.GetFullPath(parse.GetValue(images)!), ["train"] = FineTuneOptions.TrainModeName(options.Train),
                     ["learning_rate"] = options.LearningRate, ["caption"] = parse.GetValue(caption), ["seed"] = options.Seed,
                     ["from_layer"] = inverted.FromLayer, ["distill"] = options.DistillWeight, ["caption_weight"] = options.CaptionWeight,
-                    ["replay"] = parse.GetValue(replayFile) is { } replayed ? Path.GetFullPath(replayed) : null, ["losses"] = losses,
+                    ["replay"] = replayPath is null ? null : Path.GetFullPath(replayPath), ["losses"] = losses,
                     ["environment"] = RunEnvironment.Capture(clip.Device),
                 };
                 AtomicFile.WriteAllText(Path.Combine(folder, RecordFile), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");

@@ -26,10 +26,6 @@ public sealed class ConceptLearner(LearnOptions options)
     /// trial's gain and forgetting on the selection images, plotted against the trial number.</summary>
     public TensorBoardLog? Log { get; init; }
 
-    /// <summary>The ordinary captions of <see cref="LearnOptions.ReplayCaptions"/>, loaded at the model's input size
-    /// while a run lasts.</summary>
-    private CaptionReplay? replay;
-
     /// <param name="loadBase">Loads the model to teach, once, after every check that needs no model; each trial
     /// starts from an in-memory copy of it (<see cref="IVisionLanguageModel.Copy"/>).</param>
     /// <param name="inverted">Images inverted earlier from this model (<c>molyneux invert</c>) to use instead of
@@ -85,7 +81,8 @@ public sealed class ConceptLearner(LearnOptions options)
         try
         {
             if (options.ReplayCaptions is not null) CaptionReplay.RequireCaptioner(baseModel);
-            using var loadedReplay = replay = options.ReplayCaptions is { } replayFile ? CaptionReplay.Load(replayFile, baseModel.ImageSize) : null;
+            // The ordinary captions every trial replays (LearnOptions.ReplayCaptions), at the model's input size.
+            using var replay = options.ReplayCaptions is { } replayFile ? CaptionReplay.Load(replayFile, baseModel.ImageSize) : null;
             var (trainModes, notes) = ApplicableModes(baseModel, concepts);
             foreach (var note in notes) Progress?.Report(note);
             var (perConcept, block) = (options.Inversion.ImagesPerConcept, InvertedPerConcept);
@@ -103,12 +100,12 @@ public sealed class ConceptLearner(LearnOptions options)
             }).ToList();
             var beforeSelection = SelectionView(split, beforeHits, heldOutConcepts is null ? null : Measure(baseModel, heldOutConcepts, reference, withReference: false));
 
-            var grid = RunGrid("fine-tuning", baseModel, training, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var best);
+            var grid = RunGrid("fine-tuning", baseModel, training, trainModes, concepts, taught, heldOutConcepts, reference, replay, split, beforeHits, beforeSelection, out var best);
             GridResult? noiseGrid = null;
             if (options.NoiseControl)
             {
                 using var noise = rand(training.shape, generator: new Generator((ulong)options.Seed + 17));
-                noiseGrid = RunGrid("noise control", baseModel, noise, trainModes, concepts, taught, heldOutConcepts, reference, split, beforeHits, beforeSelection, out var noiseModel);
+                noiseGrid = RunGrid("noise control", baseModel, noise, trainModes, concepts, taught, heldOutConcepts, reference, replay, split, beforeHits, beforeSelection, out var noiseModel);
                 noiseModel.Dispose();
             }
             foreach (var concept in heldOutConcepts ?? []) concept.RealImages.Dispose();
@@ -219,7 +216,7 @@ public sealed class ConceptLearner(LearnOptions options)
     /// not apply is recorded as failed and the grid goes on.</summary>
     private GridResult RunGrid(string label, IVisionLanguageModel baseModel, Tensor images, IReadOnlyList<TrainMode> trainModes,
         IReadOnlyList<TeachableConcept> concepts, IReadOnlyList<int> taught, IReadOnlyList<TeachableConcept>? heldOutConcepts, ReferenceClasses reference,
-        RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
+        CaptionReplay? replay, RealImageSplit split, KnowledgeHits beforeHits, KnowledgeMeasurement beforeSelection, out IVisionLanguageModel best)
     {
         var trials = new List<TrialResult>();
         var failed = new List<FailedTrial>();
@@ -237,7 +234,7 @@ public sealed class ConceptLearner(LearnOptions options)
             var model = baseModel.Copy();
             try
             {
-                var losses = FineTune(model, images, taught.Select(c => concepts[c]).ToList(), reference, configuration,
+                var losses = FineTune(model, images, taught.Select(c => concepts[c]).ToList(), reference, replay, configuration,
                     Log?.Recording(trialTag, FineTuneProgress) ?? FineTuneProgress);
                 var hits = Measure(model, concepts, reference);
                 var selection = SelectionView(split, hits, heldOutConcepts is null ? null : Measure(model, heldOutConcepts, reference, withReference: false));
@@ -286,7 +283,7 @@ public sealed class ConceptLearner(LearnOptions options)
     };
 
     private IReadOnlyList<double> FineTune(IVisionLanguageModel model, Tensor images, IReadOnlyList<TeachableConcept> concepts, ReferenceClasses reference,
-        TrialConfiguration configuration, IProgress<FineTuneProgress>? progress)
+        CaptionReplay? replay, TrialConfiguration configuration, IProgress<FineTuneProgress>? progress)
     {
         var fineTune = options.FineTune with
         {
