@@ -96,4 +96,38 @@ public sealed class CaptionerKnowledgeTransferTests
         Assert.Contains("Captions naming their concept", report.SummaryMarkdown());
         Assert.All(report.Trials, trial => Assert.NotNull(trial.CaptionWeight));
     }
+
+    [Fact]
+    public void Every_trial_replays_the_ordinary_captions_and_a_clip_is_refused_before_any_work()
+    {
+        var (concepts, reference) = Inputs();
+        using var folder = new TestPaths.TempFolder();
+        var ordinary = Captioning.CaptionEvaluationTests.CaptionsFile(folder);
+        var options = new LearnOptions
+        {
+            Inversion = new InversionOptions { Steps = 2, ImagesPerConcept = 2, AugmentedCopies = 1 },
+            FineTune = new FineTuneOptions { Epochs = 1 },
+            LearningRates = [1e-4],
+            CaptionWeights = [2],
+            Distractors = 3,
+            ValidationFraction = 0.4,
+        };
+        IReadOnlyList<double> FirstTrialLosses(LearnOptions learnOptions)
+        {
+            using var result = new ConceptLearner(learnOptions).Learn(CocaPipelineTests.LoadGolden, concepts, reference);
+            return result.Trials[0].Losses;
+        }
+        // The same inversion, shuffling and pairs; the replayed captions' loss adds to every step's.
+        var (plain, replayed) = (FirstTrialLosses(options), FirstTrialLosses(options with { ReplayCaptions = ordinary }));
+        Assert.Equal(plain.Count, replayed.Count);
+        Assert.All(plain.Zip(replayed), pair => Assert.True(pair.Second > pair.First, $"step loss {pair.Second} with replay, {pair.First} without"));
+
+        var measured = false;
+        var onClip = Assert.Throws<OptionException>(() => new ConceptLearner(options with { ReplayCaptions = ordinary })
+        {
+            Progress = new SynchronousProgress<string>(_ => measured = true),
+        }.Learn(FineTuningFixture.LoadModelA, concepts, reference));
+        Assert.StartsWith("--replay: replays ordinary captions through a captioner's decoder", onClip.Message);
+        Assert.False(measured);
+    }
 }
