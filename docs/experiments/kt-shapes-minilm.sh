@@ -10,7 +10,7 @@ molyneux=${MOLYNEUX:-"$root/molyneux"}
 concepts="$root/docs/examples/shapes-concepts.json"
 mkdir -p "$out"
 
-[ -d "$out/aligned" ] || $molyneux align --data shapes --train projections --steps 600 --batch-size 128 --shapes-count 4096 \
+[ -d "$out/aligned" ] || $molyneux align --data shapes --train projections --steps 600 --image-views 1 --batch-size 128 --shapes-count 4096 \
   --input-size 96 --seed 7 --withhold "$concepts" --out "$out/aligned"
 
 for seed in 0 1 2; do

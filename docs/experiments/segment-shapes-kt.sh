@@ -14,7 +14,7 @@ aligned=${2:-kt-shapes-minilm/aligned}
 molyneux=${MOLYNEUX:-"$root/molyneux"}
 mkdir -p "$out"
 
-[ -d "$aligned" ] || $molyneux align --data shapes --train projections --steps 600 --batch-size 128 --shapes-count 4096 \
+[ -d "$aligned" ] || $molyneux align --data shapes --train projections --steps 600 --image-views 1 --batch-size 128 --shapes-count 4096 \
   --input-size 96 --seed 7 --withhold "$root/docs/examples/shapes-concepts.json" --out "$aligned"
 
 # Object scenes with masks: validation and test scenes of the eight concepts, reference scenes of eight ordinary objects.

@@ -1,3 +1,4 @@
+using Molyneux.Alignment;
 using Molyneux.Evaluation;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Pretraining;
@@ -24,9 +25,19 @@ public static class CliProgress
         });
     }
 
-    /// <summary>Pretraining progress as a line every 5% (for the default model's one-off pretraining, which starts
-    /// inside other commands before their own bars).</summary>
-    public static IProgress<PretrainProgress> Pretraining(CliContext context) => Pretraining(EveryFivePercent(context));
+    /// <summary>Alignment progress as a line every 5% (for the default model's alignment when it is built without its
+    /// shipped projections, which starts inside other commands before their own bars).</summary>
+    public static IProgress<AlignProgress> Alignment(CliContext context) => Alignment(context, EveryFivePercent(context));
+
+    /// <summary>Alignment progress as a <see cref="Steps"/> report: set-up stages as lines, then the encoding counts, then
+    /// each step's loss.</summary>
+    public static IProgress<AlignProgress> Alignment(CliContext context, Action<int, int, string> report) =>
+        new SynchronousProgress<AlignProgress>(p =>
+        {
+            if (p.Stage is not null) context.Info.WriteLine(p.Stage);
+            else if (p.Encoded is var (done, total)) report(done, total, "encoded");
+            else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
+        });
 
     /// <summary>Pretraining progress as a <see cref="Steps"/> report: the loss and the throughput.</summary>
     public static IProgress<PretrainProgress> Pretraining(Action<int, int, string> report) =>

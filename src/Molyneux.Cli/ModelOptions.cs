@@ -12,9 +12,9 @@ public sealed class ModelOptions
 {
     public Option<string?> Model { get; } = new("--model", "-m")
     {
-        Description = "A HF CLIPModel folder, an open_clip folder (a CLIP, or a CoCa: its config has multimodal_cfg), a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
+        Description = "A HF CLIPModel or VisionTextDualEncoderModel folder, an open_clip folder (a CLIP, or a CoCa: its config has multimodal_cfg), a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
                       "(org/name[@revision]) already in the Hugging Face cache, found offline " +
-                      "(default: Molyneux's own tiny CLIP, pretrained on the emoji world)",
+                      "(default: ImageNet's ResNet18 and MiniLM aligned on the emoji world, assembled on first use)",
     };
 
     /// <summary>A file, or a preset name (<see cref="ClipConfig.FromFileOrPreset"/> decides, when the model loads).</summary>
@@ -42,15 +42,17 @@ public sealed class ModelOptions
     }
 
     /// <summary>The model path given (a hub id resolved to its snapshot in the Hugging Face cache, as eval caption does for
-    /// --clip-model), or the default model's folder (pretrained on first use).</summary>
-    public string Path(ParseResult parse, CliContext context) =>
+    /// --clip-model), or the default model's folder (assembled on first use).</summary>
+    /// <param name="home">Where the default model is cached; default <see cref="MolyneuxHome.Default"/>.</param>
+    public string Path(ParseResult parse, CliContext context, string? home = null) =>
         parse.GetValue(Model) is { } given
             ? HuggingFaceCache.ResolveModelPath(given, Environment.GetEnvironmentVariable)
-            : DefaultModel.Resolve(messages: new Progress<string>(message => context.Info.WriteLine(message)),
-                progress: CliProgress.Pretraining(context));
+            : DefaultModel.Resolve(home, new Progress<string>(message => context.Info.WriteLine(message)), CliProgress.Alignment(context));
 
     /// <summary>The model, of whatever kind the path holds (<see cref="VisionLanguageCheckpoint"/>).</summary>
-    public IVisionLanguageModel Load(ParseResult parse, CliContext context) => VisionLanguageCheckpoint.Load(Path(parse, context), LoadOptions(parse));
+    /// <param name="home">Where the default model is cached; default <see cref="MolyneuxHome.Default"/>.</param>
+    public IVisionLanguageModel Load(ParseResult parse, CliContext context, string? home = null) =>
+        VisionLanguageCheckpoint.Load(Path(parse, context, home), LoadOptions(parse));
 
     /// <summary>The model for commands that work on CLIP's own layout (OpenAI naming, the ViT's layers).</summary>
     public ClipPipeline LoadClip(ParseResult parse, CliContext context, string purpose)

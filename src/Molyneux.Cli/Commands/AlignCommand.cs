@@ -5,6 +5,7 @@ using Molyneux.Checkpoints;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
+using Molyneux.Worlds.Emoji;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -21,20 +22,21 @@ public static class AlignCommand
         var data = new Option<string>("--data") { Description = "emoji, shapes, shapes-plain or a captions .jsonl file", Required = true };
         var output = new Option<string>("--out", "-o") { Description = "Output folder (a HF VisionTextDualEncoderModel folder)", Required = true };
         var from = new Option<string>("--from") { Description = $"The towers to align: {BuiltInTowers} (built in) or a dual encoder folder", DefaultValueFactory = _ => BuiltInTowers };
-        var train = new Option<string>("--train") { Description = "projections, image, text, image+projections or all", DefaultValueFactory = _ => "image+projections" };
+        var train = new Option<string>("--train") { Description = "projections, image-projection (the text side kept as the text tower's), image, text, image+projections or all", DefaultValueFactory = _ => "projections" };
         var unlocked = new Option<int>("--unlocked-stages") { Description = "How many of the ResNet's last stages train with the image tower (1-4)", DefaultValueFactory = _ => defaults.UnlockedImageStages };
-        var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => 512 };
+        var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => DefaultModel.ProjectionDim };
         var learningRate = new Option<double>("--lr") { Description = "Learning rate of the projections and temperature", DefaultValueFactory = _ => defaults.ProjectionLearningRate };
         var towerLearningRate = new Option<double>("--tower-lr") { Description = "Learning rate of an unlocked pretrained tower", DefaultValueFactory = _ => defaults.TowerLearningRate };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
         var batchSize = new Option<int>("--batch-size") { Description = "Image–caption pairs per step (the other pairs of a batch are the negatives)", DefaultValueFactory = _ => defaults.BatchSize };
         var steps = new Option<int>("--steps") { Description = "Optimizer steps (exactly reproducible for a seed)", DefaultValueFactory = _ => defaults.Steps };
+        var imageViews = new Option<int>("--image-views") { Description = "Views of each training image encoded once (the image, then warped copies); epoch e trains on view e mod N", DefaultValueFactory = _ => defaults.ImageViews };
         var probeEvery = new Option<int>("--probe-every") { Description = "Evaluate the held-out probes every this many steps", DefaultValueFactory = _ => defaults.ProbeEvery };
         var seed = new Option<int>("--seed") { Description = "Random seed of fresh projections, the data and its order; the same seed repeats a run", DefaultValueFactory = _ => 0 };
         var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts alignment never sees by name" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64); the towers resize to their own input" };
         var shapesCount = new Option<int>("--shapes-count") { Description = "How many scenes of a shapes world to align on (each is encoded once)", DefaultValueFactory = _ => 4096 };
-        var inputSize = new Option<int?>("--input-size") { Description = "The image tower's input size in pixels (default: the model's own, 224 for resnet18); smaller is faster" };
+        var inputSize = new Option<int?>("--input-size") { Description = $"The image tower's input size in pixels (default: {DefaultModel.InputSize} for the built-in towers, as the default model; a folder's own); smaller is faster" };
         var validation = new Option<bool>("--validation") { Description = "emoji: train on Google and Apple drawings and probe Facebook's, to choose settings without seeing Twitter" };
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing output" };
         var home = DataCommands.Home();
@@ -42,7 +44,7 @@ public static class AlignCommand
         var tensorBoard = new TensorBoardArguments();
         var command = new Command("align", "Align two pretrained towers into a dual encoder on image-caption pairs (LiT-style contrastive training)");
         tensorBoard.AddTo(command);
-        foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, validation, overwrite, home, device })
+        foreach (var option in new Option[] { data, output, from, train, unlocked, projectionDim, learningRate, towerLearningRate, weightDecay, batchSize, steps, imageViews, probeEvery, seed, withhold, shapesCount, imageSize, inputSize, validation, overwrite, home, device })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
@@ -55,6 +57,7 @@ public static class AlignCommand
                 WeightDecay = parse.GetValue(weightDecay),
                 BatchSize = parse.GetValue(batchSize),
                 Steps = parse.GetValue(steps),
+                ImageViews = parse.GetValue(imageViews),
                 ProbeEvery = parse.GetValue(probeEvery),
                 Seed = parse.GetValue(seed),
             };
@@ -70,22 +73,20 @@ public static class AlignCommand
             using var model = source == BuiltInTowers
                 ? DualEncoderCheckpoint.FromBuiltInTowers(parse.GetValue(projectionDim), options.Seed, computeDevice)
                 : DualEncoderCheckpoint.Load(source, computeDevice);
-            if (parse.GetValue(inputSize) is { } size) model.ResizeImageInput(size);
+            if ((parse.GetValue(inputSize) ?? (source == BuiltInTowers ? DefaultModel.InputSize : null)) is { } size) model.ResizeImageInput(size);
             AlignResult? result = null;
             var log = tensorBoard.Open(parse);
             CliProgress.Steps(context, "aligning", report =>
                 result = new Aligner(options)
                 {
-                    Progress = TensorBoardArguments.Recording(log, "align", new CliProgress.SynchronousProgress<AlignProgress>(p =>
-                    {
-                        if (p.Stage is not null) context.Info.WriteLine(p.Stage);
-                        else if (p.Encoded is var (done, total)) report(done, total, "encoded");
-                        else report(p.Step, p.TotalSteps, $"loss {p.Loss:F4}");
-                    })),
+                    Progress = TensorBoardArguments.Recording(log, "align", CliProgress.Alignment(context, report)),
                 }.Run(model, pairs));
             AtomicFile.WriteDirectory(folder, parse.GetValue(overwrite), target =>
             {
                 model.WriteModelFiles(target);
+                // With the built-in towers locked, the projections are all a run changed: the file alone rebuilds the model.
+                if (source == BuiltInTowers && options.Train is AlignedParts.Projections or AlignedParts.ImageProjection)
+                    DualEncoderCheckpoint.SaveProjections(model, Path.Combine(target, DualEncoderCheckpoint.ProjectionsFile));
                 var record = new { from = source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve, environment = RunEnvironment.Capture(model.Device) };
                 AtomicFile.WriteAllText(Path.Combine(target, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");
                 TrainingRecord.SavePlot(result.Curve, Path.Combine(target, "training.png"));

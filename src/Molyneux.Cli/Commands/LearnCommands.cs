@@ -155,23 +155,27 @@ public static class LearnCommands
     {
         var output = new Option<string>("--out", "-o") { Description = "Folder for the taught model", DefaultValueFactory = _ => "molyneux-demo/model" };
         var arguments = new LearnArguments();
-        // A few minutes on 2 cores: 20 concepts × 5 images × 2 copies per step, 200 steps.
+        // A few minutes on 2 cores: 20 concepts × 5 images through the ResNet per step (one copy, as the authors), 200 steps.
         arguments.Inversion.Steps.DefaultValueFactory = _ => 200;
         arguments.Inversion.ImagesPerConcept.DefaultValueFactory = _ => 5;
-        arguments.Inversion.Copies.DefaultValueFactory = _ => 2;
         arguments.Report.DefaultValueFactory = _ => "molyneux-demo/report";
         var home = DataCommands.Home();
-        var command = new Command("demo", "Knowledge Transfer on the default world: the default model learns the held-out emoji concepts from their descriptions") { output, home };
+        var model = new ModelOptions();
+        var concepts = new Option<string?>("--concepts") { Description = "Concepts file (docs/concepts-file.md); default: the 20 emoji concepts the default model never saw" };
+        var command = new Command("demo", "Knowledge Transfer on the default world: the default model learns the held-out emoji concepts from their descriptions") { output, home, concepts };
+        model.AddTo(command);
         arguments.AddTo(command);
         context.SetAction(command, parse =>
         {
             var options = arguments.Options(parse);
             var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var molyneuxHome = parse.GetValue(home) ?? MolyneuxHome.Default;
-            var modelPath = DefaultModel.Resolve(molyneuxHome, messages, CliProgress.Pretraining(context));
+            var conceptsFile = parse.GetValue(concepts);
+            var (conceptList, conceptsFolder) = conceptsFile is null
+                ? (EmojiSplits.DefaultHeldOutConcepts, Environment.CurrentDirectory)
+                : (ConceptsFile.Read(conceptsFile), Path.GetDirectoryName(Path.GetFullPath(conceptsFile))!);
             EmojiInstaller.Install(molyneuxHome, messages);
-            Run(context, parse, arguments, options, () => VisionLanguageCheckpoint.Load(modelPath), EmojiSplits.DefaultHeldOutConcepts,
-                Environment.CurrentDirectory, "emoji", parse.GetValue(output)!, molyneuxHome);
+            Run(context, parse, arguments, options, () => model.Load(parse, context, molyneuxHome), conceptList, conceptsFolder, "emoji", parse.GetValue(output)!, molyneuxHome);
             return 0;
         });
         return command;

@@ -10,14 +10,21 @@ public enum AlignedParts
     Projections = 1,
     ImageTower = 2,
     TextTower = 4,
+
+    /// <summary>The image projection (and the temperature) alone: the text projection keeps its random
+    /// initialisation, a near-isometry, so the text side stays the text tower's own space up to a rotation, as LiT's
+    /// locked side does; a name or description alignment never saw keeps its place among the ones it saw.</summary>
+    ImageProjection = 8,
 }
 
 /// <summary>The recipe of <see cref="Aligner"/>: contrastive training (CLIP's symmetric InfoNCE at the learnt
 /// temperature) of chosen parts of a pretrained dual encoder on image–caption pairs, AdamW with a learning rate per
-/// group (an unlocked pretrained tower learns slower than fresh projections), linear warm-up then cosine decay.</summary>
+/// group (an unlocked pretrained tower learns slower than fresh projections), linear warm-up then cosine decay. The
+/// defaults are the default model's recipe (docs/default-models.md): the projections alone, 2 000 steps of 512 pairs, eight
+/// views of each image.</summary>
 public sealed record AlignOptions
 {
-    public AlignedParts Train { get; init; } = AlignedParts.Projections | AlignedParts.ImageTower;
+    public AlignedParts Train { get; init; } = AlignedParts.Projections;
 
     /// <summary>How many of the image tower's last stages train when it trains (1 to 4): the stages below are computed
     /// once per image, which on a CPU is what makes unlocking affordable.</summary>
@@ -29,9 +36,9 @@ public sealed record AlignOptions
 
     public double WeightDecay { get; init; } = 0.05;
 
-    public int BatchSize { get; init; } = 256;
+    public int BatchSize { get; init; } = 512;
 
-    public int Steps { get; init; } = 1000;
+    public int Steps { get; init; } = 2000;
 
     public int WarmupSteps { get; init; } = 50;
 
@@ -39,20 +46,26 @@ public sealed record AlignOptions
     /// this. A frozen text tower encodes each distinct caption once.</summary>
     public int CaptionDraws { get; init; } = 4;
 
+    /// <summary>Views of each training image encoded before training: the image itself, then warped copies (the data's
+    /// augmentation, seeded); epoch e trains on view e mod this. What the locked stages compute is computed once per
+    /// view, so augmentation costs encoding time, not time per step.</summary>
+    public int ImageViews { get; init; } = 8;
+
     /// <summary>Evaluate the data's zero-shot probes every this many steps (and at the end); 0: only at the end.</summary>
     public int ProbeEvery { get; init; } = 250;
 
     public int Seed { get; init; }
 
-    /// <summary>The "--train" spellings: projections, image, text, image+projections, all.</summary>
+    /// <summary>The "--train" spellings: projections, image-projection, image, text, image+projections, all.</summary>
     public static AlignedParts ParseTrain(string value) => value switch
     {
         "projections" => AlignedParts.Projections,
+        "image-projection" => AlignedParts.ImageProjection,
         "image" => AlignedParts.ImageTower,
         "text" => AlignedParts.TextTower,
         "image+projections" => AlignedParts.ImageTower | AlignedParts.Projections,
         "all" => AlignedParts.ImageTower | AlignedParts.TextTower | AlignedParts.Projections,
-        _ => throw new OptionException($"--train: expected projections, image, text, image+projections or all, got '{value}'"),
+        _ => throw new OptionException($"--train: expected projections, image-projection, image, text, image+projections or all, got '{value}'"),
     };
 
     public void Validate()
@@ -70,6 +83,7 @@ public sealed record AlignOptions
         Require(Steps > 0, $"steps must be positive, got {Steps}");
         Require(WarmupSteps >= 0, $"warm-up steps must be ≥ 0, got {WarmupSteps}");
         Require(CaptionDraws > 0, $"caption draws must be positive, got {CaptionDraws}");
+        Require(ImageViews > 0, $"image views must be positive, got {ImageViews}");
         Require(ProbeEvery >= 0, $"probe interval must be ≥ 0, got {ProbeEvery}");
     }
 }

@@ -39,8 +39,9 @@ public readonly record struct AlignProgress(int Step, int TotalSteps, double Los
 /// <summary>Contrastive alignment of a pretrained dual encoder on image–caption pairs (LiT, Zhai et al. 2022; APE,
 /// Rosenfeld et al. 2022): the chosen parts (<see cref="AlignOptions.Train"/>) learn with CLIP's symmetric InfoNCE,
 /// everything else stays as pretrained. What does not train is computed once: the image tower's stages below the
-/// unlocked ones for every image (training and probe images), and, when the text tower is locked, the pooled text
-/// features of every distinct caption. BatchNorm keeps its pretrained running statistics (eval mode) while its
+/// unlocked ones for every image (training and probe images; for training images, for each of
+/// <see cref="AlignOptions.ImageViews"/> views), and, when the text tower is locked, the pooled text features of every
+/// distinct caption. BatchNorm keeps its pretrained running statistics (eval mode) while its
 /// affine weights train, the usual choice for fine-tuning with small batches. The model is trained in place.</summary>
 public sealed class Aligner(AlignOptions options)
 {
@@ -58,8 +59,19 @@ public sealed class Aligner(AlignOptions options)
 
         using var setup = NewDisposeScope();
         var sampleIndices = Enumerable.Range(0, data.Count).ToList();
-        Progress?.Report(new AlignProgress(0, options.Steps, double.NaN, $"encoding the frozen image stages of {data.Count} images at {model.ImageSize} px"));
-        var trunks = ImageTrunks(model, frozenStages, indices => data.Batch(indices, new Generator(0)).Images, sampleIndices, Progress);
+        var augmentation = new RandomAffine(data.Augmentation);
+        var trunks = cat(Enumerable.Range(0, options.ImageViews).Select(view =>
+        {
+            Progress?.Report(new AlignProgress(0, options.Steps, double.NaN,
+                $"encoding the frozen image stages of {data.Count} images at {model.ImageSize} px" + (options.ImageViews > 1 ? $", view {view + 1} of {options.ImageViews}" : "")));
+            // One generator per view, advanced batch by batch: a view's warps depend on the seed and the view alone.
+            var warps = new Generator((ulong)(options.Seed * 7919L + 104729L * view));
+            return ImageTrunks(model, frozenStages, indices =>
+            {
+                var images = data.Batch(indices, new Generator(0)).Images;
+                return view == 0 ? images : augmentation.Apply(images, warps);
+            }, sampleIndices, Progress);
+        }).ToList(), 0);
         var captions = Enumerable.Range(0, options.CaptionDraws)
             .Select(draw => data.Batch(sampleIndices, new Generator((ulong)(options.Seed * 7919L + draw))).Captions).ToList();
         using var texts = new TextSide(model, trainsText, captions.SelectMany(c => c).Concat(data.Probes.SelectMany(p => p.PromptsPerClass.SelectMany(prompts => prompts))), Progress, options.Steps);
@@ -95,7 +107,8 @@ public sealed class Aligner(AlignOptions options)
             foreach (var (group, rate) in optimizer.ParamGroups.Zip(baseRates)) group.LearningRate = rate * schedule;
             var rows = order![(position * options.BatchSize)..((position + 1) * options.BatchSize)];
             var rowList = rows.data<long>().Select(i => (int)i).ToList();
-            var imageFeatures = ImageHead(module, trunks.index_select(0, rows).to(device), frozenStages);
+            var viewRows = rows.Plus((long)(epoch % options.ImageViews) * data.Count);
+            var imageFeatures = ImageHead(module, trunks.index_select(0, viewRows).to(device), frozenStages);
             var textFeatures = texts.Features(rowList.Select(i => captions[epoch % captions.Count][i]).ToList());
             var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, module.logit_scale);
             optimizer.zero_grad();
@@ -127,6 +140,8 @@ public sealed class Aligner(AlignOptions options)
         if (options.Train.HasFlag(AlignedParts.Projections))
             groups.Add(([.. model.Parameters(ModelPart.ImageProjection), .. model.Parameters(ModelPart.TextProjection), .. model.Parameters(ModelPart.Temperature)],
                 options.ProjectionLearningRate));
+        else if (options.Train.HasFlag(AlignedParts.ImageProjection))
+            groups.Add(([.. model.Parameters(ModelPart.ImageProjection), .. model.Parameters(ModelPart.Temperature)], options.ProjectionLearningRate));
         if (options.Train.HasFlag(AlignedParts.ImageTower))
             groups.Add((model.Model.vision_model.StageModules.Skip(ResNetModel.StageCount - options.UnlockedImageStages)
                 .SelectMany(stage => stage.parameters()).ToList(), options.TowerLearningRate));
@@ -152,7 +167,11 @@ public sealed class Aligner(AlignOptions options)
                 batch = interpolate(batch, [model.ImageSize, model.ImageSize], mode: InterpolationMode.Bilinear, align_corners: false).ClampInPlace(0, 1);
             var input = model.Normalize(batch).to(model.Device.DType);
             var vision = model.Model.vision_model;
-            parts.Add(vision.Stages(vision.Stem(input), 0, frozenStages).cpu().MoveToOuterDisposeScope());
+            var trunk = vision.Stages(vision.Stem(input), 0, frozenStages);
+            // With the whole tower locked, only the pooled features reach the projection: keep those ([N, C, 1, 1],
+            // which the pooling leaves as they are), 49 times less memory than the 7×7 map at 224 px.
+            if (frozenStages == ResNetModel.StageCount) trunk = trunk.mean([2, 3], keepdim: true);
+            parts.Add(trunk.cpu().MoveToOuterDisposeScope());
             progress?.Report(new AlignProgress(0, options.Steps, double.NaN, Encoded: (Math.Min(indices.Count, start + batchSize), indices.Count)));
         }
         return cat(parts, 0).MoveToOuterDisposeScope();

@@ -24,11 +24,21 @@ public static class DualEncoderCheckpoint
         var text = MiniLm.Load();
         var config = new DualEncoderConfig(image.Model.Config, image.Processor.Height, text.Model.Config, projectionDim);
         var model = new VisionTextDualEncoderModel(config, image.Model, text.Model);
-        // CLIP's projection initialisation, N(0, width^-1/2), seeded so that a recipe reproduces.
+        // Seeded so that a recipe reproduces. The image projection as CLIP initialises one, N(0, width^-1/2); the text
+        // projection an isometry of MiniLM's space (orthonormal columns, or rows when it narrows), so that alignment
+        // that keeps it (--train image-projection) keeps MiniLM's cosines as they are.
         using var generator = new Generator((ulong)seed);
         using (no_grad())
-            foreach (var projection in new[] { model.visual_projection, model.text_projection })
-                projection.weight!.normal_(0, Math.Pow(projection.weight.shape[1], -0.5), generator);
+        {
+            var visual = model.visual_projection.weight!;
+            visual.normal_(0, Math.Pow(visual.shape[1], -0.5), generator);
+            using var scope = NewDisposeScope();
+            var textWeight = model.text_projection.weight!;
+            var (outputs, inputs) = (textWeight.shape[0], textWeight.shape[1]);
+            var gaussian = randn([Math.Max(outputs, inputs), Math.Min(outputs, inputs)], generator: generator);
+            var (orthonormal, _) = linalg.qr(gaussian);
+            textWeight.copy_(outputs >= inputs ? orthonormal : orthonormal.t());
+        }
         return new DualEncoderPipeline(model, text.Tokenizer, image.Processor, device);
     }
 
@@ -43,6 +53,37 @@ public static class DualEncoderCheckpoint
         ModuleWeights.Save(pipeline.Model, Path.Combine(folder, EncoderFolder.WeightsFile), HuggingFaceName, withBuffers: true);
         pipeline.Tokenizer.Save(folder, DualEncoderPipeline.MaxTextLength);
         pipeline.ImageProcessor.Save(folder);
+    }
+
+    /// <summary>The file of <see cref="SaveProjections"/>: what alignment of the built-in towers with
+    /// <c>--train projections</c> changes, and all a shipped model needs besides the build's towers.</summary>
+    public const string ProjectionsFile = "projections.safetensors";
+
+    private static readonly string[] ProjectionNames = ["visual_projection.weight", "text_projection.weight", "logit_scale"];
+
+    /// <summary>Writes the projections and the temperature alone (under their HF names, 2 MB for the built-in towers at
+    /// 512), so that a model whose towers come from the build ships as this file.</summary>
+    public static void SaveProjections(DualEncoderPipeline pipeline, string path)
+    {
+        var model = pipeline.Model;
+        SafetensorsFile.Write(path, [new(ProjectionNames[0], model.visual_projection.weight!), new(ProjectionNames[1], model.text_projection.weight!), new(ProjectionNames[2], model.logit_scale)]);
+    }
+
+    /// <summary>Replaces the projections and the temperature by those of a <see cref="SaveProjections"/> file; a missing
+    /// tensor or one of another shape is named with the file.</summary>
+    public static void LoadProjections(DualEncoderPipeline pipeline, string path)
+    {
+        var model = pipeline.Model;
+        using var file = SafetensorsFile.Open(path);
+        using var _ = no_grad();
+        foreach (var (name, target) in ProjectionNames.Zip(new[] { model.visual_projection.weight!, model.text_projection.weight!, model.logit_scale }))
+        {
+            using var stored = file.Read(name);
+            if (!stored.shape.SequenceEqual(target.shape))
+                throw new CheckpointException($"{path}: '{name}' is [{string.Join(", ", stored.shape)}] but the model's is [{string.Join(", ", target.shape)}]");
+            target.copy_(stored);
+        }
+        pipeline.WeightsChanged();
     }
 
     public static bool IsDualEncoderFolder(string path) =>

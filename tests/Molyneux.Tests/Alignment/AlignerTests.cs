@@ -31,6 +31,20 @@ public sealed class AlignerTests
     }
 
     [Fact]
+    public void Aligning_the_image_projection_alone_keeps_the_text_side_as_it_was()
+    {
+        using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 0);
+        model.ResizeImageInput(32);
+        var (image, text) = (model.Model.visual_projection.weight!.detach().clone(), model.Model.text_projection.weight!.detach().clone());
+        var options = new AlignOptions { Train = AlignedParts.ImageProjection, BatchSize = 32, Steps = 3, ProbeEvery = 0 };
+        var result = new Aligner(options).Run(model, PlainShapes());
+
+        Assert.True(model.Model.text_projection.weight!.equal(text).all().item<bool>());
+        Assert.False(model.Model.visual_projection.weight!.equal(image).all().item<bool>());
+        Assert.Equal(image.numel() + 1, result.TrainableParameters);  // and the temperature
+    }
+
+    [Fact]
     public void Unlocking_one_stage_trains_that_stage_and_nothing_below_it()
     {
         using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 0);
@@ -49,8 +63,32 @@ public sealed class AlignerTests
         Assert.NotNull(result.Curve[^1].Probes);
     }
 
+    [Fact]
+    public void Warped_views_are_encoded_once_and_take_turns_by_epoch_reproducibly()
+    {
+        // 256 scenes in batches of 128: steps 1-2 are epoch 0 (the plain images), steps 3-4 epoch 1 (view 2, warped).
+        IReadOnlyList<double> Losses(int views, List<string> stages)
+        {
+            using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 16, seed: 0);
+            model.ResizeImageInput(32);
+            var options = new AlignOptions { Train = AlignedParts.Projections, BatchSize = 128, Steps = 4, ImageViews = views, ProbeEvery = 0 };
+            var progress = new Molyneux.Tests.KnowledgeTransfer.SynchronousProgress<AlignProgress>(p => { if (p.Stage is not null) stages.Add(p.Stage); });
+            return new Aligner(options) { Progress = progress }.Run(model, PlainShapes()).Curve.Select(point => point.Loss).ToList();
+        }
+        var stages = new List<string>();
+        var plain = Losses(1, []);
+        var viewed = Losses(2, stages);
+        var again = Losses(2, []);
+
+        Assert.Contains(stages, stage => stage.Contains("view 2 of 2"));
+        Assert.Equal(plain.Take(2), viewed.Take(2));
+        Assert.NotEqual(plain[2], viewed[2]);
+        Assert.Equal(viewed, again);
+    }
+
     [Theory]
     [InlineData("projections", AlignedParts.Projections)]
+    [InlineData("image-projection", AlignedParts.ImageProjection)]
     [InlineData("image+projections", AlignedParts.Projections | AlignedParts.ImageTower)]
     [InlineData("all", AlignedParts.Projections | AlignedParts.ImageTower | AlignedParts.TextTower)]
     public void Train_spellings_parse(string spelling, AlignedParts parts) => Assert.Equal(parts, AlignOptions.ParseTrain(spelling));

@@ -108,6 +108,54 @@ public sealed class DualEncoderCheckpointTests(SavedDualEncoderFixture saved) : 
     }
 
     [Theory]
+    [InlineData(512)]
+    [InlineData(32)]
+    public void The_fresh_text_projection_keeps_MiniLMs_cosines_when_it_widens_and_is_orthonormal_when_it_narrows(int width)
+    {
+        using var scope = NewDisposeScope();
+        using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: width, seed: 1);
+        var weight = model.Model.text_projection.weight!.detach();
+        var gram = width >= 384 ? weight.t().matmul(weight) : weight.matmul(weight.t());
+        TensorAssert.Close(eye(Math.Min(width, 384)), gram, 1e-5);
+        if (width < 384) return;
+        var (ids, mask) = model.Tokenizer.TokenizeBatch(Texts, DualEncoderPipeline.MaxTextLength);
+        var pooled = nn.functional.normalize(model.Model.text_model.MeanPool(ids, mask), dim: -1);
+        var projected = nn.functional.normalize(model.Model.text_projection.forward(pooled), dim: -1);
+        TensorAssert.Close(pooled.matmul(pooled.t()), projected.matmul(projected.t()), 1e-5);
+    }
+
+    [Fact]
+    public void Projections_saved_alone_turn_fresh_towers_into_the_saved_model()
+    {
+        using var folder = new TestPaths.TempFolder();
+        using var scope = NewDisposeScope();
+        var file = folder.File(DualEncoderCheckpoint.ProjectionsFile);
+        using var source = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 5);
+        using (no_grad()) source.LogitScale.fill_(2.5f);
+        DualEncoderCheckpoint.SaveProjections(source, file);
+        Assert.True(new FileInfo(file).Length < 150_000);  // two 32-wide projections (114 KB); the towers would be 130 MB
+        using var rebuilt = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 4);
+        Assert.False(rebuilt.Model.visual_projection.weight!.equal(source.Model.visual_projection.weight!).all().item<bool>());
+        DualEncoderCheckpoint.LoadProjections(rebuilt, file);
+        var pixels = Pixels(2, 2);
+        TensorAssert.Close(source.EncodePixels(source.Normalize(pixels)), rebuilt.EncodePixels(rebuilt.Normalize(pixels)), 0);
+        TensorAssert.Close(source.EncodeTexts(Texts), rebuilt.EncodeTexts(Texts), 0);
+        Assert.Equal(2.5f, rebuilt.LogitScale.item<float>());
+    }
+
+    [Fact]
+    public void Projections_of_another_width_are_refused_naming_the_file_and_the_tensor()
+    {
+        using var folder = new TestPaths.TempFolder();
+        var file = folder.File(DualEncoderCheckpoint.ProjectionsFile);
+        DualEncoderCheckpoint.SaveProjections(saved.Model, file);
+        using var wider = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 48, seed: 3);
+        var error = Assert.Throws<CheckpointException>(() => DualEncoderCheckpoint.LoadProjections(wider, file));
+        Assert.Contains(file, error.Message);
+        Assert.Contains("'visual_projection.weight' is [32, 512] but the model's is [48, 512]", error.Message);
+    }
+
+    [Theory]
     [InlineData("conv1.weight", "embedder.embedder.convolution.weight")]
     [InlineData("bn1.num_batches_tracked", "embedder.embedder.normalization.num_batches_tracked")]
     [InlineData("layer1.1.conv2.weight", "encoder.stages.0.layers.1.layer.1.convolution.weight")]

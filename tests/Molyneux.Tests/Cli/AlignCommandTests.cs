@@ -20,6 +20,8 @@ public sealed class AlignCommandTests
         Assert.Equal(JsonValueKind.Object, curve[1].GetProperty("probes").ValueKind);
         Assert.False(curve[2].TryGetProperty("probes", out _));
         Assert.True(new FileInfo(Path.Combine(output, "training.png")).Length > 1000);
+        // The towers were locked: the projections alone rebuild the model from the build's towers (DefaultModel).
+        Assert.True(new FileInfo(Path.Combine(output, "projections.safetensors")).Length < 200_000);
         var info = CliRunner.Run("info", "--model", output, "--json");
         Assert.True(info.ExitCode == 0, info.Error);
         Assert.Contains("vision_text_dual_encoder", info.Output);
@@ -28,7 +30,7 @@ public sealed class AlignCommandTests
 
     [Theory]
     [InlineData(new[] { "--input-size", "16" }, "--input-size 16: the ResNet needs at least 32 pixels")]
-    [InlineData(new[] { "--train", "everything" }, "--train: expected projections, image, text, image+projections or all, got 'everything'")]
+    [InlineData(new[] { "--train", "everything" }, "--train: expected projections, image-projection, image, text, image+projections or all, got 'everything'")]
     [InlineData(new[] { "--unlocked-stages", "5" }, "unlocked image stages must be 1 to 4, got 5")]
     [InlineData(new[] { "--batch-size", "1" }, "batch size must be at least 2")]
     [InlineData(new[] { "--validation" }, "--validation: only the emoji world has a validation split")]

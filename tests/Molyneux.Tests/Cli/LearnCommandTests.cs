@@ -105,6 +105,19 @@ public sealed class LearnCommandTests
         Assert.False(Directory.Exists(folder.File("report")));
     }
 
+    [Fact]
+    public void Demo_takes_another_concepts_file_and_refuses_a_bad_one_before_installing_or_loading_anything()
+    {
+        using var folder = new TestPaths.TempFolder();
+        File.WriteAllText(folder.File("concepts.json"), """{"name": "x"}""");
+        var result = CliRunner.Run("demo", "--model", TestPaths.GoldenClip("model_a/hf"), "--concepts", folder.File("concepts.json"),
+            "--home", folder.File("home"), "--out", folder.File("taught"), "--report", folder.File("report"));
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains(folder.File("concepts.json"), result.Error);
+        Assert.False(Directory.Exists(folder.File("home")));
+        Assert.False(Directory.Exists(folder.File("taught")));
+    }
+
     private static string[] Learn(TestPaths.TempFolder folder, string concepts, params string[] extra)
     {
         File.WriteAllText(folder.File("concepts.json"), concepts);
