@@ -31,6 +31,27 @@ public sealed class AsifCliTests
         return path;
     }
 
+    [Theory]
+    [InlineData(new string[0], true)]                                  // the built-in ResNet18 and MiniLM, centred
+    [InlineData(new[] { "--centre", "false" }, false)]
+    [InlineData(new[] { "--image-encoder", "vit" }, false)]             // other encoders: not centred unless asked
+    [InlineData(new[] { "--image-encoder", "vit", "--centre" }, true)]
+    public void The_default_encoders_are_the_built_in_ones_and_centring_follows_the_image_encoder(string[] options, bool centred)
+    {
+        using var folder = new TestPaths.TempFolder();
+        WriteEncoders(folder);
+        var anchors = WriteAnchors(folder, "anchors.jsonl", "red", "blue");
+        var index = folder.File("index");
+        var given = options.Select(option => option == "vit" ? folder.File("vit") : option).ToArray();
+        var built = CliRunner.Run(["asif", "build", "--anchors", anchors, "--out", index, .. given]);
+
+        Assert.True(built.ExitCode == 0, built.Error);
+        Assert.Equal(centred, built.Output.Contains(", centred"));
+        using var recorded = JsonDocument.Parse(File.ReadAllText(Path.Combine(index, "index.json")));
+        Assert.Contains(given.Contains("--image-encoder") ? folder.File("vit") : UnimodalEncoders.ResNet18ImageNetName, recorded.RootElement.ToString());
+        Assert.Contains(UnimodalEncoders.MiniLmName, recorded.RootElement.ToString());
+    }
+
     [Fact]
     public void Build_classify_explain_add_and_remove_agree_with_the_library()
     {

@@ -48,10 +48,10 @@ public sealed class AsifEmojiTrainingTests
         var manifest = WriteSmallWorld(temp.Path);
         var split = new EmojiSplitOptions { HeldOutConcepts = [new DescribedConcept("coal", ["black lump"], "emoji:coal")] };
         var output = temp.File("encoders");
-        DefaultAsifEncoders.Train(manifest, output, new EncoderTrainingOptions { Steps = 2, BatchSize = 4 }, splitOptions: split);
+        EmojiAsifEncoders.Train(manifest, output, new EncoderTrainingOptions { Steps = 2, BatchSize = 4 }, splitOptions: split);
 
-        using var image = ClipVisionEncoder.Load(Path.Combine(output, DefaultAsifEncoders.ImageFolder));
-        using var text = ClipTextEncoder.Load(Path.Combine(output, DefaultAsifEncoders.TextFolder));
+        using var image = ClipVisionEncoder.Load(Path.Combine(output, EmojiAsifEncoders.ImageFolder));
+        using var text = ClipTextEncoder.Load(Path.Combine(output, EmojiAsifEncoders.TextFolder));
         Assert.Equal(EmojiImageEncoderTrainer.ProjectionDim, image.EmbeddingSize);
         Assert.Equal(EmojiTextEncoderTrainer.ProjectionDim, text.EmbeddingSize);
         Assert.Equal(EmojiTextEncoderTrainer.Shape.HiddenSize, text.Model.Config.Text.HiddenSize);
