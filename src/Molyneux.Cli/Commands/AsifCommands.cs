@@ -67,26 +67,31 @@ public static class AsifCommands
     }
 
     /// <summary>The encoders of commands that start from encoders (build, experiment): given, or the two pretrained
-    /// ones that come with the build (ImageNet ResNet18, MiniLM).</summary>
+    /// ones that come with the build (ImageNet ResNet18, MiniLM), and whether to centre them.</summary>
     private sealed class EncoderFolderOptions
     {
-        private readonly Option<string?> image = new("--image-encoder")
+        private readonly Option<string> image = new("--image-encoder")
         {
             Description = $"Image encoder: {UnimodalEncoders.ResNet18ImageNetName} (ImageNet ResNet18, built in) or a folder: HF ViT, " +
                           "CLIPVisionModelWithProjection (asif train-encoders)",
             DefaultValueFactory = _ => UnimodalEncoders.ResNet18ImageNetName,
         };
-        private readonly Option<string?> text = new("--text-encoder")
+        private readonly Option<string> text = new("--text-encoder")
         {
             Description = $"Text encoder: {UnimodalEncoders.MiniLmName} (all-MiniLM-L6-v2, built in) or a folder: HF BERT sentence encoder, " +
                           "CLIPTextModelWithProjection (asif train-encoders)",
             DefaultValueFactory = _ => UnimodalEncoders.MiniLmName,
         };
+        private readonly Option<bool?> centre = new("--centre")
+        {
+            Description = "Centre each modality on its anchors' mean embedding before the cosines (for encoders whose features " +
+                          "share one direction, as a ResNet's post-ReLU features do); default: on for resnet18-imagenet, off otherwise",
+        };
         private readonly Option<string?> home = DataCommands.Home();
 
         public void AddTo(Command command)
         {
-            foreach (var option in new Option[] { image, text, home }) command.Options.Add(option);
+            foreach (var option in new Option[] { image, text, centre, home }) command.Options.Add(option);
         }
 
         public string Home(ParseResult parse) => parse.GetValue(home) ?? MolyneuxHome.Default;
@@ -95,7 +100,7 @@ public static class AsifCommands
 
         /// <summary>--centre as given, else on for the built-in ResNet18, whose post-ReLU features all share one
         /// direction (without it the emoji experiment falls from 43.1 % to 26.9 %), and off for other encoders.</summary>
-        public bool Centre(ParseResult parse, Option<bool?> centre) =>
+        public bool Centre(ParseResult parse) =>
             parse.GetValue(centre) ?? parse.GetValue(image) == UnimodalEncoders.ResNet18ImageNetName;
     }
 
@@ -113,12 +118,6 @@ public static class AsifCommands
 
     private static Option<bool> AllowOutsideRoot() => new("--allow-outside-root") { Description = "Accept image paths outside the anchors file's folder" };
 
-    private static Option<bool?> CentreOption() => new("--centre")
-    {
-        Description = "Centre each modality on its anchors' mean embedding before the cosines (for encoders whose features " +
-                      "share one direction, as a ResNet's post-ReLU features do); default: on for resnet18-imagenet, off otherwise",
-    };
-
     private static Command Build(CliContext context)
     {
         var encoders = new EncoderFolderOptions();
@@ -129,11 +128,11 @@ public static class AsifCommands
         storage.AcceptOnlyFromAmong("fp32", "fp16", "int8");
         var overwrite = new Option<bool>("--overwrite") { Description = "Replace an existing index folder" };
         var device = new Option<string>("--device") { Description = "auto, cpu, cuda or cuda:N", DefaultValueFactory = _ => "auto" };
-        var (allowOutside, batchSize, centre) = (AllowOutsideRoot(), EvalCommands.BatchSize(), CentreOption());
+        var (allowOutside, batchSize) = (AllowOutsideRoot(), EvalCommands.BatchSize());
         var command = new Command("build", "Encode anchor image–caption pairs into an ASIF index");
         encoders.AddTo(command);
         anchorArguments.AddTo(command);
-        foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize, centre })
+        foreach (var option in new Option[] { anchors, output, storage, overwrite, device, allowOutside, batchSize })
             command.Options.Add(option);
         context.SetAction(command, parse =>
         {
@@ -143,7 +142,7 @@ public static class AsifCommands
             var image = UnimodalEncoders.LoadImageEncoder(imageFolder, computeDevice);
             var text = UnimodalEncoders.LoadTextEncoder(textFolder, computeDevice);
             using var index = CliProgress.Run(context, progress => AsifIndex.Build(image, text, pairs, ParseStorage(parse.GetValue(storage)!),
-                imageFolder, textFolder, parse.GetValue(batchSize), progress, encoders.Centre(parse, centre)));
+                imageFolder, textFolder, parse.GetValue(batchSize), progress, encoders.Centre(parse)));
             index.Save(parse.GetValue(output)!, parse.GetValue(overwrite));
             context.Console.WriteLine($"{index.Anchors.Count} anchors ({pairs.Select(pair => pair.ImagePath).Distinct().Count()} images) " +
                                       $"in {parse.GetValue(output)}, {index.Storage.ToString().ToLowerInvariant()}{(index.Centred ? ", centred" : "")}, " +
@@ -320,10 +319,9 @@ public static class AsifCommands
         var encoders = new EncoderFolderOptions();
         var json = new JsonOutputOption("The experiment's results as JSON (snake_case fields)");
         var maxWrong = new Option<double>("--max-wrong") { Description = "Wrong answers allowed among answered calibration images", DefaultValueFactory = _ => 0.5 };
-        var centre = CentreOption();
         var command = new Command("experiment", "The emoji acceptance experiment: anchors from three vendors, Twitter's drawings classified among all emoji")
         {
-            json.Option, maxWrong, centre,
+            json.Option, maxWrong,
         };
         encoders.AddTo(command);
         context.SetAction(command, parse =>
@@ -331,7 +329,7 @@ public static class AsifCommands
             var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var (imageFolder, textFolder) = encoders.Folders(parse);
             var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
-                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: encoders.Centre(parse, centre));
+                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: encoders.Centre(parse));
             if (json.Write(parse, context, result.ToJson)) return 0;
             context.Console.WriteLine($"{result.Anchors} anchors, {result.TestImages} Twitter images among {result.Classes} emoji: " +
                                       $"top-1 {100 * result.Top1:F1}%, top-5 {100 * result.Top5:F1}% ({result.Seconds:F0} s)");

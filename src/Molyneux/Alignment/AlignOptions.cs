@@ -11,9 +11,9 @@ public enum AlignedParts
     ImageTower = 2,
     TextTower = 4,
 
-    /// <summary>The image projection (and the temperature) alone: the text projection keeps its random
-    /// initialisation, a near-isometry, so the text side stays the text tower's own space up to a rotation, as LiT's
-    /// locked side does; a name or description alignment never saw keeps its place among the ones it saw.</summary>
+    /// <summary>The image projection (and the temperature) alone: the text projection stays as it is (for fresh
+    /// built-in towers an isometry of MiniLM's space), so the text side is the text tower's own space up to a rotation,
+    /// as LiT's locked side is; a name or description alignment never saw keeps its place among the ones it saw.</summary>
     ImageProjection = 8,
 }
 

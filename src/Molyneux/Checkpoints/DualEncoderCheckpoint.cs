@@ -59,24 +59,22 @@ public static class DualEncoderCheckpoint
     /// <c>--train projections</c> changes, and all a shipped model needs besides the build's towers.</summary>
     public const string ProjectionsFile = "projections.safetensors";
 
-    private static readonly string[] ProjectionNames = ["visual_projection.weight", "text_projection.weight", "logit_scale"];
+    /// <summary>The projections and the temperature under their HF names (the module's own).</summary>
+    private static (string Name, Tensor Tensor)[] Projections(VisionTextDualEncoderModel model) =>
+        [("visual_projection.weight", model.visual_projection.weight!), ("text_projection.weight", model.text_projection.weight!), ("logit_scale", model.logit_scale)];
 
-    /// <summary>Writes the projections and the temperature alone (under their HF names, 2 MB for the built-in towers at
-    /// 512), so that a model whose towers come from the build ships as this file.</summary>
-    public static void SaveProjections(DualEncoderPipeline pipeline, string path)
-    {
-        var model = pipeline.Model;
-        SafetensorsFile.Write(path, [new(ProjectionNames[0], model.visual_projection.weight!), new(ProjectionNames[1], model.text_projection.weight!), new(ProjectionNames[2], model.logit_scale)]);
-    }
+    /// <summary>Writes the projections and the temperature alone (2 MB for the built-in towers at 512), so that a model
+    /// whose towers come from the build ships as this file.</summary>
+    public static void SaveProjections(DualEncoderPipeline pipeline, string path) =>
+        SafetensorsFile.Write(path, Projections(pipeline.Model).Select(p => new KeyValuePair<string, Tensor>(p.Name, p.Tensor)));
 
     /// <summary>Replaces the projections and the temperature by those of a <see cref="SaveProjections"/> file; a missing
     /// tensor or one of another shape is named with the file.</summary>
     public static void LoadProjections(DualEncoderPipeline pipeline, string path)
     {
-        var model = pipeline.Model;
         using var file = SafetensorsFile.Open(path);
         using var _ = no_grad();
-        foreach (var (name, target) in ProjectionNames.Zip(new[] { model.visual_projection.weight!, model.text_projection.weight!, model.logit_scale }))
+        foreach (var (name, target) in Projections(pipeline.Model))
         {
             using var stored = file.Read(name);
             if (!stored.shape.SequenceEqual(target.shape))
