@@ -78,23 +78,9 @@ public static class PretrainCommand
                     : new ClipPretrainer(pretrainingData, options, computeDevice) { Progress = progress }.Run(target, resume, overwrite, cancellation);
             }
             // Ctrl+C saves the state so that --resume continues from there.
-            using var interrupt = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; interrupt.Cancel(); };
-            Console.CancelKeyPress += onCancel;
             TrainingRecord? record = null;
-            try
-            {
-                CliProgress.Steps(context, "pretraining", report => record = Train(report, interrupt.Token));
-            }
-            catch (OperationCanceledException)
-            {
-                context.Error.WriteLine($"interrupted: the state is saved in {ResumableOutput.ResumeFolderOf(parse.GetValue(output)!)}; rerun with --resume to continue");
-                return 130;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            if (!Interruption.Run(context, parse.GetValue(output)!, token => CliProgress.Steps(context, "pretraining", report => record = Train(report, token))))
+                return Interruption.ExitCode;
             var table = new Table().AddColumns("final", "value");
             foreach (var (name, value) in record!.Final) table.AddRow(name, name.EndsWith("_top1") || name.EndsWith("_top5") ? $"{100 * value:F1}%" : $"{value:G4}");
             context.Console.Write(table);

@@ -26,8 +26,9 @@ public sealed record AlignOptions
 {
     public AlignedParts Train { get; init; } = AlignedParts.Projections;
 
-    /// <summary>How many of the image tower's last stages train when it trains (1 to 4): the stages below are computed
-    /// once per image, which on a CPU is what makes unlocking affordable.</summary>
+    /// <summary>How many of the image tower's last stages train when it trains (a ResNet's stages, a ViT's layers; at
+    /// least 1, at most the tower's): the stages below are computed once per image, which on a CPU is what makes
+    /// unlocking affordable.</summary>
     public int UnlockedImageStages { get; init; } = 1;
 
     public double ProjectionLearningRate { get; init; } = 1e-3;
@@ -39,6 +40,11 @@ public sealed record AlignOptions
     public int BatchSize { get; init; } = 512;
 
     public int Steps { get; init; } = 2000;
+
+    /// <summary>A time budget for the whole run, set-up included (<c>--minutes</c>): once the set-up is done, the steps
+    /// that fit in the time left are worked out from the speed of timed steps, a fifth kept for the probes, and replace
+    /// <see cref="Steps"/>. null: <see cref="Steps"/> decides, which repeats exactly for a seed.</summary>
+    public double? Minutes { get; init; }
 
     public int WarmupSteps { get; init; } = 50;
 
@@ -75,12 +81,13 @@ public sealed record AlignOptions
             if (!condition) throw new OptionException($"align: {problem}");
         }
         Require(Train != 0, "nothing to train");
-        Require(UnlockedImageStages is >= 1 and <= 4, $"unlocked image stages must be 1 to 4, got {UnlockedImageStages}");
+        Require(UnlockedImageStages >= 1, $"unlocked image stages must be at least 1, got {UnlockedImageStages}");
         Require(double.IsFinite(ProjectionLearningRate) && ProjectionLearningRate > 0, $"projection learning rate must be positive, got {ProjectionLearningRate}");
         Require(double.IsFinite(TowerLearningRate) && TowerLearningRate > 0, $"tower learning rate must be positive, got {TowerLearningRate}");
         Require(double.IsFinite(WeightDecay) && WeightDecay >= 0, $"weight decay must be ≥ 0, got {WeightDecay}");
         Require(BatchSize >= 2, $"batch size must be at least 2 (the loss contrasts pairs), got {BatchSize}");
         Require(Steps > 0, $"steps must be positive, got {Steps}");
+        Require(Minutes is null || (double.IsFinite(Minutes.Value) && Minutes > 0), $"--minutes must be positive, got {Minutes}");
         Require(WarmupSteps >= 0, $"warm-up steps must be ≥ 0, got {WarmupSteps}");
         Require(CaptionDraws > 0, $"caption draws must be positive, got {CaptionDraws}");
         Require(ImageViews > 0, $"image views must be positive, got {ImageViews}");

@@ -1,7 +1,8 @@
 using System.Diagnostics;
+using System.Text.Json;
+using Molyneux.Checkpoints;
 using Molyneux.Evaluation;
 using Molyneux.Modeling;
-using Molyneux.Onnx;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
 using Molyneux.Training;
@@ -42,12 +43,28 @@ public readonly record struct AlignProgress(int Step, int TotalSteps, double Los
 /// unlocked ones for every image (training and probe images; for training images, for each of
 /// <see cref="AlignOptions.ImageViews"/> views), and, when the text tower is locked, the pooled text features of every
 /// distinct caption. BatchNorm keeps its pretrained running statistics (eval mode) while its
-/// affine weights train, the usual choice for fine-tuning with small batches. The model is trained in place.</summary>
+/// affine weights train, the usual choice for fine-tuning with small batches. The model is trained in place. With a
+/// <see cref="State"/>, the run saves what it has trained, the optimizer's moments, the step and the curve every
+/// <see cref="SaveInterval"/> and when cancelled, and a run given that state continues exactly as an uninterrupted one
+/// (the set-up is computed again; the data order is replayed from the seed).</summary>
 public sealed class Aligner(AlignOptions options)
 {
+    /// <summary>The file in the state folder whose presence means a state was saved.</summary>
+    public const string StateFile = "align_state.json";
+    private const string TrainedFile = "trained.safetensors";
+    private const string OptimizerFile = "optimizer.bin";
+
     public IProgress<AlignProgress>? Progress { get; init; }
 
-    public AlignResult Run(DualEncoderPipeline model, IPretrainingData data)
+    /// <summary>Where the state is kept and continued from (<c>OUT.resume</c> beside the output); null: none.</summary>
+    public ResumableOutput? State { get; init; }
+
+    public TimeSpan SaveInterval { get; init; } = TimeSpan.FromMinutes(3);
+
+    /// <param name="model">The dual encoder, trained in place; for a resumed run, built as the interrupted one was.</param>
+    /// <param name="data">The image–caption pairs and the probes.</param>
+    /// <param name="cancellationToken">Checked between steps; with a <see cref="State"/> the state is saved first.</param>
+    public AlignResult Run(DualEncoderPipeline model, IPretrainingData data, CancellationToken cancellationToken = default)
     {
         options.Validate();
         var clock = Stopwatch.StartNew();
@@ -55,7 +72,10 @@ public sealed class Aligner(AlignOptions options)
         var module = model.Model;
         var trainsImage = options.Train.HasFlag(AlignedParts.ImageTower);
         var trainsText = options.Train.HasFlag(AlignedParts.TextTower);
-        var frozenStages = ResNetModel.StageCount - (trainsImage ? options.UnlockedImageStages : 0);
+        var stageCount = module.vision_model.StageCount;
+        if (options.UnlockedImageStages > stageCount)
+            throw new OptionException($"{options.UnlockedImageStages} unlocked stages asked, but the image tower has {stageCount}");
+        var frozenStages = stageCount - (trainsImage ? options.UnlockedImageStages : 0);
 
         using var setup = NewDisposeScope();
         var sampleIndices = Enumerable.Range(0, data.Count).ToList();
@@ -89,13 +109,40 @@ public sealed class Aligner(AlignOptions options)
         using var optimizer = optim.AdamW(groups.Select(group => new AdamW.ParamGroup(group.Parameters, new AdamW.Options { LearningRate = group.LearningRate })),
             beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay);
         var baseRates = groups.Select(group => group.LearningRate).ToList();
+        var trainedNames = module.named_parameters().Where(named => trainable.Any(parameter => parameter.Handle == named.parameter.Handle))
+            .Select(named => named.name).ToList();
 
-        var curve = new List<CurvePoint>();
-        var shuffling = new Generator((ulong)options.Seed + 1);
         var stepsPerEpoch = Math.Max(1, data.Count / options.BatchSize);
+        // The step's loss for rows of the data in an epoch: the view and the caption draw of that epoch.
+        Tensor Loss(Tensor rows, int epoch)
+        {
+            var viewRows = rows.Plus((long)(epoch % options.ImageViews) * data.Count);
+            var imageFeatures = ImageHead(module, trunks.index_select(0, viewRows).to(device), frozenStages);
+            var textFeatures = texts.Features(rows.data<long>().Select(i => captions[epoch % captions.Count][(int)i]).ToList());
+            return ContrastiveLoss.Compute(imageFeatures, textFeatures, module.logit_scale);
+        }
+
+        var saved = State is { HasState: true } ? LoadState(module, trainedNames, optimizer) : null;
+        var run = saved?.Options ?? options with { Steps = options.Minutes is { } minutes ? CalibrateSteps(minutes, clock.Elapsed, data.Count, Loss, optimizer) : options.Steps };
+        var curve = saved?.Curve.ToList() ?? [];
+        var firstStep = saved?.Step ?? 0;
+        var minutesBefore = saved?.Minutes ?? 0;
+        double Minutes() => minutesBefore + clock.Elapsed.TotalMinutes;
+
+        // The order of every epoch comes from one generator: a resumed run replays the epochs already begun.
+        var shuffling = new Generator((ulong)options.Seed + 1);
         Tensor? order = null;
-        var loop = new StepLoop("alignment", options.Steps) { Advice = "lower --lr" };
-        loop.Run(0, step =>
+        var (epochsBegun, positionOfFirst) = Math.DivRem(firstStep, stepsPerEpoch);
+        for (var epoch = 0; epoch < epochsBegun + (positionOfFirst > 0 ? 1 : 0); epoch++)
+        {
+            order?.Dispose();
+            order = randperm(data.Count, generator: shuffling);
+        }
+        var loop = new StepLoop("alignment", run.Steps)
+        {
+            Advice = "lower --lr", SaveInterval = SaveInterval, SaveWhenCancelled = true, StatePath = State?.ResumeFolder,
+        };
+        loop.Run(firstStep, step =>
         {
             var (epoch, position) = Math.DivRem(step, stepsPerEpoch);
             if (position == 0)
@@ -103,36 +150,103 @@ public sealed class Aligner(AlignOptions options)
                 order?.Dispose();
                 order = randperm(data.Count, generator: shuffling).MoveToOuterDisposeScope();
             }
-            var schedule = Schedule(step);
+            var schedule = Schedule(run, step);
             foreach (var (group, rate) in optimizer.ParamGroups.Zip(baseRates)) group.LearningRate = rate * schedule;
-            var rows = order![(position * options.BatchSize)..((position + 1) * options.BatchSize)];
-            var rowList = rows.data<long>().Select(i => (int)i).ToList();
-            var viewRows = rows.Plus((long)(epoch % options.ImageViews) * data.Count);
-            var imageFeatures = ImageHead(module, trunks.index_select(0, viewRows).to(device), frozenStages);
-            var textFeatures = texts.Features(rowList.Select(i => captions[epoch % captions.Count][i]).ToList());
-            var loss = ContrastiveLoss.Compute(imageFeatures, textFeatures, module.logit_scale);
+            var loss = Loss(order![(position * options.BatchSize)..((position + 1) * options.BatchSize)], epoch);
             optimizer.zero_grad();
             loss.backward();
             var lossValue = loss.item<float>();
             loop.RequireFinite(step, lossValue, "the loss");
             optimizer.step();
             using (no_grad()) module.logit_scale.ClampInPlace(0, Math.Log(100));
-            var probeNow = step + 1 == options.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
-            var point = new CurvePoint(step + 1, clock.Elapsed.TotalMinutes, lossValue, optimizer.ParamGroups.First().LearningRate, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
+            var probeNow = step + 1 == run.Steps || (options.ProbeEvery > 0 && (step + 1) % options.ProbeEvery == 0);
+            var point = new CurvePoint(step + 1, Minutes(), lossValue, optimizer.ParamGroups.First().LearningRate, Math.Exp(module.logit_scale.detach().cpu().item<float>()),
                 probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null);
             curve.Add(point);
-            Progress?.Report(new AlignProgress(step + 1, options.Steps, lossValue, Evaluated: point));
-        });
+            Progress?.Report(new AlignProgress(step + 1, run.Steps, lossValue, Evaluated: point));
+        }, save: State is null ? null : done => SaveState(module, trainedNames, optimizer, new SavedState(done, Minutes(), curve, run)), cancellationToken);
         order?.Dispose();
         model.WeightsChanged();
-        return new AlignResult(data.Description, options, curve, trainable.Sum(parameter => parameter.numel()), clock.Elapsed);
+        return new AlignResult(data.Description, run, curve, trainable.Sum(parameter => parameter.numel()), TimeSpan.FromMinutes(Minutes()));
     }
 
     /// <summary>Linear warm-up to 1, then cosine decay to 0 over the remaining steps.</summary>
-    private double Schedule(int step) =>
-        step < options.WarmupSteps
-            ? (step + 1.0) / options.WarmupSteps
-            : 0.5 * (1 + Math.Cos(Math.PI * (step - options.WarmupSteps) / Math.Max(1, options.Steps - options.WarmupSteps)));
+    private static double Schedule(AlignOptions run, int step) =>
+        step < run.WarmupSteps
+            ? (step + 1.0) / run.WarmupSteps
+            : 0.5 * (1 + Math.Cos(Math.PI * (step - run.WarmupSteps) / Math.Max(1, run.Steps - run.WarmupSteps)));
+
+    /// <summary>The steps that fit in what is left of <paramref name="minutes"/> after the set-up, from the mean time
+    /// of two forward and backward passes of the first batch (after one that warms up), a fifth kept for the probes.
+    /// Nothing is updated.</summary>
+    private int CalibrateSteps(double minutes, TimeSpan setUp, int count, Func<Tensor, int, Tensor> loss, AdamW optimizer)
+    {
+        var seconds = new List<double>();
+        for (var pass = 0; pass < 3; pass++)
+        {
+            using var scope = NewDisposeScope();
+            var watch = Stopwatch.StartNew();
+            loss(tensor(Enumerable.Range(0, Math.Min(options.BatchSize, count)).Select(row => (long)row).ToArray()), 0).backward();
+            if (pass > 0) seconds.Add(watch.Elapsed.TotalSeconds);
+        }
+        optimizer.zero_grad();
+        var left = minutes * 60 - setUp.TotalSeconds;
+        return Math.Max(1, (int)(0.8 * left / seconds.Average()));
+    }
+
+    /// <summary>What a resumed run needs besides the trained weights and the optimizer's moments.</summary>
+    /// <param name="Step">Steps done.</param>
+    /// <param name="Minutes">Minutes spent so far, set-ups included.</param>
+    /// <param name="Curve">The curve so far.</param>
+    /// <param name="Options">The options of the run, its steps being the total it works towards.</param>
+    private sealed record SavedState(int Step, double Minutes, IReadOnlyList<CurvePoint> Curve, AlignOptions Options);
+
+    private void SaveState(VisionTextDualEncoderModel module, IReadOnlyList<string> trainedNames, AdamW optimizer, SavedState state) =>
+        AtomicFile.WriteDirectory(State!.ResumeFolder, overwrite: true, folder =>
+        {
+            var parameters = module.named_parameters().ToDictionary(named => named.name, named => (Tensor)named.parameter);
+            SafetensorsFile.Write(Path.Combine(folder, TrainedFile), trainedNames.Select(name => new KeyValuePair<string, Tensor>(name, parameters[name])));
+            AtomicFile.Write(Path.Combine(folder, OptimizerFile), stream =>
+            {
+                using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
+                optimizer.save_state_dict(writer);
+            });
+            AtomicFile.WriteAllText(Path.Combine(folder, StateFile), JsonSerializer.Serialize(state, TrainingRecord.JsonOptions));
+        });
+
+    /// <summary>Restores the trained weights and the optimizer's moments of the saved state, after checking that it
+    /// was saved by a run of the same options.</summary>
+    private SavedState LoadState(VisionTextDualEncoderModel module, IReadOnlyList<string> trainedNames, AdamW optimizer)
+    {
+        var path = State!.StatePath;
+        SavedState state;
+        try
+        {
+            state = JsonSerializer.Deserialize<SavedState>(File.ReadAllText(path), TrainingRecord.JsonOptions) ?? throw new CheckpointException($"{path}: empty");
+        }
+        catch (JsonException e)
+        {
+            throw new CheckpointException($"{path}: not a valid alignment state ({e.Message})", e);
+        }
+        if (state.Options with { Steps = options.Steps } != options)
+            throw new OptionException($"{path}: saved by a run with other options ({state.Options}); resume with the options it was started with");
+        var trainedPath = Path.Combine(State.ResumeFolder, TrainedFile);
+        using var file = SafetensorsFile.Open(trainedPath);
+        var parameters = module.named_parameters().ToDictionary(named => named.name, named => named.parameter);
+        using (no_grad())
+        {
+            foreach (var name in trainedNames)
+            {
+                using var stored = file.Read(name);
+                if (!stored.shape.SequenceEqual(parameters[name].shape))
+                    throw new CheckpointException($"{trainedPath}: '{name}' is [{string.Join(", ", stored.shape)}] but the model's is [{string.Join(", ", parameters[name].shape)}]");
+                parameters[name].copy_(stored);
+            }
+        }
+        using var reader = new BinaryReader(File.OpenRead(Path.Combine(State.ResumeFolder, OptimizerFile)));
+        optimizer.load_state_dict(reader);
+        return state;
+    }
 
     private List<(IReadOnlyList<Parameter> Parameters, double LearningRate)> ParameterGroups(DualEncoderPipeline model)
     {
@@ -143,8 +257,10 @@ public sealed class Aligner(AlignOptions options)
         else if (options.Train.HasFlag(AlignedParts.ImageProjection))
             groups.Add(([.. model.Parameters(ModelPart.ImageProjection), .. model.Parameters(ModelPart.Temperature)], options.ProjectionLearningRate));
         if (options.Train.HasFlag(AlignedParts.ImageTower))
-            groups.Add((model.Model.vision_model.StageModules.Skip(ResNetModel.StageCount - options.UnlockedImageStages)
-                .SelectMany(stage => stage.parameters()).ToList(), options.TowerLearningRate));
+        {
+            var tower = model.Model.vision_model;
+            groups.Add((tower.ParametersFromStage(tower.StageCount - options.UnlockedImageStages).ToList(), options.TowerLearningRate));
+        }
         if (options.Train.HasFlag(AlignedParts.TextTower))
             groups.Add((model.Parameters(ModelPart.TextTower), options.TowerLearningRate));
         return groups;
@@ -168,19 +284,20 @@ public sealed class Aligner(AlignOptions options)
             var input = model.Normalize(batch).to(model.Device.DType);
             var vision = model.Model.vision_model;
             var trunk = vision.Stages(vision.Stem(input), 0, frozenStages);
-            // With the whole tower locked, only the pooled features reach the projection: keep those ([N, C, 1, 1],
-            // which the pooling leaves as they are), 49 times less memory than the 7×7 map at 224 px.
-            if (frozenStages == ResNetModel.StageCount) trunk = trunk.mean([2, 3], keepdim: true);
+            // With the whole tower locked, only the pooled features reach the projection: keep those, 49 times less
+            // memory than a ResNet's 7×7 map at 224 px.
+            if (frozenStages == vision.StageCount) trunk = vision.Pool(trunk);
             parts.Add(trunk.cpu().MoveToOuterDisposeScope());
             progress?.Report(new AlignProgress(0, options.Steps, double.NaN, Encoded: (Math.Min(indices.Count, start + batchSize), indices.Count)));
         }
         return cat(parts, 0).MoveToOuterDisposeScope();
     }
 
+    /// <summary>Image features from what the frozen stages gave (the pooled features when every stage is frozen).</summary>
     private static Tensor ImageHead(VisionTextDualEncoderModel model, Tensor trunks, int frozenStages)
     {
         var vision = model.vision_model;
-        return model.visual_projection.forward(vision.Pool(vision.Stages(trunks, frozenStages, ResNetModel.StageCount)));
+        return model.visual_projection.forward(frozenStages == vision.StageCount ? trunks : vision.Pool(vision.Stages(trunks, frozenStages, vision.StageCount)));
     }
 
     private static Dictionary<string, double> Probe(VisionTextDualEncoderModel model, IReadOnlyList<ZeroShotProbe> probes, IReadOnlyList<Tensor> trunks,
@@ -222,8 +339,7 @@ public sealed class Aligner(AlignOptions options)
             {
                 using var scope = NewDisposeScope();
                 var ids = model.Tokenize(distinct.Skip(start).Take(256).ToList()).to(model.Device.Device);
-                var text = model.Model.text_model;
-                parts.Add(text.MeanPool(ids, ids.EqualTo(model.Model.Config.Text.PadTokenId).logical_not()).cpu().MoveToOuterDisposeScope());
+                parts.Add(model.Model.text_model.Pool(ids).cpu().MoveToOuterDisposeScope());
                 progress?.Report(new AlignProgress(0, totalSteps, double.NaN, Encoded: (Math.Min(distinct.Count, start + 256), distinct.Count)));
             }
             pooled = cat(parts, 0).DetachFromDisposeScope();

@@ -1,3 +1,7 @@
+using System.Text.Json.Nodes;
+using System.Text.Json.Serialization;
+using Molyneux.Modeling;
+
 namespace Molyneux.Asif;
 
 /// <summary>A BERT-family text encoder's shape, as Hugging Face's <c>BertConfig</c> names it in config.json.</summary>
@@ -12,9 +16,25 @@ public sealed record BertConfig(
     int TypeVocabSize = 2,
     double LayerNormEps = 1e-12,
     int PadTokenId = 0,
-    string PositionEmbeddingType = "absolute")
+    string PositionEmbeddingType = "absolute") : ITextTowerConfig
 {
     public const string ModelType = "bert";
+
+    /// <summary>Tokens per text in a dual encoder, as CLIP's context: captions and prompts are short, and every
+    /// padded position costs.</summary>
+    public const int DualEncoderContextLength = 77;
+
+    string ITextTowerConfig.ModelType => ModelType;
+
+    [JsonIgnore]
+    public int FeatureWidth => HiddenSize;
+
+    [JsonIgnore]
+    public int ContextLength => Math.Min(DualEncoderContextLength, MaxPositionEmbeddings);
+
+    public JsonObject ToHuggingFaceJson() => HfConfigFile.WithType(HfConfigFile.Fields(this), ModelType);
+
+    public ITextTower CreateTower() => new BertModel(this);
 
     public static BertConfig FromFile(string path)
     {

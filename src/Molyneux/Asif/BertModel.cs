@@ -84,8 +84,9 @@ public sealed class BertEncoder : Module<Tensor, Tensor, Tensor>
 }
 
 /// <summary>BERT's encoder; <see cref="MeanPool"/> averages the states of the real (unpadded) tokens, as sentence
-/// encoders (sentence-transformers) embed a text.</summary>
-public sealed class BertModel : Module<Tensor, Tensor, Tensor>
+/// encoders (sentence-transformers) embed a text; as a dual encoder's text tower it pools that way too (HF's class
+/// would take BERT's pooler; the dual encoder's config records <c>text_pooling: mean</c>).</summary>
+public sealed class BertModel : Module<Tensor, Tensor, Tensor>, ITextTower
 {
     public readonly BertEmbeddings embeddings;
     public readonly BertEncoder encoder;
@@ -99,6 +100,23 @@ public sealed class BertModel : Module<Tensor, Tensor, Tensor>
     }
 
     public BertConfig Config { get; }
+
+    nn.Module ITextTower.Module => this;
+
+    public int FeatureWidth => Config.HiddenSize;
+
+    public string Description => $"BERT, width {Config.HiddenSize}, {Config.NumHiddenLayers} layers, {Config.NumAttentionHeads} heads, mean pooling";
+
+    public string HuggingFaceName(string moduleName) => BertNaming.HuggingFaceName(moduleName);
+
+    public bool IsIgnorable(string fileName) => BertNaming.IsIgnorable(fileName);
+
+    /// <summary>Mean pooling over the tokens that are not padding.</summary>
+    public Tensor Pool(Tensor inputIds)
+    {
+        using var scope = NewDisposeScope();
+        return MeanPool(inputIds, inputIds.EqualTo(Config.PadTokenId).logical_not()).MoveToOuterDisposeScope();
+    }
 
     /// <summary>HF's last_hidden_state [batch, length, hidden] for int64 ids and a bool mask (true = real token).</summary>
     public override Tensor forward(Tensor inputIds, Tensor attentionMask)

@@ -15,8 +15,19 @@ namespace Molyneux.Asif;
 /// One difference from HF remains: stripping accents needs Unicode decomposition, which .NET's invariant
 /// globalization mode (Molyneux's setting) does not provide, so accented letters stay as they are ("café" is looked up
 /// as "café", not "cafe", and may become [UNK]). English prompts and captions are unaffected.</summary>
-public sealed class BertWordPieceTokenizer
+public sealed class BertWordPieceTokenizer : ITextTowerTokenizer
 {
+    Tensor ITextTowerTokenizer.Tokenize(IReadOnlyList<string> texts, int contextLength)
+    {
+        var (ids, mask) = TokenizeBatch(texts, contextLength);
+        mask.Dispose();
+        return ids;
+    }
+
+    int ITextTowerTokenizer.CountTokens(string text) => Encode(text, int.MaxValue).Length;
+
+    void ITextTowerTokenizer.SaveTo(string folder, int contextLength) => Save(folder, contextLength);
+
     public const string VocabFile = "vocab.txt";
     public const string ConfigFile = "tokenizer_config.json";
 

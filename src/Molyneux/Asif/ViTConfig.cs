@@ -1,4 +1,6 @@
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
+using Molyneux.Modeling;
 
 namespace Molyneux.Asif;
 
@@ -13,9 +15,18 @@ public sealed record ViTConfig(
     int ImageSize = 224,
     int PatchSize = 16,
     int NumChannels = 3,
-    bool QkvBias = true)
+    bool QkvBias = true) : IImageTowerConfig
 {
     public const string ModelType = "vit";
+
+    string IImageTowerConfig.ModelType => ModelType;
+
+    [JsonIgnore]
+    public int FeatureWidth => HiddenSize;
+
+    public JsonObject ToHuggingFaceJson() => HfConfigFile.WithType(HfConfigFile.Fields(this), ModelType);
+
+    public IImageTower CreateTower() => new ViTModel(this);
 
     [JsonIgnore]
     public int NumPatches => ImageSize / PatchSize * (ImageSize / PatchSize);

@@ -9,9 +9,22 @@ namespace Molyneux.Asif;
 /// <summary>Hugging Face's ViTImageProcessor: resize to a fixed height × width (no crop), rescale to [0, 1],
 /// normalize per channel (ViT checkpoints mostly use mean = std = 0.5). Resizing is PIL's, as in CLIP's processor;
 /// rescaling and normalization are that processor's with resizing and cropping turned off.</summary>
-public sealed class ViTImageProcessor : IImageFilePreprocessor
+public sealed class ViTImageProcessor : IImageTowerProcessor
 {
-    public const string FileName = "preprocessor_config.json";
+    public const string FileName = ClipImageProcessor.FileName;
+
+    int IImageTowerProcessor.ImageSize => Height;
+
+    public Tensor Normalize(Tensor pixels) => this.pixels.Normalize(pixels);
+
+    void IImageTowerProcessor.SaveTo(string folder) => Save(Path.Combine(folder, FileName));
+
+    /// <summary>Immutable: a second pipeline shares it.</summary>
+    IImageTowerProcessor IImageTowerProcessor.Copy() => this;
+
+    void IDisposable.Dispose()
+    {
+    }
 
     private readonly ClipImageProcessor pixels;
 

@@ -56,8 +56,11 @@ public sealed class ViTEmbeddings : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>The ViT encoder; <see cref="Pool"/> takes the class token of the final-norm states (CLS pooling).</summary>
-public sealed class ViTModel : Module<Tensor, Tensor>
+/// <summary>The ViT encoder; <see cref="Pool(Tensor)"/> takes the class token of the final-norm states (CLS pooling).
+/// As a dual encoder's image tower its stages are the encoder layers, and it pools the same way (HF's ViTModel would
+/// feed its pooler, a dense layer with tanh trained for a classification head; the dual encoder's config records
+/// <c>vision_pooling: cls</c>).</summary>
+public sealed class ViTModel : Module<Tensor, Tensor>, IImageTower
 {
     public readonly ViTEmbeddings embeddings;
     public readonly ClipEncoder encoder;
@@ -73,6 +76,42 @@ public sealed class ViTModel : Module<Tensor, Tensor>
     }
 
     public ViTConfig Config { get; }
+
+    nn.Module IImageTower.Module => this;
+
+    public int FeatureWidth => Config.HiddenSize;
+
+    public int StageCount => Config.NumHiddenLayers;
+
+    public string Description =>
+        $"ViT, width {Config.HiddenSize}, {Config.NumHiddenLayers} layers, {Config.NumAttentionHeads} heads, patch {Config.PatchSize}, class-token pooling";
+
+    public string HuggingFaceName(string moduleName) => ViTNaming.HuggingFaceName(moduleName);
+
+    public bool IsIgnorable(string fileName) => ViTNaming.IsIgnorable(fileName) || EncoderFolder.IsPositionIds(fileName);
+
+    public Tensor Stem(Tensor pixelValues) => embeddings.forward(pixelValues);
+
+    public Tensor Stages(Tensor hidden, int from, int to)
+    {
+        using var scope = NewDisposeScope();
+        var x = hidden;
+        for (var layer = from; layer < to; layer++) x = encoder.layers[layer].forward(x, false);
+        return x.alias().MoveToOuterDisposeScope();
+    }
+
+    Tensor IImageTower.Pool(Tensor hidden) => layernorm.forward(hidden[.., 0]);
+
+    public IEnumerable<Parameter> ParametersFromStage(int stage) =>
+        encoder.layers.Skip(stage).SelectMany(layer => layer.parameters()).Concat(layernorm.parameters());
+
+    public (Tensor Tokens, TokenGrid Grid) AsTokens(Tensor hidden)
+    {
+        var side = Config.ImageSize / Config.PatchSize;
+        return (hidden.alias(), new TokenGrid(1, side, side));
+    }
+
+    public Tensor FromTokens(Tensor tokens, TokenGrid grid) => tokens.alias();
 
     /// <summary>HF's last_hidden_state [batch, 1 + patches, hidden].</summary>
     public override Tensor forward(Tensor pixelValues)

@@ -7,26 +7,31 @@ using static TorchSharp.torch;
 namespace Molyneux.Checkpoints;
 
 /// <summary>Reads and writes a <see cref="VisionTextDualEncoderModel"/> as a Hugging Face folder: config.json
-/// (<see cref="DualEncoderConfig"/>), model.safetensors under HF's names (<c>vision_model.</c> in HF ResNet's naming
-/// with BatchNorm's running statistics, <c>text_model.</c> in HF BERT's, <c>visual_projection.weight</c>,
-/// <c>text_projection.weight</c>, <c>logit_scale</c>; read sharded too), vocab.txt + tokenizer_config.json +
-/// special_tokens_map.json, and the image processor
-/// (<see cref="ResNetImageProcessor.Save"/>). Loading is strict: every missing, unexpected or mis-shaped tensor is
-/// named.</summary>
+/// (<see cref="DualEncoderConfig"/>), model.safetensors under HF's names (<c>vision_model.</c> and <c>text_model.</c>
+/// in each tower's own naming, a ResNet's BatchNorm running statistics included, <c>visual_projection.weight</c>,
+/// <c>text_projection.weight</c>, <c>logit_scale</c>; read sharded too), the text tower's tokenizer files (vocab.txt
+/// for a BERT, vocab.json + merges.txt for CLIP's) and the image tower's processor (preprocessor_config.json, and a
+/// ResNet's mean image). Loading is strict: every missing, unexpected or mis-shaped tensor is named.</summary>
 public static class DualEncoderCheckpoint
 {
     /// <summary>A dual encoder of the two pretrained towers that come with the build, ImageNet ResNet18 and
     /// all-MiniLM-L6-v2, joined by fresh projections (seeded) into a space of <paramref name="projectionDim"/>.</summary>
-    public static DualEncoderPipeline FromBuiltInTowers(int projectionDim, long seed, ComputeDevice? device = null)
+    public static DualEncoderPipeline FromBuiltInTowers(int projectionDim, long seed, ComputeDevice? device = null) =>
+        FromTowers(UnimodalEncoders.ResNet18ImageNetName, UnimodalEncoders.MiniLmName, projectionDim, seed, device);
+
+    /// <summary>A dual encoder of two pretrained towers (<see cref="DualEncoderTowers.LoadImageTower"/> and
+    /// <see cref="DualEncoderTowers.LoadTextTower"/> say which sources), joined by fresh projections (seeded) into a
+    /// space of <paramref name="projectionDim"/>.</summary>
+    public static DualEncoderPipeline FromTowers(string imageSource, string textSource, int projectionDim, long seed, ComputeDevice? device = null)
     {
         device ??= ComputeDevice.Cpu;
-        var image = ResNet18ImageNet.Load();
-        var text = MiniLm.Load();
-        var config = new DualEncoderConfig(image.Model.Config, image.Processor.Height, text.Model.Config, projectionDim);
-        var model = new VisionTextDualEncoderModel(config, image.Model, text.Model);
+        var image = DualEncoderTowers.LoadImageTower(imageSource);
+        var text = DualEncoderTowers.LoadTextTower(textSource);
+        var config = new DualEncoderConfig(image.Config, text.Config, projectionDim);
+        var model = new VisionTextDualEncoderModel(config, image.Tower, text.Tower);
         // Seeded so that a recipe reproduces. The image projection as CLIP initialises one, N(0, width^-1/2); the text
-        // projection an isometry of MiniLM's space (orthonormal columns, or rows when it narrows), so that alignment
-        // that keeps it (--train image-projection) keeps MiniLM's cosines as they are.
+        // projection an isometry of the text tower's space (orthonormal columns, or rows when it narrows), so that
+        // alignment that keeps it (--train image-projection) keeps the text tower's cosines as they are.
         using var generator = new Generator((ulong)seed);
         using (no_grad())
         {
@@ -50,9 +55,9 @@ public static class DualEncoderCheckpoint
     public static void WriteFiles(DualEncoderPipeline pipeline, string folder)
     {
         pipeline.Model.Config.Save(Path.Combine(folder, HfConfigFile.FileName));
-        ModuleWeights.Save(pipeline.Model, Path.Combine(folder, EncoderFolder.WeightsFile), HuggingFaceName, withBuffers: true);
-        pipeline.Tokenizer.Save(folder, DualEncoderPipeline.MaxTextLength);
-        pipeline.ImageProcessor.Save(folder);
+        ModuleWeights.Save(pipeline.Model, Path.Combine(folder, EncoderFolder.WeightsFile), name => HuggingFaceName(pipeline.Model, name), withBuffers: true);
+        pipeline.Tokenizer.SaveTo(folder, pipeline.ContextLength);
+        pipeline.ImageProcessor.SaveTo(folder);
     }
 
     /// <summary>The file of <see cref="SaveProjections"/>: what alignment of the built-in towers with
@@ -92,21 +97,21 @@ public static class DualEncoderCheckpoint
     {
         device ??= ComputeDevice.Cpu;
         var config = DualEncoderConfig.FromFile(Path.Combine(folder, HfConfigFile.FileName));
-        var tokenizer = BertWordPieceTokenizer.FromFolder(folder);
+        var tokenizer = DualEncoderTowers.ReadTokenizer(config.Text, folder);
         if (tokenizer.VocabularySize > config.Text.VocabSize)
-            throw new TokenizerException($"{folder}: {BertWordPieceTokenizer.VocabFile} has {tokenizer.VocabularySize} tokens, more than text_config.vocab_size {config.Text.VocabSize}");
-        var processor = ResNetImageProcessor.FromFolder(folder);
-        if (processor.Height != config.ImageSize || processor.Width != config.ImageSize)
+            throw new TokenizerException($"{folder}: the tokenizer has {tokenizer.VocabularySize} tokens, more than text_config.vocab_size {config.Text.VocabSize}");
+        var processor = DualEncoderTowers.ReadProcessor(config.Vision, folder);
+        if (processor.ImageSize != config.ImageSize)
         {
             processor.Dispose();
-            throw new ConfigException($"{folder}: the processor's mean image is {processor.Width}×{processor.Height} px but vision_config.image_size is {config.ImageSize}");
+            throw new ConfigException($"{folder}: the image processor gives {processor.ImageSize} px images but vision_config.image_size is {config.ImageSize}");
         }
         var model = new VisionTextDualEncoderModel(config);
         // model.safetensors, or a sharded checkpoint's index; EncoderFolder says what is wrong when there is neither.
         var weights = SafetensorsWeights.FindInFolder(folder) ?? EncoderFolder.WeightsPath(folder);
         try
         {
-            ModuleWeights.Load(model, weights, HuggingFaceName, isIgnorable: name => EncoderFolder.IsPositionIds(name) || name.StartsWith("text_model.pooler.", StringComparison.Ordinal), withBuffers: true);
+            ModuleWeights.Load(model, weights, name => HuggingFaceName(model, name), isIgnorable: name => IsIgnorable(model, name), withBuffers: true);
         }
         catch
         {
@@ -118,11 +123,20 @@ public static class DualEncoderCheckpoint
         return new DualEncoderPipeline(model, tokenizer, processor, device, source);
     }
 
-    /// <summary>The name in model.safetensors of a module parameter or buffer.</summary>
-    public static string HuggingFaceName(string moduleName) => moduleName switch
+    private const string VisionPrefix = "vision_model.", TextPrefix = "text_model.";
+
+    /// <summary>The name in model.safetensors of a module parameter or buffer: each tower's own naming under its prefix.</summary>
+    public static string HuggingFaceName(VisionTextDualEncoderModel model, string moduleName) => moduleName switch
     {
-        _ when moduleName.StartsWith("vision_model.", StringComparison.Ordinal) => "vision_model." + ResNetNaming.HuggingFaceName(moduleName["vision_model.".Length..]),
-        _ when moduleName.StartsWith("text_model.", StringComparison.Ordinal) => "text_model." + BertNaming.HuggingFaceName(moduleName["text_model.".Length..]),
+        _ when moduleName.StartsWith(VisionPrefix, StringComparison.Ordinal) => VisionPrefix + model.vision_model.HuggingFaceName(moduleName[VisionPrefix.Length..]),
+        _ when moduleName.StartsWith(TextPrefix, StringComparison.Ordinal) => TextPrefix + model.text_model.HuggingFaceName(moduleName[TextPrefix.Length..]),
         _ => moduleName,
+    };
+
+    private static bool IsIgnorable(VisionTextDualEncoderModel model, string fileName) => fileName switch
+    {
+        _ when fileName.StartsWith(VisionPrefix, StringComparison.Ordinal) => model.vision_model.IsIgnorable(fileName[VisionPrefix.Length..]),
+        _ when fileName.StartsWith(TextPrefix, StringComparison.Ordinal) => model.text_model.IsIgnorable(fileName[TextPrefix.Length..]),
+        _ => false,
     };
 }

@@ -11,8 +11,22 @@ namespace Molyneux.Imaging;
 /// preprocessor_config.json: resize the shortest side, center crop, rescale, normalize. Images come in as
 /// [3, H, W] in [0, 1] (see <see cref="ImageDecoder"/>), so HF's division by 255 is already done; the rescale
 /// settings are kept so that a configuration round-trips and an unusual rescale factor is still honoured.</summary>
-public sealed class ClipImageProcessor : IImageFilePreprocessor
+public sealed class ClipImageProcessor : IImageTowerProcessor
 {
+    /// <summary>The file HF's image processors are saved as in a model folder.</summary>
+    public const string FileName = "preprocessor_config.json";
+
+    int IImageTowerProcessor.ImageSize => CropHeight;
+
+    void IImageTowerProcessor.SaveTo(string folder) => Save(Path.Combine(folder, FileName));
+
+    /// <summary>Immutable: a second pipeline shares it.</summary>
+    IImageTowerProcessor IImageTowerProcessor.Copy() => this;
+
+    void IDisposable.Dispose()
+    {
+    }
+
     public static readonly IReadOnlyList<double> ClipMean = [0.48145466, 0.4578275, 0.40821073];
     public static readonly IReadOnlyList<double> ClipStd = [0.26862954, 0.26130258, 0.27577711];
 

@@ -16,8 +16,20 @@ public sealed record ClipTextConfig(
     double LayerNormEps = 1e-5,
     int BosTokenId = 0,
     int EosTokenId = 2,
-    int PadTokenId = 1)
+    int PadTokenId = 1) : ITextTowerConfig
 {
+    string ITextTowerConfig.ModelType => Asif.ClipTower.TextModelType;
+
+    int ITextTowerConfig.FeatureWidth => HiddenSize;
+
+    int ITextTowerConfig.ContextLength => MaxPositionEmbeddings;
+
+    void ITextTowerConfig.Validate(string source) => new ClipConfig(this, new ClipVisionConfig()).Validate(source);
+
+    JsonObject ITextTowerConfig.ToHuggingFaceJson() => ClipTowerConfigs.Section(new ClipConfig(this, new ClipVisionConfig()), "text_config");
+
+    ITextTower ITextTowerConfig.CreateTower() => new ClipTextModel(this);
+
     /// <summary>transformers treats eos_token_id 2 as the legacy OpenAI config and pools the text at the argmax of
     /// the ids (the end-of-text id is the largest); with any other id it pools at that id's first position.</summary>
     public bool PoolsAtArgmax => EosTokenId == 2;
@@ -33,8 +45,18 @@ public sealed record ClipVisionConfig(
     int PatchSize = 32,
     int NumChannels = 3,
     string HiddenAct = "quick_gelu",
-    double LayerNormEps = 1e-5)
+    double LayerNormEps = 1e-5) : IImageTowerConfig
 {
+    string IImageTowerConfig.ModelType => Asif.ClipTower.VisionModelType;
+
+    int IImageTowerConfig.FeatureWidth => HiddenSize;
+
+    void IImageTowerConfig.Validate(string source) => new ClipConfig(new ClipTextConfig(), this).Validate(source);
+
+    JsonObject IImageTowerConfig.ToHuggingFaceJson() => ClipTowerConfigs.Section(new ClipConfig(new ClipTextConfig(), this), "vision_config");
+
+    IImageTower IImageTowerConfig.CreateTower() => new ClipVisionModel(this);
+
     public int GridSize => ImageSize / PatchSize;
 
     public int NumPositions => GridSize * GridSize + 1;

@@ -1,34 +1,35 @@
-using Molyneux.Asif;
 using Molyneux.Checkpoints;
-using Molyneux.Onnx;
+using Molyneux.Imaging;
 using Molyneux.Runtime;
+using Molyneux.Tokenization;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace Molyneux.Modeling;
 
-/// <summary>A <see cref="VisionTextDualEncoderModel"/> with its WordPiece tokenizer and its ResNet image processor:
-/// the second kind of <see cref="IVisionLanguageModel"/>. It owns the processor (which holds the mean image).</summary>
-public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWordPieceTokenizer tokenizer, ResNetImageProcessor imageProcessor,
+/// <summary>A <see cref="VisionTextDualEncoderModel"/> with the tokenizer of its text tower and the image processor of
+/// its image tower: the second kind of <see cref="IVisionLanguageModel"/>. It owns the processor (a ResNet's holds
+/// the mean image).</summary>
+public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, ITextTowerTokenizer tokenizer, IImageTowerProcessor imageProcessor,
     ComputeDevice device, CheckpointSource? source = null) : VisionLanguagePipeline(model, device, source), ISplitImageTower
 {
-    /// <summary>Tokens per text, [CLS] and [SEP] included; longer texts are cut.</summary>
-    public const int MaxTextLength = 77;
-
     public VisionTextDualEncoderModel Model { get; } = model;
 
-    public BertWordPieceTokenizer Tokenizer { get; } = tokenizer;
+    public ITextTowerTokenizer Tokenizer { get; } = tokenizer;
 
-    public ResNetImageProcessor ImageProcessor { get; private set; } = imageProcessor;
+    public IImageTowerProcessor ImageProcessor { get; private set; } = imageProcessor;
 
-    /// <summary>Makes the model take images of <paramref name="imageSize"/> px, by resizing the processor's mean image
-    /// (bilinear): small images (the 64 px emoji) need not be blown up to 224 px, which costs (224 / size)² more per
-    /// image in every forward pass. Changes what the features are, so the identity changes.</summary>
+    /// <summary>Makes the model take images of <paramref name="imageSize"/> px, by resizing the ResNet processor's mean
+    /// image (bilinear): small images (the 64 px emoji) need not be blown up to 224 px, which costs (224 / size)² more
+    /// per image in every forward pass. Changes what the features are, so the identity changes. A transformer tower
+    /// takes its own size only.</summary>
     public void ResizeImageInput(int imageSize)
     {
         if (imageSize == ImageSize) return;
+        if (ImageProcessor is not Onnx.ResNetImageProcessor resnet)
+            throw new OptionException($"the {Model.Config.Vision.ModelType} image tower takes {ImageSize} px images only (its position embeddings are made for that size); only a ResNet tower takes another input size");
         Model.SetImageSize(imageSize);
-        var resized = ImageProcessor.Resized(imageSize);
+        var resized = resnet.Resized(imageSize);
         ImageProcessor.Dispose();
         ImageProcessor = resized;
         WeightsChanged();
@@ -36,53 +37,45 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
 
     public override int EmbeddingSize => Model.Config.ProjectionDim;
 
-    public override int ImageSize => ImageProcessor.Height;
+    public override int ImageSize => ImageProcessor.ImageSize;
 
     public override Parameter LogitScale => Model.logit_scale;
 
-    public override IReadOnlyList<(string Name, object Value)> Architecture
-    {
-        get
-        {
-            var config = Model.Config;
-            return
-            [
-                ("model type", DualEncoderConfig.ModelType),
-                ("image tower", $"ResNet of basic blocks, stages [{string.Join(", ", config.Vision.Layers)}], {config.Vision.FeatureWidth} features"),
-                ("image size", config.ImageSize),
-                ("text tower", $"BERT, width {config.Text.HiddenSize}, {config.Text.NumHiddenLayers} layers, {config.Text.NumAttentionHeads} heads, {config.TextPooling} pooling"),
-                ("context length / vocabulary", $"{MaxTextLength} / {config.Text.VocabSize}"),
-            ];
-        }
-    }
+    public override IReadOnlyList<(string Name, object Value)> Architecture =>
+    [
+        ("model type", DualEncoderConfig.ModelType),
+        ("image tower", Model.vision_model.Description),
+        ("image size", Model.Config.ImageSize),
+        ("text tower", Model.text_model.Description),
+        ("context length / vocabulary", $"{ContextLength} / {Model.Config.Text.VocabSize}"),
+    ];
 
     /// <summary>The image size is in config.json, not in the weights file, and changes every image feature.</summary>
     protected override string IdentitySalt => $"image_size={ImageSize}";
 
-    public override Tensor Normalize(Tensor pixels) => ImageProcessor.FromPixelValues(pixels.mul(LiveScalars.ByteMaximum));
+    public override Tensor Normalize(Tensor pixels) => ImageProcessor.Normalize(pixels);
 
-    public override int ContextLength => MaxTextLength;
+    public override int ContextLength => Model.Config.Text.ContextLength;
 
-    public override int CountTokens(string text) => Tokenizer.Encode(text, int.MaxValue).Length;
+    public override int CountTokens(string text) => Tokenizer.CountTokens(text);
 
-    public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.TokenizeBatch(texts, MaxTextLength).Ids;
+    public override Tensor Tokenize(IReadOnlyList<string> texts) => Tokenizer.Tokenize(texts, ContextLength);
 
     public override Tensor ImageFeatures(Tensor pixelValues) => Model.GetImageFeatures(pixelValues);
 
     public override Tensor TextFeatures(Tensor tokenIds) => Model.GetTextFeatures(tokenIds);
 
-    public int SplitLayerCount => ResNetModel.StageCount;
+    public int SplitLayerCount => Model.vision_model.StageCount;
 
-    /// <summary>The feature map after ResNet stage <paramref name="layer"/> (layer1 … layer4), [N, C, h, w] read as
-    /// h·w tokens of C channels.</summary>
+    /// <summary>The output of stage <paramref name="layer"/> (a ResNet's layer1 … layer4, a ViT's encoder layers) as
+    /// tokens: a feature map [N, C, h, w] as h·w tokens of C channels, a ViT's states as they are.</summary>
     public (Tensor Tokens, TokenGrid Grid) ImageTokensAfter(Tensor pixelValues, int layer)
     {
         CheckSplitLayer(layer);
         using var scope = NewDisposeScope();
         var tower = Model.vision_model;
-        var map = tower.Stages(tower.Stem(pixelValues), 0, layer);
-        var grid = new TokenGrid(0, (int)map.shape[2], (int)map.shape[3]);
-        return (map.flatten(2).transpose(1, 2).MoveToOuterDisposeScope(), grid);
+        var (tokens, grid) = tower.AsTokens(tower.Stages(tower.Stem(pixelValues), 0, layer));
+        return (tokens.MoveToOuterDisposeScope(), grid);
     }
 
     public Tensor ImageFeaturesFromTokens(Tensor tokens, TokenGrid grid, int layer)
@@ -90,24 +83,23 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, BertWo
         CheckSplitLayer(layer);
         using var scope = NewDisposeScope();
         var tower = Model.vision_model;
-        var map = tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], grid.Height, grid.Width);
-        var pooled = tower.Pool(tower.Stages(map, layer, ResNetModel.StageCount));
+        var pooled = tower.Pool(tower.Stages(tower.FromTokens(tokens, grid), layer, tower.StageCount));
         return Model.visual_projection.forward(pooled).MoveToOuterDisposeScope();
     }
 
-    private static void CheckSplitLayer(int layer)
+    private void CheckSplitLayer(int layer)
     {
-        if (layer < 1 || layer > ResNetModel.StageCount)
-            throw new OptionException($"layer {layer} does not exist: the ResNet has stages 1 to {ResNetModel.StageCount}");
+        if (layer < 1 || layer > SplitLayerCount)
+            throw new OptionException($"layer {layer} does not exist: the image tower has stages 1 to {SplitLayerCount}");
     }
 
     public override void WriteModelFiles(string folder) => DualEncoderCheckpoint.WriteFiles(this, folder);
 
-    protected override Imaging.IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
+    protected override IImageFilePreprocessor ImageFilePreprocessor => ImageProcessor;
 
     protected override void DisposeResources() => ImageProcessor.Dispose();
 
-    /// <summary>The copy owns a copy of the processor (its mean image), since each pipeline disposes its own.</summary>
+    /// <summary>The copy owns a copy of the processor (a ResNet's mean image), since each pipeline disposes its own.</summary>
     protected override VisionLanguagePipeline CreateSibling() =>
         new DualEncoderPipeline(new VisionTextDualEncoderModel(Model.Config), Tokenizer, ImageProcessor.Copy(), Device, Source)
         {

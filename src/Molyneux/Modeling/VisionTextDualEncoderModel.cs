@@ -1,5 +1,3 @@
-using Molyneux.Asif;
-using Molyneux.Onnx;
 using Molyneux.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -9,31 +7,36 @@ namespace Molyneux.Modeling;
 
 /// <summary>Hugging Face's <c>VisionTextDualEncoderModel</c> (the LiT / any-tower CLIP): a pretrained image tower and
 /// a pretrained text tower joined by two bias-free projections into a shared space, and a learnt temperature. The
-/// towers here are a <see cref="ResNetModel"/> (pooled features) and a <see cref="BertModel"/> mean-pooled over the
-/// real tokens, as a sentence encoder is; the module names are HF's, so the state dict maps by name
+/// towers are any <see cref="IImageTower"/> (a ResNet, a ViT, CLIP's) and any <see cref="ITextTower"/> (a BERT,
+/// CLIP's), registered under HF's names, so the state dict maps by name
 /// (<see cref="Checkpoints.DualEncoderCheckpoint"/>).</summary>
 public sealed class VisionTextDualEncoderModel : Module<Tensor, Tensor, Tensor>
 {
-    public readonly ResNetModel vision_model;
-    public readonly BertModel text_model;
+    public readonly IImageTower vision_model;
+    public readonly ITextTower text_model;
     public readonly Linear visual_projection;
     public readonly Linear text_projection;
     public readonly Parameter logit_scale;
 
-    public VisionTextDualEncoderModel(DualEncoderConfig config) : this(config, new ResNetModel(config.Vision), new BertModel(config.Text))
+    public VisionTextDualEncoderModel(DualEncoderConfig config) : this(config, config.Vision.CreateTower(), config.Text.CreateTower())
     {
     }
 
     /// <summary>A dual encoder around existing towers (pretrained ones), with fresh projections.</summary>
-    public VisionTextDualEncoderModel(DualEncoderConfig config, ResNetModel visionModel, BertModel textModel) : base(nameof(VisionTextDualEncoderModel))
+    public VisionTextDualEncoderModel(DualEncoderConfig config, IImageTower visionModel, ITextTower textModel) : base(nameof(VisionTextDualEncoderModel))
     {
         config.Validate("dual encoder config");
+        if (visionModel.FeatureWidth != config.Vision.FeatureWidth || textModel.FeatureWidth != config.Text.FeatureWidth)
+            throw new ArgumentException($"the towers give {visionModel.FeatureWidth} and {textModel.FeatureWidth} features, the config says {config.Vision.FeatureWidth} and {config.Text.FeatureWidth}");
         Config = config;
         vision_model = visionModel;
         text_model = textModel;
         visual_projection = Linear(config.Vision.FeatureWidth, config.ProjectionDim, hasBias: false);
-        text_projection = Linear(config.Text.HiddenSize, config.ProjectionDim, hasBias: false);
+        text_projection = Linear(config.Text.FeatureWidth, config.ProjectionDim, hasBias: false);
         logit_scale = Parameter(tensor((float)config.LogitScaleInitValue));
+        // The towers are held by their interfaces, which RegisterComponents does not see.
+        register_module(nameof(vision_model), visionModel.Module);
+        register_module(nameof(text_model), textModel.Module);
         RegisterComponents();
     }
 
@@ -43,7 +46,7 @@ public sealed class VisionTextDualEncoderModel : Module<Tensor, Tensor, Tensor>
     /// its pooling averages over; the image processor decides the size).</summary>
     internal void SetImageSize(int imageSize)
     {
-        var resized = Config with { ImageSize = imageSize };
+        var resized = Config.WithImageSize(imageSize);
         resized.Validate("dual encoder config");
         Config = resized;
     }
@@ -52,15 +55,14 @@ public sealed class VisionTextDualEncoderModel : Module<Tensor, Tensor, Tensor>
     public Tensor GetImageFeatures(Tensor pixelValues)
     {
         using var scope = NewDisposeScope();
-        return visual_projection.forward(vision_model.forward(pixelValues)).MoveToOuterDisposeScope();
+        return visual_projection.forward(vision_model.Features(pixelValues)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Unnormalised text features [batch, projection_dim] of int64 ids padded with the pad id.</summary>
     public Tensor GetTextFeatures(Tensor inputIds)
     {
         using var scope = NewDisposeScope();
-        var mask = inputIds.EqualTo(Config.Text.PadTokenId).logical_not();
-        return text_projection.forward(text_model.MeanPool(inputIds, mask)).MoveToOuterDisposeScope();
+        return text_projection.forward(text_model.Pool(inputIds)).MoveToOuterDisposeScope();
     }
 
     /// <summary>Scaled cosine similarities [images, texts], as HF's logits_per_image.</summary>

@@ -13,8 +13,16 @@ namespace Molyneux.Onnx;
 /// reproduce: <see cref="Preprocess"/> resizes with PIL's bilinear filter straight to 224×224 (no crop, the aspect
 /// ratio not kept), the resize the project's other processors use. Images already 224×224 are not resampled.
 /// Holds the mean image; dispose it.</summary>
-public sealed class ResNetImageProcessor : IImageFilePreprocessor, IDisposable
+public sealed class ResNetImageProcessor : IImageTowerProcessor
 {
+    int IImageTowerProcessor.ImageSize => Height;
+
+    Tensor IImageTowerProcessor.Normalize(Tensor pixels) => FromPixelValues(pixels.mul(LiveScalars.ByteMaximum));
+
+    void IImageTowerProcessor.SaveTo(string folder) => Save(folder);
+
+    IImageTowerProcessor IImageTowerProcessor.Copy() => Copy();
+
     private readonly Tensor meanImage;
 
     /// <param name="meanImage">[3, H, W] in BGR order, subtracted from 0–255 pixel values.</param>

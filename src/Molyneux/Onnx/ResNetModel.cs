@@ -1,3 +1,4 @@
+using Molyneux.Modeling;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -9,7 +10,7 @@ namespace Molyneux.Onnx;
 /// [batch, 512] (what torchvision feeds its fc); <see cref="FeatureMap"/> the last stage's map before pooling.
 /// BatchNorm stays a layer with its running statistics (not folded into the convolutions), so the tower can be put in
 /// training mode and fine-tuned, or differentiated through for inversion; after an import it is in eval mode.</summary>
-public sealed class ResNetModel : Module<Tensor, Tensor>
+public sealed class ResNetModel : Module<Tensor, Tensor>, IImageTower
 {
     public readonly Conv2d conv1;
     public readonly BatchNorm2d bn1;
@@ -38,6 +39,27 @@ public sealed class ResNetModel : Module<Tensor, Tensor>
     }
 
     public ResNetConfig Config { get; }
+
+    nn.Module IImageTower.Module => this;
+
+    public int FeatureWidth => Config.FeatureWidth;
+
+    int IImageTower.StageCount => StageCount;
+
+    public string Description => $"ResNet of basic blocks, stages [{string.Join(", ", Config.Layers)}], {FeatureWidth} features";
+
+    public string HuggingFaceName(string moduleName) => ResNetNaming.HuggingFaceName(moduleName);
+
+    public bool IsIgnorable(string fileName) => false;
+
+    public IEnumerable<Parameter> ParametersFromStage(int stage) => StageModules.Skip(stage).SelectMany(module => module.parameters());
+
+    /// <summary>A feature map [N, C, h, w] read as h·w tokens of C channels.</summary>
+    public (Tensor Tokens, TokenGrid Grid) AsTokens(Tensor hidden) =>
+        (hidden.flatten(2).transpose(1, 2), new TokenGrid(0, (int)hidden.shape[2], (int)hidden.shape[3]));
+
+    public Tensor FromTokens(Tensor tokens, TokenGrid grid) =>
+        tokens.transpose(1, 2).reshape(tokens.shape[0], tokens.shape[2], grid.Height, grid.Width);
 
     /// <summary>The pooled features [batch, 512] of preprocessed pixels [batch, 3, H, W].</summary>
     public override Tensor forward(Tensor pixelValues)

@@ -18,8 +18,15 @@ namespace Molyneux.Tokenization;
 /// <summary>OpenAI CLIP's byte-level BPE tokenizer: <c>SimpleTokenizer.encode</c>/<c>decode</c> and
 /// <c>clip.tokenize</c>, loaded from a Hugging Face vocab.json + merges.txt or from OpenAI's
 /// bpe_simple_vocab_16e6.txt.gz. Thread-safe.</summary>
-public sealed class ClipTokenizer
+public sealed class ClipTokenizer : ITextTowerTokenizer
 {
+    torch.Tensor ITextTowerTokenizer.Tokenize(IReadOnlyList<string> texts, int contextLength) => TokenizeBatch(texts, contextLength);
+
+    /// <summary>The text's tokens and the start and end tokens.</summary>
+    int ITextTowerTokenizer.CountTokens(string text) => Encode(text).Length + 2;
+
+    void ITextTowerTokenizer.SaveTo(string folder, int contextLength) => SaveHuggingFaceFiles(folder, contextLength);
+
     public const string StartOfTextToken = "<|startoftext|>";
     public const string EndOfTextToken = "<|endoftext|>";
     public const int DefaultContextLength = 77;

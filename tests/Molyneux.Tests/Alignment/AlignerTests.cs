@@ -1,7 +1,10 @@
 using Molyneux.Alignment;
 using Molyneux.Checkpoints;
 using Molyneux.Modeling;
+using Molyneux.Onnx;
 using Molyneux.Pretraining;
+using Molyneux.Runtime;
+using Molyneux.Tests.KnowledgeTransfer;
 using Molyneux.Worlds;
 
 namespace Molyneux.Tests.Alignment;
@@ -49,7 +52,7 @@ public sealed class AlignerTests
     {
         using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 32, seed: 0);
         model.ResizeImageInput(64);
-        var vision = model.Model.vision_model;
+        var vision = (ResNetModel)model.Model.vision_model;
         var below = vision.layer3.parameters().Concat(vision.conv1.parameters()).Select(p => p.detach().clone()).ToList();
         var top = vision.layer4.parameters().Select(p => p.detach().clone()).ToList();
         var options = new AlignOptions { Train = AlignedParts.Projections | AlignedParts.ImageTower, UnlockedImageStages = 1, BatchSize = 16, Steps = 2, ProbeEvery = 0 };
@@ -94,10 +97,68 @@ public sealed class AlignerTests
     public void Train_spellings_parse(string spelling, AlignedParts parts) => Assert.Equal(parts, AlignOptions.ParseTrain(spelling));
 
     [Fact]
+    public void An_interrupted_run_resumed_from_its_state_ends_as_an_uninterrupted_one()
+    {
+        // 64 scenes in batches of 16: four steps an epoch, so the cut after step 5 falls inside the second epoch.
+        var options = new AlignOptions { Train = AlignedParts.Projections, BatchSize = 16, Steps = 7, WarmupSteps = 2, ImageViews = 2, ProbeEvery = 3 };
+        ShapesPretrainingData Data() => new(new ShapesWorld(ShapesWorldOptions.Plain with { ImageSize = 32 }), count: 64, seed: 0, probeImagesPerClass: 2);
+        DualEncoderPipeline Model()
+        {
+            var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 16, seed: 0);
+            model.ResizeImageInput(32);
+            return model;
+        }
+        using var uninterrupted = Model();
+        var expected = new Aligner(options).Run(uninterrupted, Data());
+
+        using var folder = new TestPaths.TempFolder();
+        var output = folder.File("aligned");
+        using var cancel = new CancellationTokenSource();
+        using (var interrupted = Model())
+        {
+            var first = new Aligner(options)
+            {
+                State = new ResumableOutput(output, Aligner.StateFile, resume: false, overwrite: false),
+                Progress = new SynchronousProgress<AlignProgress>(report => { if (report.Step == 5) cancel.Cancel(); }),
+            };
+            Assert.Throws<OperationCanceledException>(() => first.Run(interrupted, Data(), cancel.Token));
+        }
+        Assert.Contains("--resume", Assert.Throws<OptionException>(() => new ResumableOutput(output, Aligner.StateFile, resume: false, overwrite: false)).Message);
+        Assert.Contains("other options", Assert.Throws<OptionException>(() => new Aligner(options with { BatchSize = 32 })
+        {
+            State = new ResumableOutput(output, Aligner.StateFile, resume: true, overwrite: false),
+        }.Run(Model(), Data())).Message);
+
+        using var resumed = Model();
+        var result = new Aligner(options) { State = new ResumableOutput(output, Aligner.StateFile, resume: true, overwrite: false) }.Run(resumed, Data());
+
+        Assert.Equal(expected.Curve.Select(point => point.Loss), result.Curve.Select(point => point.Loss));
+        Assert.Equal(expected.Curve[^1].Probes, result.Curve[^1].Probes);
+        foreach (var part in new[] { ModelPart.ImageProjection, ModelPart.TextProjection, ModelPart.Temperature })
+            Assert.All(uninterrupted.Parameters(part).Zip(resumed.Parameters(part)), pair => Assert.True(pair.First.equal(pair.Second).all().item<bool>()));
+    }
+
+    [Fact]
+    public void A_time_budget_becomes_the_steps_that_fit_after_the_set_up()
+    {
+        using var model = DualEncoderCheckpoint.FromBuiltInTowers(projectionDim: 16, seed: 0);
+        model.ResizeImageInput(32);
+        var data = new ShapesPretrainingData(new ShapesWorld(ShapesWorldOptions.Plain with { ImageSize = 32 }), count: 64, seed: 0, probeImagesPerClass: 2);
+        var options = new AlignOptions { BatchSize = 16, ImageViews = 1, ProbeEvery = 0, Minutes = 0.05 };
+
+        var result = new Aligner(options).Run(model, data);
+
+        // Whatever the machine's speed, the run records the steps it worked out and took them all.
+        Assert.Equal(result.Options.Steps, result.Curve.Count);
+        Assert.NotEqual(options.Steps, result.Options.Steps);
+        Assert.Equal(0.05, result.Options.Minutes);
+    }
+
+    [Fact]
     public void Bad_options_are_refused_before_any_work()
     {
         Assert.Contains("--train", Assert.Throws<OptionException>(() => AlignOptions.ParseTrain("vision")).Message);
-        Assert.Contains("unlocked image stages", Assert.Throws<OptionException>(() => new AlignOptions { UnlockedImageStages = 5 }.Validate()).Message);
+        Assert.Contains("unlocked image stages", Assert.Throws<OptionException>(() => new AlignOptions { UnlockedImageStages = 0 }.Validate()).Message);
         Assert.Contains("batch size", Assert.Throws<OptionException>(() => new AlignOptions { BatchSize = 1 }.Validate()).Message);
     }
 }

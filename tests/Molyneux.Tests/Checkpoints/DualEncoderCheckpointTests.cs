@@ -91,11 +91,10 @@ public sealed class DualEncoderCheckpointTests(SavedDualEncoderFixture saved) : 
         using var pixels = Pixels(2, 2);
         using var _ = no_grad();
         using var expected = resnet.Model.forward(resnet.Processor.FromPixelValues(pixels * 255));
-        using var actual = loaded.Model.vision_model.forward(loaded.Normalize(pixels));
+        using var actual = loaded.Model.vision_model.Features(loaded.Normalize(pixels));
         TensorAssert.Close(expected, actual, 1e-5);
         using var expectedTexts = minilm.EncodeTexts(Texts);
-        var (ids, mask) = loaded.Tokenizer.TokenizeBatch(Texts, DualEncoderPipeline.MaxTextLength);
-        using var actualTexts = loaded.Model.text_model.MeanPool(ids, mask);
+        using var actualTexts = loaded.Model.text_model.Pool(loaded.Tokenize(Texts));
         TensorAssert.Close(expectedTexts, actualTexts, 1e-6);
     }
 
@@ -118,8 +117,7 @@ public sealed class DualEncoderCheckpointTests(SavedDualEncoderFixture saved) : 
         var gram = width >= 384 ? weight.t().matmul(weight) : weight.matmul(weight.t());
         TensorAssert.Close(eye(Math.Min(width, 384)), gram, 1e-5);
         if (width < 384) return;
-        var (ids, mask) = model.Tokenizer.TokenizeBatch(Texts, DualEncoderPipeline.MaxTextLength);
-        var pooled = nn.functional.normalize(model.Model.text_model.MeanPool(ids, mask), dim: -1);
+        var pooled = nn.functional.normalize(model.Model.text_model.Pool(model.Tokenize(Texts)), dim: -1);
         var projected = nn.functional.normalize(model.Model.text_projection.forward(pooled), dim: -1);
         TensorAssert.Close(pooled.matmul(pooled.t()), projected.matmul(projected.t()), 1e-5);
     }
@@ -170,11 +168,12 @@ public sealed class DualEncoderCheckpointTests(SavedDualEncoderFixture saved) : 
         using var copy = CopyOfSaved();
         var configPath = System.IO.Path.Combine(copy.Path, "config.json");
         var config = JsonNode.Parse(File.ReadAllText(configPath))!.AsObject();
-        config["vision_config"]!["model_type"] = "vit";
+        config["vision_config"]!["model_type"] = "swin";
         File.WriteAllText(configPath, config.ToJsonString());
         var error = Assert.Throws<ConfigException>(() => VisionLanguageCheckpoint.Load(copy.Path));
         Assert.Contains(configPath, error.Message);
-        Assert.Contains("'vit'", error.Message);
+        Assert.Contains("'swin'", error.Message);
+        Assert.Contains("'resnet', 'vit' or 'clip_vision_model'", error.Message);
     }
 
     [Fact]

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Molyneux.Asif;
 using Molyneux.Checkpoints;
 using Molyneux.KnowledgeTransfer;
 using Molyneux.Modeling;
@@ -81,9 +82,9 @@ public sealed class DualEncoderTokenizerFilesTests(SavedDualEncoderFixture saved
     {
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(saved.Path, "tokenizer_config.json")))!.AsObject();
         Assert.Equal("BertTokenizer", config["tokenizer_class"]!.GetValue<string>());
-        Assert.Equal(DualEncoderPipeline.MaxTextLength, config["model_max_length"]!.GetValue<int>());
+        Assert.Equal(BertConfig.DualEncoderContextLength, config["model_max_length"]!.GetValue<int>());
         var decoder = config["added_tokens_decoder"]!.AsObject();
-        Assert.Equal("[CLS]", decoder[saved.Model.Tokenizer.Encode("", 2)[0].ToString()]!["content"]!.GetValue<string>());
+        Assert.Equal("[CLS]", decoder[((BertWordPieceTokenizer)saved.Model.Tokenizer).Encode("", 2)[0].ToString()]!["content"]!.GetValue<string>());
         var map = JsonNode.Parse(File.ReadAllText(Path.Combine(saved.Path, "special_tokens_map.json")))!.AsObject();
         Assert.Equal(["cls_token", "mask_token", "pad_token", "sep_token", "unk_token"], map.Select(entry => entry.Key));
     }

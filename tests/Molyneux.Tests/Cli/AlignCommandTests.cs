@@ -28,11 +28,55 @@ public sealed class AlignCommandTests
         Assert.Contains("\"image size\": 32", info.Output);
     }
 
+    [Fact]
+    public void Align_takes_other_towers_by_folder_and_refuses_them_beside_a_dual_encoder_folder()
+    {
+        using var folder = new TestPaths.TempFolder();
+        Asif.AsifViTEncoderTests.SaveRandom(folder.File("vit"), Asif.AsifViTEncoderTests.Tiny);
+        var output = folder.File("aligned");
+        var result = CliRunner.Run("align", "--data", "shapes-plain", "--image-tower", folder.File("vit"), "--steps", "2", "--batch-size", "16",
+            "--shapes-count", "32", "--probe-every", "0", "--projection-dim", "8", "--image-views", "1", "--out", output);
+
+        Assert.True(result.ExitCode == 0, result.Error);
+        // Not the build's towers: the whole folder is the model, no projections file stands for it.
+        Assert.False(File.Exists(Path.Combine(output, "projections.safetensors")));
+        using (var record = JsonDocument.Parse(File.ReadAllText(Path.Combine(output, "training.json"))))
+            Assert.Equal($"{folder.File("vit")}+minilm", record.RootElement.GetProperty("from").GetString());
+        var info = CliRunner.Run("info", "--model", output, "--json");
+        Assert.True(info.ExitCode == 0, info.Error);
+        Assert.Contains("ViT, width 16, 2 layers", info.Output);
+
+        var refused = CliRunner.Run("align", "--data", "shapes-plain", "--from", output, "--text-tower", "minilm", "--out", folder.File("again"));
+        Assert.Equal(1, refused.ExitCode);
+        Assert.Contains("a dual encoder folder brings its own towers", refused.Error);
+        Assert.False(Directory.Exists(folder.File("again")));
+        var continued = CliRunner.Run("align", "--data", "shapes-plain", "--from", output, "--steps", "1", "--batch-size", "16", "--shapes-count", "32",
+            "--probe-every", "0", "--image-views", "1", "--out", folder.File("again"));
+        Assert.True(continued.ExitCode == 0, continued.Error);
+    }
+
+    [Fact]
+    public void A_state_left_by_an_interrupted_run_needs_resume()
+    {
+        using var folder = new TestPaths.TempFolder();
+        Directory.CreateDirectory(folder.File("aligned.resume"));
+        File.WriteAllText(folder.File("aligned.resume/align_state.json"), "{}");
+
+        var result = CliRunner.Run("align", "--data", "shapes-plain", "--steps", "2", "--shapes-count", "32", "--out", folder.File("aligned"));
+
+        Assert.Equal(1, result.ExitCode);
+        Assert.Contains("pass --resume to continue it", result.Error);
+        Assert.False(Directory.Exists(folder.File("aligned")));
+    }
+
     [Theory]
     [InlineData(new[] { "--input-size", "16" }, "--input-size 16: the ResNet needs at least 32 pixels")]
     [InlineData(new[] { "--train", "everything" }, "--train: expected projections, image-projection, image, text, image+projections or all, got 'everything'")]
-    [InlineData(new[] { "--unlocked-stages", "5" }, "unlocked image stages must be 1 to 4, got 5")]
+    [InlineData(new[] { "--unlocked-stages", "5" }, "5 unlocked stages asked, but the image tower has 4")]
+    [InlineData(new[] { "--unlocked-stages", "0" }, "unlocked image stages must be at least 1, got 0")]
     [InlineData(new[] { "--batch-size", "1" }, "batch size must be at least 2")]
+    [InlineData(new[] { "--minutes", "1" }, "give --steps or --minutes, not both")]
+    [InlineData(new[] { "--minutes", "0" }, "--minutes must be positive, got 0")]
     [InlineData(new[] { "--validation" }, "--validation: only the emoji world has a validation split")]
     [InlineData(new[] { "--data", "/nonexistent.jsonl" }, "is not emoji, shapes, shapes-plain or an existing captions file")]
     public void Bad_alignment_options_are_refused_with_no_output(string[] options, string expected)
