@@ -7,8 +7,8 @@ namespace Molyneux.Asif;
 
 /// <summary>Opens an encoder folder by its config.json's <c>model_type</c>: images from a ViT (<c>vit</c>) or a CLIP
 /// vision tower with projection (<c>clip_vision_model</c>), texts from a BERT sentence encoder (<c>bert</c>) or a CLIP
-/// text tower with projection (<c>clip_text_model</c>). A whole CLIP (<c>clip</c>) serves either modality, for
-/// comparisons; ASIF's point is to need none. Two pretrained encoders come with the build and are named instead of a
+/// text tower with projection (<c>clip_text_model</c>). A whole CLIP (<c>clip</c>) or dual encoder
+/// (<c>vision_text_dual_encoder</c>) serves either modality, for comparisons; ASIF's point is to need none. Two pretrained encoders come with the build and are named instead of a
 /// folder: <see cref="ResNet18ImageNetName"/> (images) and <see cref="MiniLmName"/> (texts).</summary>
 public static class UnimodalEncoders
 {
@@ -30,8 +30,9 @@ public static class UnimodalEncoders
             ViTConfig.ModelType => ViTImageEncoder.Load(folder, device),
             ClipTower.VisionModelType => ClipVisionEncoder.Load(folder, device),
             "clip" => ClipCheckpoint.Load(folder, new ClipLoadOptions { Device = device ?? ComputeDevice.Cpu }),
+            DualEncoderConfig.ModelType => DualEncoderCheckpoint.Load(folder, device),
             var other => throw new ConfigException($"{folder}: model_type '{other}' is not an image encoder Molyneux reads " +
-                                                   $"({ViTConfig.ModelType}, {ClipTower.VisionModelType}, clip)"),
+                                                   $"({ViTConfig.ModelType}, {ClipTower.VisionModelType}, clip, {DualEncoderConfig.ModelType})"),
         };
 
     public static ITextEncoder LoadTextEncoder(string folder, ComputeDevice? device = null) =>
@@ -40,7 +41,8 @@ public static class UnimodalEncoders
             BertConfig.ModelType => BertTextEncoder.Load(folder, device),
             ClipTower.TextModelType => ClipTextEncoder.Load(folder, device),
             "clip" => ClipCheckpoint.Load(folder, new ClipLoadOptions { Device = device ?? ComputeDevice.Cpu }),
+            DualEncoderConfig.ModelType => DualEncoderCheckpoint.Load(folder, device),
             var other => throw new ConfigException($"{folder}: model_type '{other}' is not a text encoder Molyneux reads " +
-                                                   $"({BertConfig.ModelType}, {ClipTower.TextModelType}, clip)"),
+                                                   $"({BertConfig.ModelType}, {ClipTower.TextModelType}, clip, {DualEncoderConfig.ModelType})"),
         };
 }

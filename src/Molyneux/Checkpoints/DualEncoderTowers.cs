@@ -10,7 +10,8 @@ namespace Molyneux.Checkpoints;
 /// <summary>Where a dual encoder's towers, tokenizer and image processor come from: a dual encoder folder's files,
 /// chosen by each tower's model_type, or pretrained towers named as ASIF names its encoders
 /// (<see cref="UnimodalEncoders"/>): the built-in <c>resnet18-imagenet</c> and <c>minilm</c>, or a folder of a HF ViT,
-/// BERT, CLIP tower with projection, or a whole CLIP (of which one tower is taken; its projection is not).</summary>
+/// BERT, CLIP tower with projection, or a whole CLIP or dual encoder (of which one tower is taken; its projection is
+/// not).</summary>
 public static class DualEncoderTowers
 {
     /// <summary>The tokenizer files of a dual encoder folder whose text tower is <paramref name="text"/>.</summary>
@@ -43,6 +44,7 @@ public static class DualEncoderTowers
             ViTImageEncoder vit => (vit.Model.Config, vit.Model, vit.Processor),
             ClipVisionEncoder clip => Clip(clip.Model.Config.Vision, (ClipVisionTransformer)clip.Model.Transformer, clip.Processor),
             ClipPipeline clip => Clip(clip.Model.Config.Vision, clip.Model.vision_model, clip.ImageProcessor),
+            DualEncoderPipeline dual => (dual.Model.Config.Vision, dual.Model.vision_model, dual.ImageProcessor),
             var other => throw new ConfigException($"{source}: a {other.GetType().Name} cannot be a dual encoder's image tower"),
         };
 
@@ -53,6 +55,7 @@ public static class DualEncoderTowers
             BertTextEncoder bert => (bert.Model.Config, bert.Model, bert.Tokenizer),
             ClipTextEncoder clip => (clip.Model.Config.Text, new ClipTextModel((ClipTextTransformer)clip.Model.Transformer), clip.Tokenizer),
             ClipPipeline clip => (clip.Model.Config.Text, new ClipTextModel(clip.Model.text_model), clip.Tokenizer),
+            DualEncoderPipeline dual => (dual.Model.Config.Text, dual.Model.text_model, dual.Tokenizer),
             var other => throw new ConfigException($"{source}: a {other.GetType().Name} cannot be a dual encoder's text tower"),
         };
 

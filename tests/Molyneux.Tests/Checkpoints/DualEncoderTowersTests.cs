@@ -107,6 +107,15 @@ public sealed class DualEncoderTowersTests
         var encoded = reloaded.EncodeImages(images);
         TensorAssert.Close(dual.ImageFeatures(pixels), encoded, 1e-6);
 
+        // ASIF reads the folder as an encoder of either modality, and a new dual encoder can take its towers.
+        using (var asif = Assert.IsType<DualEncoderPipeline>(UnimodalEncoders.LoadImageEncoder(folder.File("dual"))))
+            TensorAssert.Close(encoded, asif.EncodeImages(images), 1e-6);
+        using (var again = DualEncoderCheckpoint.FromTowers(folder.File("dual"), folder.File("dual"), 8, seed: 1))
+        {
+            TensorAssert.Close(dual.Model.vision_model.Features(pixels), again.Model.vision_model.Features(pixels), 1e-6);
+            Assert.Equal(dual.Tokenize(["a tiny red square"]).data<long>().ToArray(), again.Tokenize(["a tiny red square"]).data<long>().ToArray());
+        }
+
         var resize = Assert.Throws<OptionException>(() => reloaded.ResizeImageInput(32));
         Assert.Contains("the vit image tower takes 16 px images only", resize.Message);
         config["vision_pooling"] = "pooler";
