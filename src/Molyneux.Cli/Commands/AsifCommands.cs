@@ -85,7 +85,8 @@ public static class AsifCommands
         private readonly Option<bool?> centre = new("--centre")
         {
             Description = "Centre each modality on its anchors' mean embedding before the cosines (for encoders whose features " +
-                          "share one direction, as a ResNet's post-ReLU features do); default: on for resnet18-imagenet, off otherwise",
+                          "share one direction, as a ResNet's post-ReLU features do); default: build: on for resnet18-imagenet, off otherwise; " +
+                          "experiment: whichever does better on the validation split (Facebook's drawings, Google and Apple anchors)",
         };
         private readonly Option<string?> home = DataCommands.Home();
 
@@ -101,7 +102,10 @@ public static class AsifCommands
         /// <summary>--centre as given, else on for the built-in ResNet18, whose post-ReLU features all share one
         /// direction (without it the emoji experiment falls from 43.1 % to 26.9 %), and off for other encoders.</summary>
         public bool Centre(ParseResult parse) =>
-            parse.GetValue(centre) ?? parse.GetValue(image) == UnimodalEncoders.ResNet18ImageNetName;
+            GivenCentre(parse) ?? parse.GetValue(image) == UnimodalEncoders.ResNet18ImageNetName;
+
+        /// <summary>--centre as given; null when it was not.</summary>
+        public bool? GivenCentre(ParseResult parse) => parse.GetValue(centre);
     }
 
     private static (IImageEncoder Image, ITextEncoder Text) LoadEncoders(AsifIndex index, string? imageFolder, string? textFolder, ComputeDevice device)
@@ -329,9 +333,12 @@ public static class AsifCommands
             var messages = new Progress<string>(message => context.Info.WriteLine(message));
             var (imageFolder, textFolder) = encoders.Folders(parse);
             var result = EmojiAsifExperiment.Run(EmojiInstaller.Install(encoders.Home(parse), messages), UnimodalEncoders.LoadImageEncoder(imageFolder),
-                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: encoders.Centre(parse));
+                UnimodalEncoders.LoadTextEncoder(textFolder), parse.GetValue(maxWrong), messages: messages, centre: encoders.GivenCentre(parse));
             if (json.Write(parse, context, result.ToJson)) return 0;
-            context.Console.WriteLine($"{result.Anchors} anchors, {result.TestImages} Twitter images among {result.Classes} emoji: " +
+            if (result.Centring is { } choice)
+                context.Console.WriteLine($"centring chosen on the validation split ({choice.ValidationStyle} drawings): top-1 {100 * choice.UncentredTop1:F1}% uncentred, " +
+                                          $"{100 * choice.CentredTop1:F1}% centred: {(choice.Centred ? "centred" : "uncentred")}");
+            context.Console.WriteLine($"{result.Anchors} anchors{(result.Centred ? ", centred" : "")}, {result.TestImages} Twitter images among {result.Classes} emoji: " +
                                       $"top-1 {100 * result.Top1:F1}%, top-5 {100 * result.Top5:F1}% ({result.Seconds:F0} s)");
             context.Console.WriteLine($"encoders alone: nearest anchor image same emoji {100 * result.ImageNeighbourAccuracy:F1}%, " +
                                       $"nearest anchor caption same emoji {100 * result.TextNeighbourAccuracy:F1}%");

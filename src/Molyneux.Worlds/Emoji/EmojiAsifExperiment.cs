@@ -10,6 +10,14 @@ namespace Molyneux.Worlds.Emoji;
 /// <summary>One point of a curve: a setting and the accuracies it gives.</summary>
 public sealed record AsifCurvePoint(double Setting, double Top1, double Top5);
 
+/// <summary>How centring was chosen when it was not given: top-1 on the validation split (anchors from the
+/// pretraining styles but the last, its drawings classified among the same emoji), uncentred and centred; the
+/// higher one (uncentred on a tie) is used on the test. The test style is never loaded for it.</summary>
+public sealed record CentringChoice(double UncentredTop1, double CentredTop1, string ValidationStyle)
+{
+    public bool Centred => CentredTop1 > UncentredTop1;
+}
+
 /// <summary>What <see cref="EmojiAsifExperiment"/> measured; fractions in [0, 1].</summary>
 /// <param name="ImageNeighbourAccuracy">How often a test image's most similar anchor image shows the same emoji: the
 /// image encoder alone.</param>
@@ -20,6 +28,7 @@ public sealed record AsifCurvePoint(double Setting, double Top1, double Top5);
 /// theirs competes, so "unknown" is the right answer) answered "unknown".</param>
 /// <param name="Anchors">Anchor pairs in the index the headline numbers use (the largest count).</param>
 /// <param name="Centred">Whether both modalities were centred on the anchors' means.</param>
+/// <param name="Centring">How that was chosen on the validation split; null when it was given.</param>
 /// <param name="TestImages">Test images classified, each of one emoji.</param>
 /// <param name="Classes">Emoji classes competing for every test image.</param>
 /// <param name="Top1">Top-1 accuracy at the default settings (all anchors, default k and p, fp32).</param>
@@ -34,7 +43,8 @@ public sealed record EmojiAsifResult(
     int Anchors, bool Centred, int TestImages, int Classes, double Top1, double Top5, double Seconds,
     double ImageNeighbourAccuracy, double TextNeighbourAccuracy,
     IReadOnlyList<AsifCurvePoint> ByAnchors, IReadOnlyList<AsifCurvePoint> ByNonZeros, IReadOnlyList<AsifCurvePoint> ByExponent,
-    IReadOnlyDictionary<string, AsifCurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown)
+    IReadOnlyDictionary<string, AsifCurvePoint> ByStorage, double UnknownThreshold, SelectiveOutcome Unknown, double OutOfSetUnknown,
+    CentringChoice? Centring)
 {
     /// <summary>The result as indented JSON with snake_case names, as <see cref="Save"/> writes it.</summary>
     public string ToJson() => JsonSerializer.Serialize(this, new JsonSerializerOptions
@@ -50,7 +60,8 @@ public sealed record EmojiAsifResult(
 /// image–caption pairs (three vendors' drawings), the test is the held-out Twitter style of every pretrained emoji,
 /// classified among all of them with the bare label as the prompt. Top-1/top-5 at ASIF's defaults, then the curves
 /// over the number of anchors (nested random subsets), k and p, the cost of fp16 and int8 anchors, and an unknown
-/// threshold calibrated on half the test images.</summary>
+/// threshold calibrated on half the test images. Centring, unless given, is chosen on the validation split first
+/// (<see cref="CentringChoice"/>); images are encoded once for both.</summary>
 public static class EmojiAsifExperiment
 {
     public static readonly int[] AnchorCounts = [250, 500, 1000, 2000, 4000];
@@ -59,13 +70,14 @@ public static class EmojiAsifExperiment
 
     /// <param name="maxWrong">The unknown threshold's target: wrong answers allowed among answered calibration images.</param>
     /// <param name="splitOptions">The split (default: the standard one, as the encoders were trained on).</param>
-    /// <param name="centre">Centre both modalities on the anchors' means (<see cref="AsifIndex.Build"/>).</param>
+    /// <param name="centre">Centre both modalities on the anchors' means (<see cref="AsifIndex.Build"/>); null: whichever
+    /// does better on the validation split.</param>
     /// <param name="manifest">The installed emoji data set: its concepts, images and descriptions.</param>
     /// <param name="imageEncoder">Encodes the anchor and test images (a pretrained single-modality tower).</param>
     /// <param name="textEncoder">Encodes the anchor captions and the class prompts (a pretrained single-modality tower).</param>
     /// <param name="messages">Hears each stage as it starts (a long run); null: silent.</param>
     public static EmojiAsifResult Run(EmojiManifest manifest, IImageEncoder imageEncoder, ITextEncoder textEncoder,
-        double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null, bool centre = false)
+        double maxWrong = 0.5, EmojiSplitOptions? splitOptions = null, IProgress<string>? messages = null, bool? centre = false)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var split = EmojiSplits.Split(manifest, splitOptions);
@@ -75,18 +87,20 @@ public static class EmojiAsifExperiment
         var labels = test.Select(sample => classOf[sample.Concept.ShortName]).ToList();
         var outOfSet = split.ConceptTest.Where(sample => split.Options.HeldOutStyles.Contains(sample.Style)).ToList();
         var anchorConcepts = split.Pretrain.Select(sample => classOf[sample.Concept.ShortName]).ToArray();
-
-        messages?.Report($"encoding {split.Pretrain.Count} anchor pairs");
-        using var index = AsifIndex.Build(imageEncoder, textEncoder, split.Pretrain.Select(sample => new AnchorPair(sample.ImagePath, sample.Caption)).ToList(),
-            centre: centre);
-        messages?.Report($"encoding {test.Count + outOfSet.Count} test images and {concepts.Count} prompts");
-        using var images = imageEncoder.EncodeImages(test.Select(sample => sample.ImagePath).ToList());
-        using var outOfSetImages = imageEncoder.EncodeImages(outOfSet.Select(sample => sample.ImagePath).ToList());
+        using var images = new RememberingImageEncoder(imageEncoder);
         using var prompts = textEncoder.EncodeTexts(concepts.Select(concept => concept.Label).ToList());
-
         var defaults = new AsifOptions();
+
+        var centring = centre is null ? ChooseCentring(manifest, split.Options, images, textEncoder, prompts, classOf, defaults, messages) : null;
+        var centred = centre ?? centring!.Centred;
+        messages?.Report($"encoding {split.Pretrain.Count} anchor pairs");
+        using var index = AsifIndex.Build(images, textEncoder, Pairs(split.Pretrain), centre: centred);
+        messages?.Report($"encoding {test.Count + outOfSet.Count} test images");
+        using var testImages = images.EncodeImages(test.Select(sample => sample.ImagePath).ToList());
+        using var outOfSetImages = images.EncodeImages(outOfSet.Select(sample => sample.ImagePath).ToList());
+
         var longest = NonZeroCounts.Max();
-        var (imageValues, imageIndices) = RelativeRepresentation.TopSimilarities(images, index.ImageAnchors, longest, defaults.ChunkRows);
+        var (imageValues, imageIndices) = RelativeRepresentation.TopSimilarities(testImages, index.ImageAnchors, longest, defaults.ChunkRows);
         var (promptValues, promptIndices) = RelativeRepresentation.TopSimilarities(prompts, index.TextAnchors, longest, defaults.ChunkRows);
         AsifCurvePoint Measure(double setting, AsifOptions options) =>
             Accuracy(setting, RelativeRepresentation.FromSimilarities(imageValues, imageIndices, index.Anchors.Count, options),
@@ -102,14 +116,14 @@ public static class EmojiAsifExperiment
         var byAnchors = AnchorCounts.Where(count => count < index.Anchors.Count).Select(count =>
         {
             using var subset = index.Subset(order[..count]);
-            return Score(count, subset, images, prompts, defaults, labels);
+            return Score(count, subset, testImages, prompts, defaults, labels);
         }).Append(atDefaults with { Setting = index.Anchors.Count }).ToList();
         var byStorage = new[] { AnchorStorage.Fp16, AnchorStorage.Int8 }.ToDictionary(
             storage => storage.ToString().ToLowerInvariant(),
             storage =>
             {
                 using var quantized = index.WithStorage(storage);
-                return Score(defaults.NonZeros, quantized, images, prompts, defaults, labels);
+                return Score(defaults.NonZeros, quantized, testImages, prompts, defaults, labels);
             });
         byStorage["fp32"] = atDefaults;
 
@@ -129,9 +143,30 @@ public static class EmojiAsifExperiment
         using var promptNearest = promptIndices[.., 0].contiguous();
         var imageNeighbour = imageNearest.data<long>().ToArray().Select((anchor, i) => anchorConcepts[anchor] == labels[i]).Average(hit => hit ? 1.0 : 0.0);
         var textNeighbour = promptNearest.data<long>().ToArray().Select((anchor, c) => anchorConcepts[anchor] == c).Average(hit => hit ? 1.0 : 0.0);
-        return new EmojiAsifResult(index.Anchors.Count, centre, test.Count, concepts.Count, atDefaults.Top1, atDefaults.Top5, clock.Elapsed.TotalSeconds,
+        return new EmojiAsifResult(index.Anchors.Count, centred, test.Count, concepts.Count, atDefaults.Top1, atDefaults.Top5, clock.Elapsed.TotalSeconds,
             imageNeighbour, textNeighbour, byAnchors, byNonZeros, byExponent, byStorage, threshold, unknown,
-            outOfSetBest.Average(score => score < threshold ? 1.0 : 0.0));
+            outOfSetBest.Average(score => score < threshold ? 1.0 : 0.0), centring);
+    }
+
+    private static List<AnchorPair> Pairs(IEnumerable<EmojiSample> samples) => samples.Select(sample => new AnchorPair(sample.ImagePath, sample.Caption)).ToList();
+
+    /// <summary>Top-1 at ASIF's defaults on the validation split (<see cref="EmojiSplitOptions.ForValidation"/>), with
+    /// and without centring: its anchors are the pretraining pairs of every style but the last, whose drawings are
+    /// classified among the same emoji.</summary>
+    private static CentringChoice ChooseCentring(EmojiManifest manifest, EmojiSplitOptions options, IImageEncoder images, ITextEncoder textEncoder,
+        Tensor prompts, IReadOnlyDictionary<string, int> classOf, AsifOptions defaults, IProgress<string>? messages)
+    {
+        var validation = EmojiSplits.Split(manifest, options.ForValidation());
+        var queries = validation.StyleTest.Where(sample => classOf.ContainsKey(sample.Concept.ShortName)).ToList();
+        messages?.Report($"choosing centring on the validation split: {validation.Pretrain.Count} anchor pairs, {queries.Count} {string.Join(", ", validation.Options.HeldOutStyles)} drawings");
+        using var queryImages = images.EncodeImages(queries.Select(sample => sample.ImagePath).ToList());
+        var labels = queries.Select(sample => classOf[sample.Concept.ShortName]).ToList();
+        double Top1(bool centre)
+        {
+            using var index = AsifIndex.Build(images, textEncoder, Pairs(validation.Pretrain), centre: centre);
+            return Score(defaults.NonZeros, index, queryImages, prompts, defaults, labels).Top1;
+        }
+        return new CentringChoice(Top1(false), Top1(true), string.Join(", ", validation.Options.HeldOutStyles));
     }
 
     private static AsifCurvePoint Score(double setting, AsifIndex index, Tensor images, Tensor prompts, AsifOptions options, IReadOnlyList<int> labels) =>

@@ -63,5 +63,14 @@ public sealed class AsifEmojiTrainingTests
         Assert.Equal(result.Anchors, result.ByAnchors[^1].Setting);
         Assert.Equal(["fp16", "int8", "fp32"], result.ByStorage.Keys);
         Assert.Equal(1.0, result.Unknown.Accuracy + result.Unknown.Unknown + result.Unknown.Wrong, 9);
+        Assert.Null(result.Centring);
+
+        // Without --centre, centring is chosen on the validation split (facebook's discs, google's and apple's anchors).
+        var chosen = EmojiAsifExperiment.Run(manifest, image, text, splitOptions: split, centre: null);
+        Assert.NotNull(chosen.Centring);
+        Assert.Equal("facebook", chosen.Centring!.ValidationStyle);
+        Assert.Equal(chosen.Centring.CentredTop1 > chosen.Centring.UncentredTop1, chosen.Centred);
+        var given = EmojiAsifExperiment.Run(manifest, image, text, splitOptions: split, centre: chosen.Centred);
+        Assert.Equal((given.Top1, given.Top5), (chosen.Top1, chosen.Top5));
     }
 }
