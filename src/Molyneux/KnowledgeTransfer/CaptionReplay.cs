@@ -36,6 +36,9 @@ public sealed record CaptionReplay(Tensor Images, IReadOnlyList<string> Captions
     public long[] Rows(int step, int count) =>
         Enumerable.Range(0, count).Select(i => ((long)step * count + i) % Captions.Count).ToArray();
 
+    /// <summary>Why a replay cannot go with a caption weight of 0 (<c>finetune</c> and <c>learn</c> refuse it alike).</summary>
+    public const string NeedsCaptioningLoss = "--replay: replays ordinary captions with the captioning loss, which a --caption-weight of 0 turns off";
+
     /// <summary>Stops a replay on a model without a decoder to replay through, naming the model's kind.</summary>
     /// <param name="model">The model to be fine-tuned.</param>
     /// <exception cref="OptionException">The model writes no captions.</exception>

@@ -72,7 +72,7 @@ public sealed class FineTuner(FineTuneOptions options)
         if (data.Replay is not null)
         {
             CaptionReplay.RequireCaptioner(model);
-            if (options.CaptionWeight == 0) throw new OptionException("--replay: replays ordinary captions with the captioning loss, which --caption-weight 0 turns off");
+            if (options.CaptionWeight == 0) throw new OptionException(CaptionReplay.NeedsCaptioningLoss);
         }
         if (data.FromLayer is not null && (clip is null || options.Lora is not null))
             throw new OptionException(clip is null

@@ -108,7 +108,7 @@ public sealed record LearnOptions
         if (!(CaptionForgettingBound >= 0)) throw new OptionException($"--cider-bound: must not be negative, got {CaptionForgettingBound}");
         if (ReplayCaptions is { } replay && !File.Exists(replay)) throw new OptionException($"--replay: {Path.GetFullPath(replay)}: no such captions file");
         if (ReplayCaptions is not null && CaptionWeights.Contains(0))
-            throw new OptionException("--replay: replays ordinary captions with the captioning loss, which a --caption-weight of 0 turns off");
+            throw new OptionException(CaptionReplay.NeedsCaptioningLoss);
         if (!(ForgettingBound >= 0)) throw new OptionException($"--forgetting-bound: must not be negative, got {100 * ForgettingBound}");
         if (Distractors < 0) throw new OptionException($"--distractors: must not be negative, got {Distractors}");
         if (Inversion.Partial is not null)

@@ -122,7 +122,7 @@ public sealed class FineTuningCaptionerTests
         using var cocaReplay = new CaptionReplay(rand([1, 3, 32, 32]), ["a dog"]);
         var weightless = Assert.Throws<OptionException>(() =>
             new FineTuner(new FineTuneOptions { CaptionWeight = 0 }).Run(coca, new FineTuneData(small, ["a blorp"], ["a dog"]) { Replay = cocaReplay }));
-        Assert.Contains("--caption-weight 0 turns off", weightless.Message);
+        Assert.Contains("a --caption-weight of 0 turns off", weightless.Message);
     }
 
     [Theory]
