@@ -38,5 +38,5 @@ public sealed class ViTImageEncoder(ViTModel model, ViTImageProcessor processor,
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>
         BatchedInference.RunFiles(imagePaths, BatchSize, EmbeddingSize, progress, Processor,
-            pixels => Model.Pool(EncoderFolder.ToDevice(pixels, Device)));
+            pixels => Model.Embed(EncoderFolder.ToDevice(pixels, Device)));
 }

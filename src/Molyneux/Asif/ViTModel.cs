@@ -56,7 +56,7 @@ public sealed class ViTEmbeddings : Module<Tensor, Tensor>
     }
 }
 
-/// <summary>The ViT encoder; <see cref="Pool(Tensor)"/> takes the class token of the final-norm states (CLS pooling).
+/// <summary>The ViT encoder; <see cref="Embed"/> takes the class token of the final-norm states (CLS pooling).
 /// As a dual encoder's image tower its stages are the encoder layers, and it pools the same way (HF's ViTModel would
 /// feed its pooler, a dense layer with tanh trained for a classification head; the dual encoder's config records
 /// <c>vision_pooling: cls</c>).</summary>
@@ -92,15 +92,10 @@ public sealed class ViTModel : Module<Tensor, Tensor>, IImageTower
 
     public Tensor Stem(Tensor pixelValues) => embeddings.forward(pixelValues);
 
-    public Tensor Stages(Tensor hidden, int from, int to)
-    {
-        using var scope = NewDisposeScope();
-        var x = hidden;
-        for (var layer = from; layer < to; layer++) x = encoder.layers[layer].forward(x, false);
-        return x.alias().MoveToOuterDisposeScope();
-    }
+    public Tensor Stages(Tensor hidden, int from, int to) => encoder.Forward(hidden, causal: false, from, to);
 
-    Tensor IImageTower.Pool(Tensor hidden) => layernorm.forward(hidden[.., 0]);
+    /// <summary>The final-norm class token of the last layer's states: [batch, hidden].</summary>
+    public Tensor Pool(Tensor hidden) => layernorm.forward(hidden[.., 0]);
 
     public IEnumerable<Parameter> ParametersFromStage(int stage) =>
         encoder.layers.Skip(stage).SelectMany(layer => layer.parameters()).Concat(layernorm.parameters());
@@ -121,7 +116,7 @@ public sealed class ViTModel : Module<Tensor, Tensor>, IImageTower
     }
 
     /// <summary>The class token's final state [batch, hidden]: the image's embedding.</summary>
-    public Tensor Pool(Tensor pixelValues)
+    public Tensor Embed(Tensor pixelValues)
     {
         using var scope = NewDisposeScope();
         return forward(pixelValues)[.., 0].MoveToOuterDisposeScope();

@@ -117,11 +117,12 @@ public sealed class ClipEncoder : Module<Tensor, bool, Tensor>
 
     public override Tensor forward(Tensor hiddenStates, bool causal) => Forward(hiddenStates, causal, fromLayer: 0);
 
-    public Tensor Forward(Tensor hiddenStates, bool causal, int fromLayer)
+    /// <summary>Layers <paramref name="fromLayer"/> up to <paramref name="toLayer"/> (exclusive; null: the last).</summary>
+    public Tensor Forward(Tensor hiddenStates, bool causal, int fromLayer, int? toLayer = null)
     {
         using var scope = NewDisposeScope();
         var x = hiddenStates;
-        for (var i = fromLayer; i < layers.Count; i++) x = layers[i].forward(x, causal);
+        for (var i = fromLayer; i < (toLayer ?? layers.Count); i++) x = layers[i].forward(x, causal);
         return (ReferenceEquals(x, hiddenStates) ? x.alias() : x).MoveToOuterDisposeScope();
     }
 }

@@ -46,13 +46,7 @@ public sealed class ClipVisionModel : Module<Tensor, Tensor>, IImageTower
 
     public Tensor Stem(Tensor pixelValues) => vision_model.ForwardToLayer(pixelValues, 0);
 
-    public Tensor Stages(Tensor hidden, int from, int to)
-    {
-        using var scope = NewDisposeScope();
-        var x = hidden;
-        for (var layer = from; layer < to; layer++) x = vision_model.encoder.layers[layer].forward(x, false);
-        return x.alias().MoveToOuterDisposeScope();
-    }
+    public Tensor Stages(Tensor hidden, int from, int to) => vision_model.encoder.Forward(hidden, causal: false, from, to);
 
     public Tensor Pool(Tensor hidden) => vision_model.post_layernorm.forward(hidden[.., 0]);
 

@@ -53,7 +53,7 @@ public sealed class AsifViTEncoderTests
         using var encoder = ViTImageEncoder.Load(folder.File("vit"));
         var images = WriteImages(folder, 3);
         using var pixels = encoder.Processor.PreprocessFiles(images);
-        using var expected = original.Pool(pixels);
+        using var expected = original.Embed(pixels);
         using var actual = encoder.EncodeImages(images);
         Assert.True(TensorAssert.Identical(expected, actual));
         Assert.Equal([3L, Tiny.HiddenSize], actual.shape);
