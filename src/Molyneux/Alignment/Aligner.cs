@@ -109,8 +109,9 @@ public sealed class Aligner(AlignOptions options)
         using var optimizer = optim.AdamW(groups.Select(group => new AdamW.ParamGroup(group.Parameters, new AdamW.Options { LearningRate = group.LearningRate })),
             beta1: 0.9, beta2: 0.98, eps: 1e-6, weight_decay: options.WeightDecay);
         var baseRates = groups.Select(group => group.LearningRate).ToList();
-        var trainedNames = module.named_parameters().Where(named => trainable.Any(parameter => parameter.Handle == named.parameter.Handle))
-            .Select(named => named.name).ToList();
+        // What trains, under the module's names: the part of the model a saved state holds.
+        var trained = module.named_parameters().Where(named => trainable.Any(parameter => parameter.Handle == named.parameter.Handle))
+            .Select(named => (named.name, (Tensor)named.parameter)).ToList();
 
         var stepsPerEpoch = Math.Max(1, data.Count / options.BatchSize);
         // The step's loss for rows of the data in an epoch: the view and the caption draw of that epoch.
@@ -122,7 +123,7 @@ public sealed class Aligner(AlignOptions options)
             return ContrastiveLoss.Compute(imageFeatures, textFeatures, module.logit_scale);
         }
 
-        var saved = State is { HasState: true } ? LoadState(module, trainedNames, optimizer) : null;
+        var saved = State is { HasState: true } ? LoadState(trained, optimizer) : null;
         var run = saved?.Options ?? options with { Steps = options.Minutes is { } minutes ? CalibrateSteps(minutes, clock.Elapsed, data.Count, Loss, optimizer) : options.Steps };
         var curve = saved?.Curve.ToList() ?? [];
         var firstStep = saved?.Step ?? 0;
@@ -164,7 +165,7 @@ public sealed class Aligner(AlignOptions options)
                 probeNow ? Probe(module, data.Probes, probeTrunks, texts, frozenStages) : null);
             curve.Add(point);
             Progress?.Report(new AlignProgress(step + 1, run.Steps, lossValue, Evaluated: point));
-        }, save: State is null ? null : done => SaveState(module, trainedNames, optimizer, new SavedState(done, Minutes(), curve, run)), cancellationToken);
+        }, save: State is null ? null : done => SaveState(trained, optimizer, new SavedState(done, Minutes(), curve, run)), cancellationToken);
         order?.Dispose();
         model.WeightsChanged();
         return new AlignResult(data.Description, run, curve, trainable.Sum(parameter => parameter.numel()), TimeSpan.FromMinutes(Minutes()));
@@ -201,11 +202,10 @@ public sealed class Aligner(AlignOptions options)
     /// <param name="Options">The options of the run, its steps being the total it works towards.</param>
     private sealed record SavedState(int Step, double Minutes, IReadOnlyList<CurvePoint> Curve, AlignOptions Options);
 
-    private void SaveState(VisionTextDualEncoderModel module, IReadOnlyList<string> trainedNames, AdamW optimizer, SavedState state) =>
+    private void SaveState(IReadOnlyList<(string Name, Tensor Tensor)> trained, AdamW optimizer, SavedState state) =>
         AtomicFile.WriteDirectory(State!.ResumeFolder, overwrite: true, folder =>
         {
-            var parameters = module.named_parameters().ToDictionary(named => named.name, named => (Tensor)named.parameter);
-            SafetensorsFile.Write(Path.Combine(folder, TrainedFile), trainedNames.Select(name => new KeyValuePair<string, Tensor>(name, parameters[name])));
+            ModuleWeights.SavePart(Path.Combine(folder, TrainedFile), trained);
             AtomicFile.Write(Path.Combine(folder, OptimizerFile), stream =>
             {
                 using var writer = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true);
@@ -216,7 +216,7 @@ public sealed class Aligner(AlignOptions options)
 
     /// <summary>Restores the trained weights and the optimizer's moments of the saved state, after checking that it
     /// was saved by a run of the same options.</summary>
-    private SavedState LoadState(VisionTextDualEncoderModel module, IReadOnlyList<string> trainedNames, AdamW optimizer)
+    private SavedState LoadState(IReadOnlyList<(string Name, Tensor Tensor)> trained, AdamW optimizer)
     {
         var path = State!.StatePath;
         SavedState state;
@@ -230,19 +230,7 @@ public sealed class Aligner(AlignOptions options)
         }
         if (state.Options with { Steps = options.Steps } != options)
             throw new OptionException($"{path}: saved by a run with other options ({state.Options}); resume with the options it was started with");
-        var trainedPath = Path.Combine(State.ResumeFolder, TrainedFile);
-        using var file = SafetensorsFile.Open(trainedPath);
-        var parameters = module.named_parameters().ToDictionary(named => named.name, named => named.parameter);
-        using (no_grad())
-        {
-            foreach (var name in trainedNames)
-            {
-                using var stored = file.Read(name);
-                if (!stored.shape.SequenceEqual(parameters[name].shape))
-                    throw new CheckpointException($"{trainedPath}: '{name}' is [{string.Join(", ", stored.shape)}] but the model's is [{string.Join(", ", parameters[name].shape)}]");
-                parameters[name].copy_(stored);
-            }
-        }
+        ModuleWeights.LoadPart(Path.Combine(State.ResumeFolder, TrainedFile), trained);
         using var reader = new BinaryReader(File.OpenRead(Path.Combine(State.ResumeFolder, OptimizerFile)));
         optimizer.load_state_dict(reader);
         return state;

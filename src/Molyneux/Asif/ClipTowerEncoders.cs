@@ -12,8 +12,6 @@ namespace Molyneux.Asif;
 public sealed class ClipVisionEncoder(ClipTower model, ClipImageProcessor processor, ComputeDevice device, string identity)
     : FolderEncoder<ClipTower>(model, device, identity), IImageEncoder
 {
-    private const string PreprocessorFile = "preprocessor_config.json";
-
     public ClipImageProcessor Processor { get; } = processor;
 
     public int EmbeddingSize => Model.ProjectionDim;
@@ -23,7 +21,7 @@ public sealed class ClipVisionEncoder(ClipTower model, ClipImageProcessor proces
     public static ClipVisionEncoder Load(string folder, ComputeDevice? device = null)
     {
         var model = ClipTowerFolder.Read(folder, ClipTower.VisionModelType);
-        var preprocessor = Path.Combine(folder, PreprocessorFile);
+        var preprocessor = Path.Combine(folder, ClipImageProcessor.FileName);
         var processor = File.Exists(preprocessor) ? ClipImageProcessor.FromFile(preprocessor) : ClipImageProcessor.Default(model.Config.Vision.ImageSize);
         device ??= ComputeDevice.Cpu;
         return new ClipVisionEncoder(model, processor, device, ClipTowerFolder.LoadWeights(model, folder, device));
@@ -33,7 +31,7 @@ public sealed class ClipVisionEncoder(ClipTower model, ClipImageProcessor proces
     public static void Save(ClipTower model, ClipImageProcessor processor, string folder)
     {
         ClipTowerFolder.Write(model, folder);
-        processor.Save(Path.Combine(folder, PreprocessorFile));
+        processor.Save(Path.Combine(folder, ClipImageProcessor.FileName));
     }
 
     public Tensor EncodeImages(IReadOnlyList<string> imagePaths, IProgress<int>? progress = null) =>

@@ -61,7 +61,7 @@ public static class ClipCheckpoint
         }
         var tokenizer = LoadTokenizer(path, options, config, notes);
         var folder = Directory.Exists(path) ? path : Path.GetDirectoryName(Path.GetFullPath(path))!;
-        var preprocessorPath = Path.Combine(folder, "preprocessor_config.json");
+        var preprocessorPath = Path.Combine(folder, ClipImageProcessor.FileName);
         var processor = Directory.Exists(path) && File.Exists(preprocessorPath)
             ? ClipImageProcessor.FromFile(preprocessorPath)
             : ClipImageProcessor.Default(model.Config.Vision.ImageSize);
@@ -85,7 +85,7 @@ public static class ClipCheckpoint
         SafetensorsFile.Write(Path.Combine(folder, "model.safetensors"), StateDict(clip.Model),
             new Dictionary<string, string> { ["format"] = "pt" });
         clip.Tokenizer.SaveHuggingFaceFiles(folder, clip.Model.Config.Text.MaxPositionEmbeddings);
-        clip.ImageProcessor.Save(Path.Combine(folder, "preprocessor_config.json"));
+        clip.ImageProcessor.Save(Path.Combine(folder, ClipImageProcessor.FileName));
     }
 
     /// <summary>Saves the weights alone in OpenAI/open_clip naming, for OpenAI's <c>CLIP</c> class or open_clip;

@@ -70,22 +70,13 @@ public static class DualEncoderCheckpoint
 
     /// <summary>Writes the projections and the temperature alone (2 MB for the built-in towers at 512), so that a model
     /// whose towers come from the build ships as this file.</summary>
-    public static void SaveProjections(DualEncoderPipeline pipeline, string path) =>
-        SafetensorsFile.Write(path, Projections(pipeline.Model).Select(p => new KeyValuePair<string, Tensor>(p.Name, p.Tensor)));
+    public static void SaveProjections(DualEncoderPipeline pipeline, string path) => ModuleWeights.SavePart(path, Projections(pipeline.Model));
 
     /// <summary>Replaces the projections and the temperature by those of a <see cref="SaveProjections"/> file; a missing
     /// tensor or one of another shape is named with the file.</summary>
     public static void LoadProjections(DualEncoderPipeline pipeline, string path)
     {
-        using var file = SafetensorsFile.Open(path);
-        using var _ = no_grad();
-        foreach (var (name, target) in Projections(pipeline.Model))
-        {
-            using var stored = file.Read(name);
-            if (!stored.shape.SequenceEqual(target.shape))
-                throw new CheckpointException($"{path}: '{name}' is [{string.Join(", ", stored.shape)}] but the model's is [{string.Join(", ", target.shape)}]");
-            target.copy_(stored);
-        }
+        ModuleWeights.LoadPart(path, Projections(pipeline.Model));
         pipeline.WeightsChanged();
     }
 

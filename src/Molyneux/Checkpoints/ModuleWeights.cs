@@ -69,6 +69,26 @@ public static class ModuleWeights
         return "";
     }
 
+    /// <summary>Writes some of a model's tensors under the names given (a part of it: its projections, what a run
+    /// trains), atomically.</summary>
+    public static void SavePart(string path, IEnumerable<(string Name, Tensor Tensor)> part) =>
+        SafetensorsFile.Write(path, part.Select(entry => new KeyValuePair<string, Tensor>(entry.Name, entry.Tensor)));
+
+    /// <summary>Copies the tensors of a <see cref="SavePart"/> file into the model's tensors of the same names; a
+    /// missing tensor or one of another shape is named with the file.</summary>
+    public static void LoadPart(string path, IEnumerable<(string Name, Tensor Target)> part)
+    {
+        using var file = SafetensorsFile.Open(path);
+        using var _ = no_grad();
+        foreach (var (name, target) in part)
+        {
+            using var stored = file.Read(name);
+            if (!stored.shape.SequenceEqual(target.shape))
+                throw new CheckpointException($"{path}: '{name}' is [{string.Join(", ", stored.shape)}] but the model's is [{string.Join(", ", target.shape)}]");
+            target.copy_(stored);
+        }
+    }
+
     /// <summary>Writes every parameter under its file name, atomically, with HF's <c>format: pt</c> metadata.</summary>
     public static void Save(nn.Module model, string weightsPath, Func<string, string> fileNameOf, bool withBuffers = false) =>
         SafetensorsFile.Write(weightsPath,

@@ -26,10 +26,9 @@ public sealed class DualEncoderPipeline(VisionTextDualEncoderModel model, ITextT
     public void ResizeImageInput(int imageSize)
     {
         if (imageSize == ImageSize) return;
-        if (ImageProcessor is not Onnx.ResNetImageProcessor resnet)
-            throw new OptionException($"the {Model.Config.Vision.ModelType} image tower takes {ImageSize} px images only (its position embeddings are made for that size); only a ResNet tower takes another input size");
+        // The config refuses a tower that takes one size only; a ResNet's goes with the ResNet processor.
         Model.SetImageSize(imageSize);
-        var resized = resnet.Resized(imageSize);
+        var resized = ((Onnx.ResNetImageProcessor)ImageProcessor).Resized(imageSize);
         ImageProcessor.Dispose();
         ImageProcessor = resized;
         WeightsChanged();

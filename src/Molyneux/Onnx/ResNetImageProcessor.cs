@@ -116,7 +116,7 @@ public sealed class ResNetImageProcessor : IImageTowerProcessor
         using (resized) return new ResNetImageProcessor(resized);
     }
 
-    public const string ConfigFile = "preprocessor_config.json";
+    public const string ConfigFile = ClipImageProcessor.FileName;
     public const string MeanImageFile = "preprocessor_mean_image.safetensors";
     private const string ProcessorType = "CaffeMeanImageProcessor";
 
