@@ -61,7 +61,7 @@ public sealed record EmojiAsifResult(
 /// classified among all of them with the bare label as the prompt. Top-1/top-5 at ASIF's defaults, then the curves
 /// over the number of anchors (nested random subsets), k and p, the cost of fp16 and int8 anchors, and an unknown
 /// threshold calibrated on half the test images. Centring, unless given, is chosen on the validation split first
-/// (<see cref="CentringChoice"/>); images are encoded once for both.</summary>
+/// (<see cref="CentringChoice"/>); images and captions are encoded once for both.</summary>
 public static class EmojiAsifExperiment
 {
     public static readonly int[] AnchorCounts = [250, 500, 1000, 2000, 4000];
@@ -88,13 +88,14 @@ public static class EmojiAsifExperiment
         var outOfSet = split.ConceptTest.Where(sample => split.Options.HeldOutStyles.Contains(sample.Style)).ToList();
         var anchorConcepts = split.Pretrain.Select(sample => classOf[sample.Concept.ShortName]).ToArray();
         using var images = new RememberingImageEncoder(imageEncoder);
-        using var prompts = textEncoder.EncodeTexts(concepts.Select(concept => concept.Label).ToList());
+        using var texts = new RememberingTextEncoder(textEncoder);
+        using var prompts = texts.EncodeTexts(concepts.Select(concept => concept.Label).ToList());
         var defaults = new AsifOptions();
 
-        var centring = centre is null ? ChooseCentring(manifest, split.Options, images, textEncoder, prompts, classOf, defaults, messages) : null;
+        var centring = centre is null ? ChooseCentring(manifest, split.Options, images, texts, prompts, classOf, defaults, messages) : null;
         var centred = centre ?? centring!.Centred;
         messages?.Report($"encoding {split.Pretrain.Count} anchor pairs");
-        using var index = AsifIndex.Build(images, textEncoder, Pairs(split.Pretrain), centre: centred);
+        using var index = AsifIndex.Build(images, texts, Pairs(split.Pretrain), centre: centred);
         messages?.Report($"encoding {test.Count + outOfSet.Count} test images");
         using var testImages = images.EncodeImages(test.Select(sample => sample.ImagePath).ToList());
         using var outOfSetImages = images.EncodeImages(outOfSet.Select(sample => sample.ImagePath).ToList());
