@@ -89,6 +89,24 @@ public sealed class ResNet18ParityTests(ResNet18Fixture fixture, ITestOutputHelp
     }
 
     [Fact]
+    public void An_encoded_batch_runs_channels_last_and_gives_what_the_standard_layout_gives()
+    {
+        using var scope = NewDisposeScope();
+        var model = fixture.Encoder.Model;
+        var pixels = stack(Images().Take(3).Select(entry => fixture.Encoder.Processor.Preprocess(entry.Image, entry.Name)).ToList());
+        Tensor channelsLast, map;
+        using (no_grad())
+            (channelsLast, map) = (model.forward(pixels), model.FeatureMap(pixels));
+        // Recording gradients (as fine-tuning and inversion do) keeps the standard layout.
+        var standard = model.forward(pixels).detach();
+        var difference = MaxDifference(channelsLast.data<float>().ToArray(), standard.data<float>().ToArray());
+        var largest = standard.abs().max().item<float>();
+        output.WriteLine($"channels-last against standard layout: max |Δ| = {difference:E2}, largest feature {largest:F2}");
+        Assert.True(difference <= 1e-5f * largest, $"max |Δ| = {difference}, largest feature {largest}");
+        Assert.True(map.is_contiguous(), "callers read the map as [batch, C, h, w]");
+    }
+
+    [Fact]
     public void A_batch_encodes_as_its_images_one_by_one()
     {
         var images = Images().Select(entry => entry.Image).Take(6).ToList();
