@@ -3,7 +3,7 @@ using Molyneux.Checkpoints;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
-using Molyneux.Worlds.Emoji;
+using Molyneux.Worlds;
 
 namespace Molyneux.Cli;
 
@@ -13,8 +13,8 @@ public sealed class ModelOptions
     public Option<string?> Model { get; } = new("--model", "-m")
     {
         Description = "A HF CLIPModel or VisionTextDualEncoderModel folder, an open_clip folder (a CLIP, or a CoCa: its config has multimodal_cfg), a .safetensors(.gz) file in HF or OpenAI naming, or a hub id " +
-                      "(org/name[@revision]) already in the Hugging Face cache, found offline " +
-                      "(default: ImageNet's ResNet18 and MiniLM aligned on the emoji world, assembled on first use)",
+                      "(org/name[@revision]) already in the Hugging Face cache, found offline; or a built-in model, made on first use: " +
+                      $"{string.Join(", ", BuiltInModels.All.Select(model => model.Name))} (ImageNet's ResNet18 and MiniLM aligned on that world; default {BuiltInModels.Default.Name})",
     };
 
     /// <summary>A file, or a preset name (<see cref="ClipConfig.FromFileOrPreset"/> decides, when the model loads).</summary>
@@ -42,12 +42,22 @@ public sealed class ModelOptions
     }
 
     /// <summary>The model path given (a hub id resolved to its snapshot in the Hugging Face cache, as eval caption does for
-    /// --clip-model), or the default model's folder (assembled on first use).</summary>
-    /// <param name="home">Where the default model is cached; default <see cref="MolyneuxHome.Default"/>.</param>
-    public string Path(ParseResult parse, CliContext context, string? home = null) =>
-        parse.GetValue(Model) is { } given
-            ? HuggingFaceCache.ResolveModelPath(given, Environment.GetEnvironmentVariable)
-            : DefaultModel.Resolve(home, new Progress<string>(message => context.Info.WriteLine(message)), CliProgress.Alignment(context));
+    /// --clip-model), a built-in model's folder (made on first use) for its name, or the default model's.</summary>
+    /// <param name="home">Where built-in models are cached; default <see cref="MolyneuxHome.Default"/>.</param>
+    public string Path(ParseResult parse, CliContext context, string? home = null)
+    {
+        var given = parse.GetValue(Model);
+        return BuiltInNamed(given) is { } builtIn
+            ? builtIn.Resolve(home, new Progress<string>(message => context.Info.WriteLine(message)), CliProgress.Alignment(context))
+            : HuggingFaceCache.ResolveModelPath(given!, Environment.GetEnvironmentVariable);
+    }
+
+    /// <summary>The built-in model <c>--model</c> names: the default without the option, the one of that name unless a
+    /// file or folder of that name exists (a user's folder wins), else null.</summary>
+    internal static BuiltInModel? BuiltInNamed(string? given) =>
+        given is null ? BuiltInModels.Default
+        : File.Exists(given) || Directory.Exists(given) ? null
+        : BuiltInModels.Find(given);
 
     /// <summary>The model, of whatever kind the path holds (<see cref="VisionLanguageCheckpoint"/>).</summary>
     /// <param name="home">Where the default model is cached; default <see cref="MolyneuxHome.Default"/>.</param>

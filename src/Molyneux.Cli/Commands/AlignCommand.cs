@@ -6,7 +6,7 @@ using Molyneux.Checkpoints;
 using Molyneux.Modeling;
 using Molyneux.Pretraining;
 using Molyneux.Runtime;
-using Molyneux.Worlds.Emoji;
+using Molyneux.Worlds;
 using Spectre.Console;
 
 namespace Molyneux.Cli.Commands;
@@ -28,7 +28,7 @@ public static class AlignCommand
         var textTower = new Option<string>("--text-tower") { Description = $"A pretrained text tower: {UnimodalEncoders.MiniLmName} (built in), or a folder of a HF BERT, a CLIP text tower, a CLIP or a dual encoder", DefaultValueFactory = _ => UnimodalEncoders.MiniLmName };
         var train = new Option<string>("--train") { Description = "projections, image-projection (the text side kept as the text tower's), image, text, image+projections or all", DefaultValueFactory = _ => "projections" };
         var unlocked = new Option<int>("--unlocked-stages") { Description = "How many of the image tower's last stages train with it (a ResNet's stages, a ViT's layers)", DefaultValueFactory = _ => defaults.UnlockedImageStages };
-        var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => DefaultModel.ProjectionDim };
+        var projectionDim = new Option<int>("--projection-dim") { Description = "Size of the shared space, for fresh projections", DefaultValueFactory = _ => BuiltInModel.ProjectionDim };
         var learningRate = new Option<double>("--lr") { Description = "Learning rate of the projections and temperature", DefaultValueFactory = _ => defaults.ProjectionLearningRate };
         var towerLearningRate = new Option<double>("--tower-lr") { Description = "Learning rate of an unlocked pretrained tower", DefaultValueFactory = _ => defaults.TowerLearningRate };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => defaults.WeightDecay };
@@ -40,7 +40,7 @@ public static class AlignCommand
         var withhold = new Option<string?>("--withhold") { Description = "Concepts file (Knowledge Transfer format) whose concepts alignment never sees by name" };
         var imageSize = new Option<int?>("--image-size") { Description = "Image size for shapes (default 32) or a captions file (default 64); the towers resize to their own input" };
         var shapesCount = new Option<int>("--shapes-count") { Description = "How many scenes of a shapes world to align on (each is encoded once)", DefaultValueFactory = _ => 4096 };
-        var inputSize = new Option<int?>("--input-size") { Description = $"A ResNet tower's input size in pixels (default: {DefaultModel.InputSize} for the built-in ResNet18, as the default model; otherwise the tower's own); smaller is faster" };
+        var inputSize = new Option<int?>("--input-size") { Description = $"A ResNet tower's input size in pixels (default: {BuiltInModel.InputSize} for the built-in ResNet18, as the built-in models; otherwise the tower's own); smaller is faster" };
         var validation = new Option<bool>("--validation") { Description = "emoji: train on Google and Apple drawings and probe Facebook's, to choose settings without seeing Twitter" };
         var minutes = new Option<double?>("--minutes") { Description = "Time budget of the whole run: the steps that fit after the set-up, from the speed of timed steps (instead of --steps)" };
         var resumable = new ResumeArguments();
@@ -86,7 +86,7 @@ public static class AlignCommand
             using var model = source == BuiltInTowers
                 ? DualEncoderCheckpoint.FromTowers(imageSource, textSource, parse.GetValue(projectionDim), options.Seed, computeDevice)
                 : DualEncoderCheckpoint.Load(source, computeDevice);
-            var defaultSize = source == BuiltInTowers && imageSource == UnimodalEncoders.ResNet18ImageNetName ? DefaultModel.InputSize : (int?)null;
+            var defaultSize = source == BuiltInTowers && imageSource == UnimodalEncoders.ResNet18ImageNetName ? BuiltInModel.InputSize : (int?)null;
             if ((parse.GetValue(inputSize) ?? defaultSize) is { } size) model.ResizeImageInput(size);
             AlignResult? result = null;
             var log = tensorBoard.Open(parse);
