@@ -32,9 +32,6 @@ public sealed record BuiltInModel(string Name, string World, AlignOptions Recipe
     /// <summary>Where projections shipped next to the program would be (the CLI copies the emoji model's there).</summary>
     public string ShippedProjections => Path.Combine(AppContext.BaseDirectory, "models", Name, DualEncoderCheckpoint.ProjectionsFile);
 
-    /// <summary>Whether the recipe leaves both towers as pretrained, so that its projections alone rebuild the model.</summary>
-    public bool TrainsProjectionsOnly => Recipe.Train is AlignedParts.Projections or AlignedParts.ImageProjection;
-
     /// <summary>The built-in towers at <see cref="InputSize"/>, with the recipe's fresh (seeded) projections.</summary>
     public DualEncoderPipeline NewModel()
     {
@@ -56,7 +53,7 @@ public sealed record BuiltInModel(string Name, string World, AlignOptions Recipe
         var cached = CachedFolder(home);
         if (File.Exists(Path.Combine(cached, HfConfigFile.FileName))) return cached;
         using var model = NewModel();
-        if (TrainsProjectionsOnly && File.Exists(projections))
+        if (Recipe.TrainsProjectionsOnly() && File.Exists(projections))
         {
             messages?.Report($"assembling {Name} (ResNet18 and MiniLM from the build, projections from {projections}) into {cached}");
             DualEncoderCheckpoint.LoadProjections(model, projections);

@@ -101,7 +101,7 @@ public static class AlignCommand
             {
                 model.WriteModelFiles(written);
                 // With the built-in towers locked, the projections are all a run changed: the file alone rebuilds the model.
-                if (builtInTowers && options.Train is AlignedParts.Projections or AlignedParts.ImageProjection)
+                if (builtInTowers && options.TrainsProjectionsOnly())
                     DualEncoderCheckpoint.SaveProjections(model, Path.Combine(written, DualEncoderCheckpoint.ProjectionsFile));
                 var record = new { from = source == BuiltInTowers && !builtInTowers ? $"{imageSource}+{textSource}" : source, result!.Data, train = parse.GetValue(train), result.Options, result.TrainableParameters, minutes = result.Elapsed.TotalMinutes, result.Curve, environment = RunEnvironment.Capture(model.Device) };
                 AtomicFile.WriteAllText(Path.Combine(written, "training.json"), JsonSerializer.Serialize(record, SnakeCaseJson.Record) + "\n");

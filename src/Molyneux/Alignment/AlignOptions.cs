@@ -62,6 +62,10 @@ public sealed record AlignOptions
 
     public int Seed { get; init; }
 
+    /// <summary>Whether both towers stay as pretrained, so that the projections alone rebuild the aligned model (a
+    /// method, so that records and saved states do not carry it).</summary>
+    public bool TrainsProjectionsOnly() => Train is AlignedParts.Projections or AlignedParts.ImageProjection;
+
     /// <summary>The "--train" spellings: projections, image-projection, image, text, image+projections, all.</summary>
     public static AlignedParts ParseTrain(string value) => value switch
     {
